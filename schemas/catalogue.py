@@ -1,0 +1,116 @@
+"""The device catalogue (contract) and the lookups every stage makes in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from .events import Channel
+
+__all__ = [
+    "Catalogue",
+    "Department",
+    "Device",
+    "Question",
+    "QuestionSchedule",
+    "QuestionText",
+    "Site",
+]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class QuestionSchedule(_Entry):
+    question_id: str
+    valid_from: AwareDatetime
+
+
+class Device(_Entry):
+    device_id: str = Field(min_length=1)
+    channel: Channel
+    site_id: str
+    department_id: str
+    questions: tuple[QuestionSchedule, ...] = ()
+    active_from: AwareDatetime
+    retired_at: AwareDatetime | None = None
+
+    def is_active(self, at: datetime) -> bool:
+        """Active: ``active_from <= at`` and, where set, ``at < retired_at``."""
+        return self.active_from <= at and (self.retired_at is None or at < self.retired_at)
+
+    def question_at(self, at: datetime) -> str | None:
+        """The schedule entry with the latest ``valid_from <= at``."""
+        current: QuestionSchedule | None = None
+        for entry in self.questions:
+            if entry.valid_from <= at and (current is None or entry.valid_from >= current.valid_from):
+                current = entry
+        return current.question_id if current else None
+
+
+class Site(_Entry):
+    site_id: str
+    department_id: str
+    name: str
+
+
+class Department(_Entry):
+    department_id: str
+    name: str
+
+
+class QuestionText(_Entry):
+    pl: str
+    en: str
+
+
+class Question(_Entry):
+    question_id: str
+    text: QuestionText
+    kind: Literal["citizen", "employee"]
+
+
+class Catalogue(_Entry):
+    devices: tuple[Device, ...] = ()
+    sites: tuple[Site, ...] = ()
+    departments: tuple[Department, ...] = ()
+    questions: tuple[Question, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalogue:
+        departments = {d.department_id for d in self.departments}
+        sites = {s.site_id for s in self.sites}
+        questions = {q.question_id for q in self.questions}
+        problems: list[str] = []
+        for site in self.sites:
+            if departments and site.department_id not in departments:
+                problems.append(f"site {site.site_id}: unknown department {site.department_id}")
+        for device in self.devices:
+            if sites and device.site_id not in sites:
+                problems.append(f"device {device.device_id}: unknown site {device.site_id}")
+            for entry in device.questions:
+                if questions and entry.question_id not in questions:
+                    problems.append(
+                        f"device {device.device_id}: unknown question {entry.question_id}"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def entries_of(self, device_id: str) -> Sequence[Device]:
+        return [d for d in self.devices if d.device_id == device_id]
+
+    def device_at(self, device_id: str, at: datetime) -> Device | None:
+        """The catalogue entry of ``device_id`` active at ``at`` (latest ``active_from`` wins)."""
+        active = [d for d in self.entries_of(device_id) if d.is_active(at)]
+        return max(active, key=lambda d: d.active_from) if active else None
+
+    def question_kind(self, question_id: str | None) -> Literal["citizen", "employee"] | None:
+        for question in self.questions:
+            if question.question_id == question_id:
+                return question.kind
+        return None

@@ -1,0 +1,53 @@
+"""The one settings object: every knob of every stage, read from ``CIVICPULSE_*`` env vars."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Defaults run the whole pipeline embedded on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICPULSE_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        # The plain KAFKA_BOOTSTRAP is what operators and CI already export for other tools.
+        validation_alias=AliasChoices("CIVICPULSE_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP"),
+        description="host:port list of an existing cluster; unset = the local launcher's broker",
+    )
+    kafka_version: str = Field(default="4.1.2", description="Apache Kafka release the launcher runs")
+    kafka_port: int = Field(default=19092, description="loopback port of the launcher's broker")
+    kafka_controller_port: int = Field(default=19093, description="launcher's KRaft controller port")
+    clickhouse_dsn: str | None = Field(
+        default=None,
+        description="chdb:///path (embedded) or http(s)://user:pass@host:port; unset = embedded "
+        "chDB under data_dir",
+    )
+    clickhouse_database: str = Field(default="civicpulse")
+    topic_prefix: str = Field(
+        default="", description="prepended to every topic name so several cities share a cluster"
+    )
+    city_timezone: str = Field(default="Europe/Warsaw", description="IANA zone of calendar days")
+    data_dir: Path = Field(default=Path(".civicpulse"), description="broker logs, chDB, buffers")
+    rules_file: Path | None = Field(default=None, description="anti-spam rules TOML")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Where clients connect: the configured cluster, else the local launcher's broker."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def clickhouse_url(self) -> str:
+        return self.clickhouse_dsn or f"chdb:///{self.data_dir.resolve() / 'chdb'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,86 @@
+"""The topic catalogue: every topic's name, partitioning, retention, key and value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ALERTS_ALL", "TOPICS", "TopicSpec", "alerts_topic", "topic_name"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as the pipeline uses it. ``name`` is logical: the prefix is added by ``topic_name``."""
+
+    name: str
+    partitions: int
+    key: str
+    value: str
+    description: str
+    compacted: bool = False
+    config: dict[str, str] = field(default_factory=dict)
+
+
+PRESSES_RAW = TopicSpec(
+    "presses.raw", 6, "device_id", "PressEvent", "Every press as sent by terminals and widgets."
+)
+PRESSES_ACCEPTED = TopicSpec(
+    "presses.accepted",
+    6,
+    "device_id",
+    "JudgedPress",
+    "Counted presses, enriched with site, department and question.",
+)
+PRESSES_REJECTED = TopicSpec(
+    "presses.rejected",
+    6,
+    "device_id",
+    "JudgedPress",
+    "Presses that are not honest feedback, with the anti-spam verdict.",
+)
+SCORES = TopicSpec(
+    "scores", 6, "scope:scope_id", "ScoreEvent", "Closed-window satisfaction scores."
+)
+ALERTS_ALL = TopicSpec(
+    "alerts.all", 3, "scope:scope_id", "AlertEvent", "Every alert event of every department."
+)
+DEADLETTER = TopicSpec(
+    "deadletter", 1, "source topic", "DeadLetter", "Malformed input with the reason it was refused."
+)
+CATALOGUE_DEVICES = TopicSpec(
+    "catalogue.devices",
+    1,
+    "entity kind:id",
+    "CatalogueRecord",
+    "The device catalogue: latest record per key wins (compacted).",
+    compacted=True,
+    config={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    PRESSES_RAW,
+    PRESSES_ACCEPTED,
+    PRESSES_REJECTED,
+    SCORES,
+    ALERTS_ALL,
+    DEADLETTER,
+    CATALOGUE_DEVICES,
+)
+
+ALERTS_PER_DEPARTMENT_PARTITIONS = 1
+
+
+def topic_name(spec: TopicSpec | str, prefix: str = "") -> str:
+    """The physical name of a topic: ``prefix`` + logical name."""
+    logical = spec.name if isinstance(spec, TopicSpec) else spec
+    return f"{prefix}{logical}"
+
+
+def alerts_topic(department_id: str, prefix: str = "") -> TopicSpec:
+    """The alert topic of one department (``alerts.<department_id>``)."""
+    return TopicSpec(
+        topic_name(f"alerts.{department_id}", prefix),
+        ALERTS_PER_DEPARTMENT_PARTITIONS,
+        "scope:scope_id",
+        "AlertEvent",
+        f"Alert events of department {department_id}.",
+    )

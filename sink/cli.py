@@ -1,0 +1,3 @@
+"""Placeholder, replaced by the sink work."""
+import typer
+db_app = typer.Typer()
