@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import typer
 
+from civicpulse.api.cli import api_app, devices_app
 from civicpulse.infra.cli import kafka_app, topics_app
+from civicpulse.producers.cli import terminal_command
 from civicpulse.schemas.cli import schemas_app
-from civicpulse.sink.cli import db_app
+from civicpulse.sink.cli import db_app, sink_command
+from civicpulse.stream.cli import replay_command
 
 app = typer.Typer(
     name="civicpulse",
@@ -21,6 +24,11 @@ app = typer.Typer(
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
+app.command("sink")(sink_command)
 app.add_typer(schemas_app, name="schemas")
+app.command("replay")(replay_command)
+app.add_typer(api_app, name="api")
+app.add_typer(devices_app, name="devices")
+app.command("terminal")(terminal_command)
 
 __all__ = ["app"]

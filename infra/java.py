@@ -53,15 +53,16 @@ def find_java() -> Path:
             return candidate
     found = shutil.which("java")
     if found is None:
-        raise JavaMissingError(f"No `java` found (JAVA_HOME unset or wrong, none on PATH). "
-                               f"{_INSTALL_HINT}")
+        raise JavaMissingError(
+            f"No `java` found (JAVA_HOME unset or wrong, none on PATH). {_INSTALL_HINT}"
+        )
     return Path(found)
 
 
 def java_major_version(java: Path) -> int:
     """Run ``java -version`` (it prints to stderr) and parse the major version."""
     try:
-        done = subprocess.run(  # noqa: S603 - a fixed argv, no shell
+        done = subprocess.run(
             [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
         )
     except OSError as exc:
@@ -69,7 +70,9 @@ def java_major_version(java: Path) -> int:
     try:
         return parse_java_version(done.stderr + done.stdout)
     except ValueError as exc:
-        raise JavaMissingError(f"Cannot tell the version of {java}: {exc}. {_INSTALL_HINT}") from exc
+        raise JavaMissingError(
+            f"Cannot tell the version of {java}: {exc}. {_INSTALL_HINT}"
+        ) from exc
 
 
 def require_java(minimum: int = MIN_JAVA) -> Path:

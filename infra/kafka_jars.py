@@ -137,7 +137,7 @@ def _run_maven(kafka_version: str, version_dir: Path, timeout: float) -> None:
             "-DincludeScope=runtime",
         ]
         try:
-            done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            done = subprocess.run(
                 argv, cwd=work, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:

@@ -140,7 +140,10 @@ def _produce(producer: Producer, topic: str, event: PressEvent, on_delivery: Any
     while True:
         try:
             producer.produce(
-                topic, key=event.device_id.encode(), value=encode_press(event), on_delivery=on_delivery
+                topic,
+                key=event.device_id.encode(),
+                value=encode_press(event),
+                on_delivery=on_delivery,
             )
             return
         except BufferError:
@@ -163,7 +166,9 @@ class AsyncPublisher:
         self._thread.start()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, delivery_timeout_ms: int = 10_000) -> AsyncPublisher:
+    def from_settings(
+        cls, settings: Settings, *, delivery_timeout_ms: int = 10_000
+    ) -> AsyncPublisher:
         producer = create_producer(
             settings, client_id="civicpulse-ingest", delivery_timeout_ms=delivery_timeout_ms
         )

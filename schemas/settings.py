@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     city_timezone: str = Field(default="Europe/Warsaw", description="IANA zone of calendar days")
     data_dir: Path = Field(default=Path(".civicpulse"), description="broker logs, chDB, buffers")
     rules_file: Path | None = Field(default=None, description="anti-spam rules TOML")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="downloaded Kafka jars; unset = the user cache dir (platformdirs)",
+    )
+    catalogue_file: Path | None = Field(default=None, description="device catalogue JSON file")
+    api_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="city web origins allowed to call the widget endpoints (JSON list in env)",
+    )
 
     @property
     def bootstrap_servers(self) -> str:

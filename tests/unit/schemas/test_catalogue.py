@@ -14,11 +14,17 @@ CATALOGUE: dict[str, Any] = {
     "departments": [{"department_id": "civil", "name": "Civil registry"}],
     "sites": [{"site_id": "th-1", "department_id": "civil", "name": "Town hall"}],
     "questions": [
-        {"question_id": "q-service", "text": {"pl": "Jak ocenisz?", "en": "How was it?"},
-         "kind": "citizen"},
+        {
+            "question_id": "q-service",
+            "text": {"pl": "Jak ocenisz?", "en": "How was it?"},
+            "kind": "citizen",
+        },
         {"question_id": "q-wait", "text": {"pl": "Czas?", "en": "Waiting?"}, "kind": "citizen"},
-        {"question_id": "q-day", "text": {"pl": "Jak dzień?", "en": "How was your day?"},
-         "kind": "employee"},
+        {
+            "question_id": "q-day",
+            "text": {"pl": "Jak dzień?", "en": "How was your day?"},
+            "kind": "employee",
+        },
     ],
     "devices": [
         {

@@ -83,7 +83,9 @@ def test_web_press_needs_a_visitor_and_terminal_press_must_not_send_one() -> Non
     assert "must carry `visitor`" in web_error["msg"]
     (terminal_error,) = errors_of(press(visitor="a" * 16))
     assert "web presses only" in terminal_error["msg"]
-    ok = PressEvent.model_validate(press(channel="web", visitor="f" * 32, lang="pl", reason="queue"))
+    ok = PressEvent.model_validate(
+        press(channel="web", visitor="f" * 32, lang="pl", reason="queue")
+    )
     assert ok.visitor == "f" * 32
 
 

@@ -1,0 +1,122 @@
+"""The ingest API application factory.
+
+``create_app(settings)`` wires everything from settings; tests and embedders pass their own
+``publisher``, ``catalogue`` or ``device_keys``. Run it with ``civicpulse api serve`` (uvicorn
+with the access log off: an access log would write client IP addresses, which this API never
+stores).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from civicpulse.producers.kafka_producer import AsyncPublisher, presses_topic
+from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.schemas.settings import Settings, get_settings
+
+from . import ingest, pages, web
+from .catalogue_source import CatalogueSource
+from .keys import DeviceKeys
+from .state import IngestOptions, IngestState, Publisher, Readiness
+from .visitors import DailySalt, VisitorHasher
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    publisher: Publisher | None = None,
+    catalogue: Catalogue | None = None,
+    device_keys: DeviceKeys | None = None,
+    options: IngestOptions | None = None,
+) -> FastAPI:
+    """The ingest API; without ``publisher``, one is made from settings at startup."""
+    settings = settings or get_settings()
+    options = options or IngestOptions()
+    source = CatalogueSource(catalogue, settings.catalogue_file)
+    if catalogue is None and settings.catalogue_file is None:
+        log.warning("no catalogue configured (CIVICPULSE_CATALOGUE_FILE): every device is unknown")
+    state = IngestState(
+        settings=settings,
+        options=options,
+        publisher=publisher,
+        catalogue=source,
+        keys=device_keys or DeviceKeys.in_data_dir(settings.data_dir),
+        visitors=VisitorHasher(
+            DailySalt(settings.data_dir / "visitor-salt.json", settings.city_timezone)
+        ),
+        readiness=Readiness(settings, presses_topic(settings), options),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = state.publisher is None
+        if owned:
+            state.publisher = AsyncPublisher.from_settings(settings)
+        try:
+            yield
+        finally:
+            if owned and state.publisher is not None:
+                state.publisher.close()
+                state.publisher = None
+
+    app = FastAPI(
+        title="civicpulse ingest API",
+        version="1",
+        summary="Smiley presses from terminals, kiosks and web widgets into presses.raw.",
+        lifespan=lifespan,
+    )
+    app.state.ingest = state
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.api_cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(ingest.router)
+    app.include_router(web.router)
+    app.include_router(pages.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # Same precise shape as the batch endpoint: which field, what is wrong.
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {
+            "index": None,
+            "event_id": None,
+            "field": ".".join(str(part) for part in err["loc"]),
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(
+            ingest.batch_schema_components()
+        )
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,67 @@
+"""Commands of the API stage: ``civicpulse api serve`` and ``civicpulse devices ...``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["api_app", "devices_app"]
+
+console = Console()
+api_app = typer.Typer(help="The ingest API (terminals, widget, kiosk).", no_args_is_help=True)
+devices_app = typer.Typer(help="Device keys for terminals and kiosks.", no_args_is_help=True)
+
+
+@api_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the ingest API with uvicorn (access log off: it would record client IPs)."""
+    import uvicorn
+
+    from .app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_level="info")
+
+
+@devices_app.command("add-key")
+def add_key(
+    device: Annotated[str, typer.Argument(help="device_id to issue a key for")],
+    replace: Annotated[bool, typer.Option(help="revoke the device's other keys")] = False,
+) -> None:
+    """Issue a new random key for DEVICE, print it once; only its scrypt hash is stored."""
+    from civicpulse.schemas.settings import get_settings
+
+    from .keys import DeviceKeys
+
+    settings = get_settings()
+    keys = DeviceKeys.in_data_dir(settings.data_dir)
+    key = keys.add(device, replace=replace)
+    console.print(f"key for [bold]{device}[/] (shown once, store it on the device):", style="green")
+    typer.echo(key)
+
+
+@devices_app.command("list")
+def list_devices() -> None:
+    """Devices that have at least one key."""
+    from civicpulse.schemas.settings import get_settings
+
+    from .keys import DeviceKeys
+
+    for device in DeviceKeys.in_data_dir(get_settings().data_dir).devices():
+        typer.echo(device)
+
+
+@devices_app.command("revoke")
+def revoke(device: Annotated[str, typer.Argument(help="device_id whose keys to drop")]) -> None:
+    """Revoke every key of DEVICE."""
+    from civicpulse.schemas.settings import get_settings
+
+    from .keys import DeviceKeys
+
+    if not DeviceKeys.in_data_dir(get_settings().data_dir).revoke(device):
+        raise typer.BadParameter(f"device {device} has no key")
+    console.print(f"revoked the keys of {device}")

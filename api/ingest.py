@@ -1,0 +1,223 @@
+"""``POST /v1/presses`` (terminals), ``/healthz`` and ``/readyz``.
+
+Status codes, checked in this order:
+
+* 401 ``X-Device-Id`` or ``X-Device-Key`` missing, or the key is not a key of that device;
+* 404 the device is not in the catalogue; 410 it is retired (every catalogue entry has
+  ``retired_at`` in the past; drain a terminal's buffer before retiring it); 403 it is not a
+  ``terminal`` device (web widgets post to ``/v1/web/presses``);
+* 413 body over ``max_body_bytes`` or more than ``max_batch`` events;
+* 422 the body or any event is invalid; nothing of the batch is produced and ``detail`` lists
+  every problem with the event's ``index``, the ``field`` and a message;
+* 403 an event names another device than the authenticated one;
+* 503 the broker did not acknowledge every press (``Retry-After``; resend the whole batch:
+  ``event_id`` deduplicates downstream);
+* 202 every press is on ``presses.raw`` with ``acks=all``: a 202 means durable.
+
+``received_at`` is the API's clock when the request arrived; a client-sent one is ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from civicpulse.producers.kafka_producer import Delivery
+from civicpulse.schemas.events import PressEvent
+
+from .catalogue_source import device_state
+from .models import BatchAccepted, EventError, PressBatch, PressIn, ProblemDetail
+from .state import IngestState, get_state
+
+__all__ = ["errors_of", "problem", "publish_response", "router"]
+
+router = APIRouter()
+
+
+def problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def errors_of(
+    exc: ValidationError, index: int | None, event_id: Any = None
+) -> list[dict[str, Any]]:
+    """Pydantic errors as precise, flat records: which event, which field, what is wrong."""
+    return [
+        EventError(
+            index=index,
+            event_id=str(event_id) if event_id is not None else None,
+            field=".".join(str(part) for part in err["loc"]) or "event",
+            message=err["msg"],
+            type=err["type"],
+        ).model_dump()
+        for err in exc.errors(include_url=False)
+    ]
+
+
+async def publish_response(
+    state: IngestState, events: list[PressEvent]
+) -> list[Delivery] | JSONResponse:
+    retry = {"Retry-After": str(state.options.retry_after_seconds)}
+    if state.publisher is None:
+        return problem(503, "no broker configured for ingest", retry)
+    deliveries = await state.publisher.publish(events)
+    if all(d.ok for d in deliveries):
+        return deliveries
+    failed = [d for d in deliveries if not d.ok]
+    return problem(
+        503,
+        f"the broker did not acknowledge {len(failed)} of {len(deliveries)} presses "
+        f"({failed[0].error}); resend the batch",
+        retry,
+    )
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemDetail, "description": "device key missing or wrong"},
+    403: {
+        "model": ProblemDetail,
+        "description": "not a terminal device, or an event of another device",
+    },
+    404: {"model": ProblemDetail, "description": "device not in the catalogue"},
+    410: {"model": ProblemDetail, "description": "device retired"},
+    413: {"model": ProblemDetail, "description": "batch too large"},
+    422: {"model": ProblemDetail, "description": "invalid body or event; nothing produced"},
+    503: {"model": ProblemDetail, "description": "broker did not acknowledge; retry"},
+}
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PressBatch"}}},
+    }
+}
+
+
+@router.post(
+    "/v1/presses",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses=_ERRORS,
+    openapi_extra=_BATCH_BODY,
+    summary="Ingest a batch of presses from one terminal",
+    tags=["ingest"],
+)
+async def post_presses(
+    request: Request,
+    state: Annotated[IngestState, Depends(get_state)],
+    x_device_id: Annotated[str | None, Header(description="the terminal's device_id")] = None,
+    x_device_key: Annotated[str | None, Header(description="the terminal's key")] = None,
+) -> Any:
+    received_at = datetime.now(UTC)
+    if not x_device_id or not x_device_key:
+        return problem(401, "send the X-Device-Id and X-Device-Key headers")
+    if not await run_in_threadpool(state.keys.check, x_device_id, x_device_key):
+        return problem(401, "wrong device key for this device_id")
+    status, device = device_state(state.catalogue.get(), x_device_id, received_at)
+    if status == "unknown":
+        return problem(404, f"device {x_device_id} is not in the catalogue")
+    if status == "retired":
+        return problem(410, f"device {x_device_id} is retired")
+    if device is not None and device.channel != "terminal":
+        return problem(
+            403, f"device {x_device_id} is a {device.channel} device; use /v1/web/presses"
+        )
+
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > state.options.max_body_bytes:
+        return problem(413, f"body over {state.options.max_body_bytes} bytes; send smaller batches")
+    body = await request.body()
+    if len(body) > state.options.max_body_bytes:
+        return problem(413, f"body over {state.options.max_body_bytes} bytes; send smaller batches")
+    parsed = _parse_batch(body, state.options.max_batch)
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    foreign = [i for i, press in enumerate(parsed) if press.device_id != x_device_id]
+    if foreign:
+        return problem(403, f"events {foreign[:20]} belong to another device than {x_device_id}")
+
+    events = [press.to_event(received_at) for press in parsed]
+    outcome = await publish_response(state, events)
+    if isinstance(outcome, JSONResponse):
+        return outcome
+    results = [
+        {
+            "index": i,
+            "event_id": d.event_id,
+            "status": "accepted",
+            "partition": d.partition,
+            "offset": d.offset,
+        }
+        for i, d in enumerate(outcome)
+    ]
+    return JSONResponse({"accepted": len(results), "results": results}, status_code=202)
+
+
+def _parse_batch(body: bytes, max_batch: int) -> list[PressIn] | JSONResponse:
+    def body_error(message: str) -> JSONResponse:
+        return problem(
+            422,
+            [
+                {
+                    "index": None,
+                    "event_id": None,
+                    "field": "body",
+                    "message": message,
+                    "type": "body",
+                }
+            ],
+        )
+
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return body_error(f"not JSON: {exc}")
+    if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+        return body_error('expected an object {"events": [...]}')
+    items: list[Any] = raw["events"]
+    if not items:
+        return body_error("`events` is empty")
+    if len(items) > max_batch:
+        return problem(413, f"{len(items)} events in one batch; the limit is {max_batch}")
+    presses: list[PressIn] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            presses.append(PressIn.model_validate(item))
+        except ValidationError as exc:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            errors.extend(errors_of(exc, index, event_id))
+    return problem(422, errors) if errors else presses
+
+
+@router.get("/healthz", tags=["ops"], summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    tags=["ops"],
+    summary="The broker is reachable and presses.raw exists",
+    responses={503: {"description": "not ready: broker unreachable or topic missing"}},
+)
+async def readyz(state: Annotated[IngestState, Depends(get_state)]) -> JSONResponse:
+    ready, detail = await state.readiness.check()
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "detail": detail},
+        status_code=200 if ready else 503,
+    )
+
+
+def batch_schema_components() -> dict[str, Any]:
+    """The request schema of ``POST /v1/presses`` for the OpenAPI document's components."""
+    schema = PressBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs", {})
+    components["PressBatch"] = schema
+    return components

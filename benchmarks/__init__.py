@@ -1,0 +1,1 @@
+"""Benchmarks: one script per figure family, each measuring its baseline in the same run."""

@@ -1,0 +1,308 @@
+"""The Kafka -> ClickHouse sink: batches per partition, insert, then commit.
+
+One checkpoint, in this order (a crash between any two steps loses nothing and, thanks to the
+dedup token and ReplacingMergeTree keys, counts nothing twice):
+
+1. insert every non-empty batch into its table with ``insert_deduplication_token`` =
+   ``topic:partition:first-last`` (rows the table refuses are isolated by bisection);
+2. produce refused messages to ``deadletter`` and wait for the broker's acks;
+3. commit ``last offset + 1`` of every batch, synchronously.
+
+A failing insert that is not about the rows (ClickHouse unreachable, ...) is retried with
+backoff, then raises: offsets stay uncommitted and the restarted sink re-reads the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from civicpulse.schemas.events import DeadLetter
+from civicpulse.schemas.topics import DEADLETTER, topic_name
+
+from .batch import Batch, BatchPolicy, DeadRow, insert_isolating
+from .clickhouse import create_client
+from .exceptions import SinkError
+from .rows import ROUTES, Route, RowError, decode_row
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+    from civicpulse.schemas.settings import Settings
+
+__all__ = ["CRASH_ENV", "Sink", "SinkStats", "is_row_error", "write_rows"]
+
+log = logging.getLogger(__name__)
+
+#: test hook: the sink SIGKILLs itself after its inserts returned and before it commits
+CRASH_ENV = "CIVICPULSE_SINK_CRASH_BEFORE_COMMIT"
+
+# ClickHouse codes that blame the data, not the server: bisect to find the rows.
+_ROW_ERROR_CODES = frozenset({6, 27, 41, 53, 70, 72, 117, 321, 349, 469, 691})
+_TOO_MANY_PARTITIONS = 252
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def is_row_error(exc: Exception) -> bool:
+    """Does ``exc`` say the rows are bad (bisect) rather than the server (retry)?"""
+    code = getattr(exc, "code", None)
+    if code in _ROW_ERROR_CODES:
+        return True
+    if code == _TOO_MANY_PARTITIONS and "partitions for single INSERT" in str(exc):
+        return True
+    # The driver raises these while serialising a value that does not fit its column type.
+    return isinstance(exc, TypeError | ValueError | OverflowError) and code is None
+
+
+def write_rows(
+    client: Client, route: Route, rows: list[tuple[Any, ...]], token: str
+) -> list[tuple[int, str]]:
+    """Insert ``rows`` into the route's table idempotently; return the rows it refused."""
+
+    def insert(part: list[tuple[Any, ...]], part_token: str) -> None:
+        client.insert(
+            route.table,
+            part,
+            column_names=list(route.columns),
+            settings={"insert_deduplication_token": part_token},
+        )
+
+    return insert_isolating(insert, rows, token, is_row_error)
+
+
+@dataclass
+class SinkStats:
+    """What the sink stored so far."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    dead: int = 0
+    checkpoints: int = 0
+    messages: int = 0
+
+
+class Sink:
+    """Consume the sunk topics into ClickHouse. ``run()`` until ``stop()`` or SIGTERM."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        group_id: str = "civicpulse-sink",
+        policy: BatchPolicy | None = None,
+        client: Client | None = None,
+        retries: int = 5,
+    ) -> None:
+        self.settings = settings
+        self.group_id = group_id
+        self.policy = policy or BatchPolicy()
+        self.client = client or create_client(settings)
+        self.retries = retries
+        self.stats = SinkStats()
+        self._stop = threading.Event()
+        self._assigned_at: float | None = None
+        self._batches: dict[tuple[str, int], Batch] = {}
+        prefix = settings.topic_prefix
+        self._routes = {topic_name(logical, prefix): route for logical, route in ROUTES.items()}
+        self._deadletter_topic = topic_name(DEADLETTER, prefix)
+        self._crash_before_commit = os.environ.get(CRASH_ENV) == "1"
+        from confluent_kafka import Consumer, Producer
+
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                # A crashed sink's partitions move on after 10 s instead of the default 45 s;
+                # heartbeats run on librdkafka's own thread, so a long insert does not count.
+                "session.timeout.ms": 10_000,
+            }
+        )
+        self._producer = Producer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+            }
+        )
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask ``run`` to flush, commit and return (safe from signal handlers and threads)."""
+        self._stop.set()
+
+    def run(self, *, stop_when_idle: float | None = None) -> SinkStats:
+        """Consume until stopped (or idle ``stop_when_idle`` s); always ends with a checkpoint."""
+        restore = self._install_signals()
+        self._consumer.subscribe(
+            list(self._routes),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        last_message = 0.0
+        try:
+            while not self._stop.is_set():
+                messages = self._consumer.consume(
+                    num_messages=self.policy.max_rows, timeout=min(0.2, self.policy.max_age)
+                )
+                now = time.monotonic()
+                if messages:
+                    last_message = now
+                    self._add(messages, now)
+                if self.policy.due(list(self._batches.values()), now):
+                    self.checkpoint()
+                # Idle time counts from the assignment: joining the group can take seconds.
+                active = max(last_message, self._assigned_at or now)
+                if stop_when_idle is not None and now - active >= stop_when_idle:
+                    break
+            self.checkpoint()
+        finally:
+            self._consumer.close()
+            self._producer.flush(10)
+            restore()
+        return self.stats
+
+    def _install_signals(self) -> Any:
+        """SIGTERM/SIGINT end the loop gracefully: flush, commit, close."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {sig: signal.signal(sig, lambda *_: self.stop()) for sig in _STOP_SIGNALS}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
+
+    # ---- batching -----------------------------------------------------------------------
+
+    def _add(self, messages: Iterable[Any], now: float) -> None:
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                # Partition EOF and transient broker errors are reported, not fatal.
+                if error.fatal():
+                    raise SinkError(f"Kafka consumer failed: {error}")
+                log.warning("Kafka: %s", error)
+                continue
+            topic, partition = message.topic(), message.partition()
+            batch = self._batches.get((topic, partition))
+            if batch is None:
+                batch = self._batches[(topic, partition)] = Batch(topic, partition, now)
+            payload = message.value() or b""
+            self.stats.messages += 1
+            try:
+                row = decode_row(self._routes[topic], message.value())
+            except RowError as exc:
+                batch.add_dead(message.offset(), payload, str(exc))
+            else:
+                batch.add(message.offset(), row, payload)
+
+    # ---- checkpoint ---------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Insert every batch, dead-letter refused rows, then commit their offsets."""
+        batches = [batch for batch in self._batches.values() if batch.size]
+        if not batches:
+            return
+        for batch in batches:
+            self._insert_with_retry(batch)
+        self._send_dead_letters(batches)
+        if self._crash_before_commit:
+            os.kill(os.getpid(), signal.SIGKILL)
+        from confluent_kafka import TopicPartition
+
+        offsets = [
+            TopicPartition(batch.topic, batch.partition, batch.commit_offset) for batch in batches
+        ]
+        self._consumer.commit(offsets=offsets, asynchronous=False)
+        for batch in batches:
+            del self._batches[(batch.topic, batch.partition)]
+        self.stats.checkpoints += 1
+
+    def _insert_with_retry(self, batch: Batch) -> None:
+        route = self._routes[batch.topic]
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                refused = write_rows(self.client, route, batch.rows, batch.dedup_token)
+                break
+            except Exception as exc:
+                if attempt == self.retries:
+                    raise SinkError(
+                        f"ClickHouse did not accept the batch {batch.dedup_token} after "
+                        f"{self.retries + 1} attempts: {exc}. Offsets are not committed; fix "
+                        "ClickHouse and restart `civicpulse sink` to resume from that batch."
+                    ) from exc
+                log.warning("insert of %s failed (%s); retrying", batch.dedup_token, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        for index, reason in refused:
+            batch.dead.append(
+                DeadRow(
+                    batch.row_offsets[index],
+                    batch.payloads[index],
+                    f"{route.table} refused the row: {reason}",
+                )
+            )
+        table = self.stats.rows
+        table[route.table] = table.get(route.table, 0) + len(batch.rows) - len(refused)
+        # Rows are stored: keep the payloads only as long as the dead letters need them.
+        batch.rows.clear()
+        batch.payloads.clear()
+        batch.row_offsets.clear()
+
+    def _send_dead_letters(self, batches: list[Batch]) -> None:
+        failures: list[str] = []
+
+        def delivered(err: Any, _msg: Any) -> None:
+            if err is not None:
+                failures.append(str(err))
+
+        for batch in batches:
+            for dead in batch.dead:
+                letter = DeadLetter.of(
+                    dead.payload,
+                    dead.error,
+                    "sink",
+                    source_topic=batch.topic,
+                    source_partition=batch.partition,
+                    source_offset=dead.offset,
+                )
+                self._producer.produce(
+                    self._deadletter_topic,
+                    key=batch.topic.encode(),
+                    value=letter.model_dump_json().encode(),
+                    on_delivery=delivered,
+                )
+                self.stats.dead += 1
+        remaining = self._producer.flush(30)
+        if remaining or failures:
+            raise SinkError(
+                f"could not deliver dead letters to {self._deadletter_topic} "
+                f"({remaining} pending, errors: {failures[:3]}); offsets are not committed."
+            )
+
+    # ---- rebalance ----------------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._assigned_at = time.monotonic()
+
+    def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
+        # Still the owner until this returns: store and commit what was read.
+        self.checkpoint()
+
+    def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
+        # Another member owns them already; the uncommitted rows will be re-read there.
+        for tp in partitions:
+            self._batches.pop((tp.topic, tp.partition), None)

@@ -1,0 +1,142 @@
+"""Low-score alerts: a pure state machine per scope (department or site).
+
+* opens when the rolling 15-min window has at least ``min_presses`` counted presses and
+  - ``threshold`` mode: its score is below ``threshold`` (strictly);
+  - ``confidence`` mode: even the upper confidence bound of its score is below ``threshold``,
+    so a noisy handful of presses does not fire;
+* no second alert while one is open;
+* resolves when the score is strictly above ``threshold + hysteresis`` (a window without
+  presses has no score and changes nothing: a desk that closes keeps its alert open).
+
+The bound is the one-sided Wilson score bound on the mean press value ``(button - 1) / 3``
+in [0, 1], scaled to 0..100. A [0, 1]-valued press with mean p has variance at most p(1 - p)
+(Bhatia-Davis), so Wilson's Bernoulli-variance bound is conservative for scores; unlike a
+Student-t bound it does not collapse to zero width when four presses are all alike.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import NormalDist
+from typing import Any, Literal
+
+from civicpulse.schemas.events import AlertEvent, format_utc
+
+from .scores import Counts
+
+__all__ = ["AlertBook", "AlertRules", "AlertState", "step", "upper_bound"]
+
+Mode = Literal["threshold", "confidence"]
+AlertScope = Literal["department", "site"]
+_NAMESPACE = uuid.UUID("6c1f3a52-8f0e-4c1e-9a55-3d2b7f0c9e11")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    threshold: float = 50.0
+    min_presses: int = 4
+    hysteresis: float = 10.0
+    mode: Mode = "threshold"
+    confidence: float = 0.95
+    """One-sided confidence of the upper bound (confidence mode)."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if self.min_presses < 1 or self.hysteresis < 0:
+            raise ValueError("min_presses must be >= 1 and hysteresis >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBook:
+    """Alert rules per department (a site follows its department's rules)."""
+
+    default: AlertRules = AlertRules()
+    departments: Mapping[str, AlertRules] = field(default_factory=dict)
+
+    def for_department(self, department_id: str) -> AlertRules:
+        return self.departments.get(department_id, self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """The open alert of one scope, if any."""
+
+    alert_id: uuid.UUID | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alert_id": None if self.alert_id is None else str(self.alert_id)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AlertState:
+        value = data.get("alert_id")
+        return cls(None if value is None else uuid.UUID(value))
+
+
+def upper_bound(counts: Counts, confidence: float = 0.95) -> float | None:
+    """One-sided upper confidence bound of the score (0..100); None without presses."""
+    n, score = counts.n, counts.score
+    if score is None:
+        return None
+    p = score / 100.0
+    z = NormalDist().inv_cdf(confidence)
+    z2n = z * z / n
+    centre = p + z2n / 2
+    spread = z * math.sqrt(p * (1 - p) / n + z2n / (4 * n))
+    return min(100.0, 100.0 * (centre + spread) / (1 + z2n))
+
+
+def _fires(counts: Counts, rules: AlertRules) -> bool:
+    if counts.n < rules.min_presses or counts.score is None:
+        return False
+    if rules.mode == "threshold":
+        return counts.score < rules.threshold
+    bound = upper_bound(counts, rules.confidence)
+    return bound is not None and bound < rules.threshold
+
+
+def step(
+    state: AlertState,
+    *,
+    scope: AlertScope,
+    scope_id: str,
+    department_id: str,
+    counts: Counts,
+    window_start: datetime,
+    window_end: datetime,
+    at: datetime,
+    rules: AlertRules,
+) -> tuple[AlertState, AlertEvent | None]:
+    """Feed one rolling-window figure of a scope; returns the new state and any event."""
+    score = counts.score
+    what: Literal["opened", "resolved"]
+    if state.alert_id is None:
+        if not _fires(counts, rules) or score is None:
+            return state, None
+        # Deterministic id: replaying the same windows yields the same alert (idempotent sink).
+        key = f"{scope}:{scope_id}:{rules.mode}:{format_utc(window_start)}"
+        alert_id = uuid.uuid5(_NAMESPACE, key)
+        next_state, what = AlertState(alert_id), "opened"
+    elif score is not None and score > rules.threshold + rules.hysteresis:
+        alert_id, next_state, what = state.alert_id, AlertState(), "resolved"
+    else:
+        return state, None
+    event = AlertEvent(
+        alert_id=alert_id,
+        state=what,
+        scope=scope,
+        scope_id=scope_id,
+        department_id=department_id,
+        mode=rules.mode,
+        score=score,
+        n=counts.n,
+        threshold=rules.threshold,
+        window_start=window_start,
+        window_end=window_end,
+        at=at,
+    )
+    return next_state, event

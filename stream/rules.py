@@ -1,0 +1,206 @@
+"""Anti-spam rules: per channel, overridable per site, read from TOML (contract format).
+
+```toml
+[terminal]
+repeat_gap = "5s"
+[sites.town-hall-1.terminal]
+repeat_gap = "10s"
+```
+
+A rule left out of a ``[<channel>]`` table takes the built-in default; a rule left out of a
+``[sites.<site_id>.<channel>]`` table takes the channel's value from the same file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from civicpulse.schemas.events import Channel
+
+from .exceptions import RulesError
+
+__all__ = ["DEFAULT_RULES", "RuleBook", "Rules", "parse_duration"]
+
+_CHANNELS: tuple[Channel, ...] = ("terminal", "web")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
+_US = timedelta(microseconds=1)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"5s"``, ``"10m"``, ``"24h"``, ``"7d"``, ``"500ms"``, ``"1h30m"``, ``"0s"`` -> timedelta."""
+    if not isinstance(text, str):
+        raise RulesError(f'durations are strings like "5s" or "10m", got {text!r}')
+    compact = text.strip().replace(" ", "")
+    pos, total = 0, 0.0
+    for match in _PART.finditer(compact):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_US[match.group(2)]
+        pos = match.end()
+    if not compact or pos != len(compact):
+        raise RulesError(
+            f'bad duration {text!r}: use a number and a unit ms|s|m|h|d, e.g. "5s", "7d"'
+        )
+    return timedelta(microseconds=round(total))
+
+
+def _us(delta: timedelta) -> int:
+    return delta // _US
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The effective anti-spam rules of one press (channel + site). See DESIGN.md, Anti-spam."""
+
+    repeat_gap: timedelta
+    burst_max: int
+    burst_window: timedelta
+    burst_quiet: timedelta
+    visitor_window: timedelta
+    max_future: timedelta
+    max_delay: timedelta
+    # The same durations in integer microseconds: decide() compares integers, not timedeltas.
+    repeat_gap_us: int = field(init=False, repr=False, compare=False)
+    burst_window_us: int = field(init=False, repr=False, compare=False)
+    burst_quiet_us: int = field(init=False, repr=False, compare=False)
+    visitor_window_us: int = field(init=False, repr=False, compare=False)
+    max_future_us: int = field(init=False, repr=False, compare=False)
+    max_delay_us: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.burst_max, bool) or not isinstance(self.burst_max, int):
+            raise RulesError(f"burst_max must be an integer >= 0, got {self.burst_max!r}")
+        if self.burst_max < 0:
+            raise RulesError(
+                f"burst_max must be >= 0 (0 turns the burst rule off), got {self.burst_max}"
+            )
+        for name in _DURATIONS:
+            value = getattr(self, name)
+            if value < timedelta(0):
+                raise RulesError(f"{name} must not be negative, got {value}")
+            object.__setattr__(self, f"{name}_us", _us(value))
+
+
+_DURATIONS = (
+    "repeat_gap",
+    "burst_window",
+    "burst_quiet",
+    "visitor_window",
+    "max_future",
+    "max_delay",
+)
+_KEYS = frozenset(f.name for f in fields(Rules) if f.init)
+
+# The built-in defaults are the values of the design's example file. Terminals ignore
+# visitor_window (they send no visitor); the web's burst_window/burst_quiet only matter if a
+# site turns bursts on with burst_max > 0.
+DEFAULT_RULES: Mapping[Channel, Rules] = {
+    "terminal": Rules(
+        repeat_gap=timedelta(seconds=5),
+        burst_max=6,
+        burst_window=timedelta(seconds=20),
+        burst_quiet=timedelta(seconds=60),
+        visitor_window=timedelta(hours=24),
+        max_future=timedelta(minutes=5),
+        max_delay=timedelta(days=7),
+    ),
+    "web": Rules(
+        repeat_gap=timedelta(0),
+        burst_max=0,
+        burst_window=timedelta(seconds=20),
+        burst_quiet=timedelta(seconds=60),
+        visitor_window=timedelta(hours=24),
+        max_future=timedelta(minutes=5),
+        max_delay=timedelta(days=1),
+    ),
+}
+
+
+def _apply(base: Rules, table: Any, where: str) -> Rules:
+    if not isinstance(table, dict):
+        raise RulesError(f"[{where}] must be a table of rules")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise RulesError(
+            f"[{where}]: unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}"
+        )
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        try:
+            changes[key] = value if key == "burst_max" else parse_duration(value)
+        except RulesError as exc:
+            raise RulesError(f"[{where}] {key}: {exc}") from None
+    try:
+        return replace(base, **changes)
+    except RulesError as exc:
+        raise RulesError(f"[{where}] {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """Rules per channel plus per-site overrides; ``for_press`` is a dictionary lookup."""
+
+    channels: Mapping[Channel, Rules] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    sites: Mapping[tuple[str, Channel], Rules] = field(default_factory=dict)
+
+    def for_press(self, channel: Channel, site_id: str | None) -> Rules:
+        """The effective rules of a press of ``channel`` at ``site_id`` (None: channel rules)."""
+        if site_id is not None:
+            rules = self.sites.get((site_id, channel))
+            if rules is not None:
+                return rules
+        return self.channels[channel]
+
+    @classmethod
+    def defaults(cls) -> RuleBook:
+        return cls()
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "rules") -> RuleBook:
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError(f"{source}: not valid TOML ({exc})") from None
+        unknown = sorted(set(document) - {*_CHANNELS, "sites"})
+        if unknown:
+            raise RulesError(
+                f"{source}: unknown table(s) {', '.join(unknown)}; "
+                "use [terminal], [web] and [sites.<site_id>.<channel>]"
+            )
+        channels = {
+            ch: _apply(DEFAULT_RULES[ch], document.get(ch, {}), f"{source}: {ch}")
+            for ch in _CHANNELS
+        }
+        sites: dict[tuple[str, Channel], Rules] = {}
+        site_tables = document.get("sites", {})
+        if not isinstance(site_tables, dict):
+            raise RulesError(f"{source}: `sites` must be tables [sites.<site_id>.<channel>]")
+        for site_id, per_channel in site_tables.items():
+            if not isinstance(per_channel, dict) or set(per_channel) - set(_CHANNELS):
+                raise RulesError(
+                    f"{source}: [sites.{site_id}] may only hold [sites.{site_id}.terminal] "
+                    f"and [sites.{site_id}.web] tables"
+                )
+            for ch in _CHANNELS:
+                if ch in per_channel:
+                    where = f"{source}: sites.{site_id}.{ch}"
+                    sites[(site_id, ch)] = _apply(channels[ch], per_channel[ch], where)
+        return cls(channels=channels, sites=sites)
+
+    @classmethod
+    def load(cls, path: Path | None) -> RuleBook:
+        """Rules from a TOML file; ``None`` gives the built-in defaults."""
+        if path is None:
+            return cls.defaults()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
+        return cls.from_toml(text, source=str(path))

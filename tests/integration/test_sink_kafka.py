@@ -1,0 +1,197 @@
+"""The sink end to end: real broker -> ``Sink`` -> real ClickHouse (chDB)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+
+from civicpulse.schemas.settings import Settings
+from civicpulse.sink.batch import BatchPolicy
+from civicpulse.sink.writer import CRASH_ENV, Sink
+from tests.fixtures.clickhouse import run_civicpulse
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+pytestmark = pytest.mark.integration
+
+
+def _press(i: int, verdict: str = "counted") -> dict[str, Any]:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(seconds=11 * i)
+    return {
+        "event_id": str(uuid.UUID(int=10_000 + i)),
+        "channel": "terminal",
+        "device_id": f"dev-{i % 7}",
+        "button": 1 + i % 4,
+        "pressed_at": at.isoformat().replace("+00:00", "Z"),
+        "received_at": (at + timedelta(seconds=1)).isoformat().replace("+00:00", "Z"),
+        "verdict": verdict,
+        "site_id": f"site-{i % 3}",
+        "department_id": "civil-registry",
+        "question_id": "q-visit",
+        "question_kind": "citizen",
+    }
+
+
+def _produce(bootstrap: str, topic: str, values: list[tuple[str, bytes]]) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for key, value in values:
+        producer.produce(topic, key=key.encode(), value=value)
+    assert producer.flush(30) == 0
+
+
+def _drain(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[Any]:
+    import time
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"probe-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < expect and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                found.append(message)
+        # one more short look: more than `expect` would be a bug too
+        extra = consumer.poll(1.0)
+        if extra is not None and extra.error() is None:
+            found.append(extra)
+    finally:
+        consumer.close()
+    return found
+
+
+def _committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        offsets = consumer.committed(
+            [TopicPartition(topic, p) for p in range(partitions)], timeout=10
+        )
+    finally:
+        consumer.close()
+    return sum(max(tp.offset, 0) for tp in offsets)
+
+
+def test_sink_stores_presses_once_and_dead_letters_bad_messages(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_test_topics: Callable[[], Any],
+    clickhouse_settings: Settings,
+    clickhouse_client: Client,
+) -> None:
+    create_test_topics()
+    accepted, rejected = f"{topic_prefix}presses.accepted", f"{topic_prefix}presses.rejected"
+    presses = [_press(i) for i in range(600)]
+    values = [(p["device_id"], orjson.dumps(p)) for p in presses]
+    # Re-delivered upstream (the stream replayed after a crash): same events again.
+    values += values[:80]
+    values.insert(100, ("dev-1", b'{"event_id": "not json'))
+    values.insert(200, ("dev-2", orjson.dumps({**_press(9999), "button": 9})))
+    _produce(kafka_bootstrap, accepted, values)
+    _produce(kafka_bootstrap, rejected, [("dev-3", orjson.dumps(_press(700, "burst")))])
+
+    settings = clickhouse_settings.model_copy(
+        update={"kafka_bootstrap": kafka_bootstrap, "topic_prefix": topic_prefix}
+    )
+    sink = Sink(settings, group_id=f"sink-{uuid.uuid4().hex}", policy=BatchPolicy(200, 0.5))
+    stats = sink.run(stop_when_idle=3)
+
+    assert stats.messages == len(values) + 1
+    assert stats.dead == 2
+    final = clickhouse_client.query(
+        "SELECT verdict, count() FROM presses FINAL GROUP BY verdict ORDER BY verdict"
+    ).result_rows
+    assert final == [("counted", 600), ("burst", 1)]
+    assert clickhouse_client.query(
+        "SELECT uniqExact(event_id) FROM presses WHERE verdict = 'counted'"
+    ).result_rows == [(600,)]
+    letters = [
+        json.loads(m.value()) for m in _drain(kafka_bootstrap, f"{topic_prefix}deadletter", 2)
+    ]
+    assert len(letters) == 2
+    assert {letter["source_topic"] for letter in letters} == {accepted}
+    assert all(letter["stage"] == "sink" for letter in letters)
+    errors = sorted(letter["error"] for letter in letters)
+    assert "not a valid JudgedPress" in errors[0]
+    assert any("button" in error for error in errors)
+    assert any(letter["payload"] == '{"event_id": "not json' for letter in letters)
+    assert all(isinstance(letter["source_offset"], int) for letter in letters)
+    # everything read was committed (6 partitions of presses.accepted)
+    assert _committed(kafka_bootstrap, sink.group_id, accepted, 6) == len(values)
+
+
+_PROBE = """
+import json, sys
+from civicpulse.schemas.settings import Settings
+from civicpulse.sink.clickhouse import create_client
+c = create_client(Settings(clickhouse_dsn="chdb://" + sys.argv[1]))
+raw, distinct = c.query("SELECT count(), uniqExact(event_id) FROM presses").result_rows[0]
+final = c.query("SELECT count() FROM presses FINAL").result_rows[0][0]
+print(json.dumps({"raw": raw, "distinct": distinct, "final": final}))
+"""
+
+
+def _probe(path: Path) -> dict[str, int]:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts: dict[str, int] = json.loads(result.stdout)
+    return counts
+
+
+def test_sigkill_between_insert_and_commit_loses_nothing_and_doubles_nothing(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_test_topics: Callable[[], Any],
+    tmp_path: Path,
+) -> None:
+    create_test_topics()
+    accepted = f"{topic_prefix}presses.accepted"
+    presses = [_press(i) for i in range(2000)]
+    _produce(kafka_bootstrap, accepted, [(p["device_id"], orjson.dumps(p)) for p in presses])
+    group = f"sink-{uuid.uuid4().hex}"
+    path = tmp_path / "chdb"
+    env = {
+        "CIVICPULSE_CLICKHOUSE_DSN": f"chdb://{path}",
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CIVICPULSE_TOPIC_PREFIX": topic_prefix,
+    }
+    args = ("sink", "--group", group, "--stop-when-idle", "4", "--batch-seconds", "0.5")
+
+    crashed = run_civicpulse(*args, env={**env, CRASH_ENV: "1"})
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    assert _committed(kafka_bootstrap, group, accepted, 6) == 0
+    after_crash = _probe(path)
+    assert after_crash["final"] > 0  # the insert happened; only the commit was lost
+
+    resumed = run_civicpulse(*args, env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _committed(kafka_bootstrap, group, accepted, 6) == 2000
+    counts = _probe(path)
+    assert counts["distinct"] == 2000, counts
+    assert counts["final"] == 2000, counts
+    # the re-read batch had the same offsets, so its token made the second insert a no-op
+    assert counts["raw"] <= 2000 + after_crash["raw"], counts
