@@ -26,7 +26,7 @@ from .kafka_config import (
     render_log4j2,
     render_properties,
 )
-from .kafka_jars import _locked, resolve_jars
+from .kafka_jars import resolve_jars
 
 if TYPE_CHECKING:
     from civicpulse.schemas.settings import Settings
@@ -167,11 +167,22 @@ def _running_pid(layout: BrokerLayout) -> int | None:
     return None
 
 
+def _recorded_version(layout: BrokerLayout) -> str | None:
+    try:
+        version = json.loads(layout.state_file.read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError):
+        return None
+    return version if isinstance(version, str) else None
+
+
 def broker_status(config: LauncherConfig) -> BrokerStatus:
     """Running or not, with pid, bootstrap, version and data dir of the launcher's broker."""
     layout = config.layout
     pid = _running_pid(layout)
-    version = broker_version_from_log(layout.server_log) if pid is not None else None
+    version = None
+    if pid is not None:
+        # The broker's own word first; the launcher's record if the log has rolled over since.
+        version = broker_version_from_log(layout.server_log) or _recorded_version(layout)
     return BrokerStatus(
         running=pid is not None,
         bootstrap=config.bootstrap,
@@ -191,7 +202,8 @@ def external_status(bootstrap: str, timeout: float = 5.0) -> BrokerStatus:
 
 def _java_argv(java: Path, libs: Path, layout: BrokerLayout, heap: str, main: str) -> list[str]:
     heap_opts = os.environ.get("KAFKA_HEAP_OPTS")
-    memory = shlex.split(heap_opts) if heap_opts else [f"-Xmx{heap}", f"-Xms{heap}"]
+    # Start small and let G1 grow up to the cap: an idle dev broker then holds ~150 MB, not 512.
+    memory = shlex.split(heap_opts) if heap_opts else [f"-Xmx{heap}", "-Xms64m"]
     return [
         str(java),
         *memory,
@@ -262,7 +274,7 @@ def start_broker(
     layout = config.layout
     layout.root.mkdir(parents=True, exist_ok=True)
     # Two `civicpulse` processes starting the same data dir at once would race on the pid file.
-    with _locked(layout.root / ".start.lock"):
+    with proc.file_lock(layout.root / ".start.lock"):
         pid = _running_pid(layout)
         if pid is not None:
             say(f"broker already running (pid {pid}); waiting until it answers")

@@ -10,18 +10,17 @@ complete, so a second start needs neither network nor ``mvn``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .exceptions import JarResolutionError
 from .java import find_mvn
+from .kafka_process import file_lock
 
 __all__ = [
     "DEPENDENCY_PLUGIN",
@@ -84,19 +83,6 @@ def cached_libs(kafka_version: str, cache_dir: Path | None = None) -> Path | Non
     return libs if (libs / MARKER).is_file() else None
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # Several processes (test sessions, a user's shell) may start a broker at once: only one
-    # of them runs mvn, the others wait and then find the marker.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def resolve_jars(
     kafka_version: str,
     cache_dir: Path | None = None,
@@ -109,7 +95,7 @@ def resolve_jars(
     if libs is not None:
         return libs
     version_dir = kafka_cache_root(cache_dir) / kafka_version
-    with _locked(version_dir / ".lock"):
+    with file_lock(version_dir / ".lock"):
         libs = cached_libs(kafka_version, cache_dir)
         if libs is not None:
             return libs

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicpulse.schemas.events import Identifier, PressEvent, UtcDatetime, format_utc
 
@@ -41,6 +41,13 @@ class PressDraft(BaseModel):
     pressed_at: UtcDatetime
     reason: str | None = Field(default=None, min_length=1, max_length=64)
     lang: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+
+    @field_validator("pressed_at")
+    @classmethod
+    def _to_wire_precision(cls, value: datetime) -> datetime:
+        # The wire carries milliseconds; holding the same value in memory keeps a buffered
+        # press equal to the one read back from the buffer.
+        return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
 
     def to_event(self, received_at: datetime) -> PressEvent:
         return PressEvent(**self.model_dump(), received_at=received_at)

@@ -84,6 +84,9 @@ class SinkStats:
     dead: int = 0
     checkpoints: int = 0
     messages: int = 0
+    #: monotonic clock of the first message read and of the last commit (throughput figures)
+    first_message_at: float | None = None
+    last_commit_at: float | None = None
 
 
 class Sink:
@@ -158,6 +161,8 @@ class Sink:
                 now = time.monotonic()
                 if messages:
                     last_message = now
+                    if self.stats.first_message_at is None:
+                        self.stats.first_message_at = now
                     self._add(messages, now)
                 if self.policy.due(list(self._batches.values()), now):
                     self.checkpoint()
@@ -229,6 +234,7 @@ class Sink:
         for batch in batches:
             del self._batches[(batch.topic, batch.partition)]
         self.stats.checkpoints += 1
+        self.stats.last_commit_at = time.monotonic()
 
     def _insert_with_retry(self, batch: Batch) -> None:
         route = self._routes[batch.topic]

@@ -1,1 +1,1 @@
-"""stage package."""
+"""The stream stage: enrichment + anti-spam, scores, alerts (pure cores); Faust wiring."""

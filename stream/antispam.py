@@ -21,22 +21,28 @@ Choices the contract leaves open, fixed here:
 * An event id is "seen" once the press passes check 1: clock-skewed presses record their id,
   unknown-device presses do not (they leave the state untouched).
 * ``decide`` updates the state in place and returns it (copying a week of ids per press would
-  dominate the stream's cost); it does no I/O and depends on nothing but its arguments.
+  dominate the stream's cost); it depends on nothing but its arguments. The state loads its
+  parts lazily through the loader it was built with (``state.DeviceState``).
+* At-least-once delivery: ``offset`` is the message's source offset (the replay CLI passes the
+  line number). The state records, per seen id, the offset and the verdict. An id seen before
+  *at the same offset* is the same message delivered again after a crash (its effects are
+  already in the recovered state): ``decide`` answers the recorded verdict instead of
+  ``duplicate``, so the re-emitted JudgedPress equals the first one. An id seen at another
+  offset is a real ``duplicate``. Without an offset (None) there is no redelivery check.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from civicpulse.schemas.events import Verdict
 
 from .enrich import ResolvedPress
-from .exceptions import StreamError
 from .rules import Rules
+from .state import BUCKET_US, SEEN_SHARDS, VISITOR_SHARDS, DeviceState, seen_shard, visitor_shard
 
-__all__ = ["MAX_IDS", "RETENTION_MARGIN_US", "DeviceState", "decide"]
+__all__ = ["MAX_IDS", "MAX_TIMES", "RETENTION_MARGIN_US", "DeviceState", "decide"]
 
 # Pruning (bounded state). Let R be the newest received_at of the device's presses that passed
 # check 3. A later press passes check 3 only if pressed_at >= received_at - max_delay. Assuming
@@ -50,105 +56,75 @@ RETENTION_MARGIN_US = 3_600_000_000
 SWEEP_EVERY_US = 3_600_000_000
 MAX_IDS = 200_000
 MAX_TIMES = 50_000
-_STATE_VERSION = 1
 
 
-@dataclass(slots=True)
-class DeviceState:
-    """Everything anti-spam remembers about one device; JSON-serialisable via to_dict."""
-
-    seen: dict[str, int] = field(default_factory=dict)
-    """event_id (hex) -> pressed_at, in arrival order."""
-    times: list[int] = field(default_factory=list)
-    """Sorted pressed_at of the presses that reached check 4 (burst window)."""
-    last_press: int | None = None
-    in_burst: bool = False
-    last_counted: int | None = None
-    visitors: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    """visitor -> question_id ("" when none) -> pressed_at of that visitor's counted presses."""
-    newest_received: int | None = None
-    swept_at: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "v": _STATE_VERSION,
-            "seen": dict(self.seen),
-            "times": list(self.times),
-            "last_press": self.last_press,
-            "in_burst": self.in_burst,
-            "last_counted": self.last_counted,
-            "visitors": {
-                v: {q: list(ts) for q, ts in qs.items()} for v, qs in self.visitors.items()
-            },
-            "newest_received": self.newest_received,
-            "swept_at": self.swept_at,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeviceState:
-        if data.get("v") != _STATE_VERSION:
-            raise StreamError(
-                f"device state version {data.get('v')!r} is not {_STATE_VERSION}: "
-                "this worker is older than the state's writer; upgrade it"
-            )
-        return cls(
-            seen={str(k): int(p) for k, p in data["seen"].items()},
-            times=sorted(int(t) for t in data["times"]),
-            last_press=data["last_press"],
-            in_burst=bool(data["in_burst"]),
-            last_counted=data["last_counted"],
-            visitors={
-                str(v): {str(q): [int(t) for t in ts] for q, ts in qs.items()}
-                for v, qs in data["visitors"].items()
-            },
-            newest_received=data["newest_received"],
-            swept_at=data["swept_at"],
-        )
-
-
-def decide(state: DeviceState, press: ResolvedPress, rules: Rules) -> tuple[DeviceState, Verdict]:
+def decide(
+    state: DeviceState, press: ResolvedPress, rules: Rules, *, offset: int | None = None
+) -> tuple[DeviceState, Verdict]:
     """Judge one press of one device, in partition order. Updates and returns ``state``."""
     if press.device is None:
         return state, "unknown_device"
     event_id = press.event.event_id.hex
-    if event_id in state.seen:
-        return state, "duplicate"
+    shard = seen_shard(event_id)
+    part = state.part(shard)
+    if part is not None:
+        record = part["ids"].get(event_id)
+        if record is not None:
+            if offset is not None and record[1] == offset:
+                recorded: Verdict = record[2]
+                return state, recorded  # the same message again: its first verdict
+            return state, "duplicate"
+    at = -1 if offset is None else offset
+    if at > state.applied:
+        state.applied = at
     t, received = press.pressed_us, press.received_us
-    state.seen[event_id] = t
+    record = [t, at, "clock_skew"]
+    state.create(shard, {"hi": -1, "ids": {}})["ids"][event_id] = record
+    state.touch(shard, at)
+    state.n_seen += 1
+    state.dirty.add("")
+    verdict: Verdict
     if t > received + rules.max_future_us or received - t > rules.max_delay_us:
-        _maybe_sweep(state, rules)
-        return state, "clock_skew"
-    if state.newest_received is None or received > state.newest_received:
-        state.newest_received = received
-    verdict = _judge(state, press, t, rules)
+        verdict = "clock_skew"
+    else:
+        if state.newest_received is None or received > state.newest_received:
+            state.newest_received = received
+        verdict = _judge(state, press, t, at, rules)
+        record[2] = verdict
     _maybe_sweep(state, rules)
     return state, verdict
 
 
-def _judge(state: DeviceState, press: ResolvedPress, t: int, rules: Rules) -> Verdict:
-    if _burst(state, t, rules):
+def _judge(state: DeviceState, press: ResolvedPress, t: int, at: int, rules: Rules) -> Verdict:
+    if _burst(state, t, at, rules):
         return "burst"
     if state.last_counted is not None and abs(t - state.last_counted) < rules.repeat_gap_us:
         return "repeat"
     visitor = press.event.visitor
     if visitor is not None:
-        counted = state.visitors.setdefault(visitor, {}).setdefault(press.question_id or "", [])
-        window = rules.visitor_window_us
-        if any(abs(t - u) < window for u in counted):
-            return "visitor_limit"
-        counted.append(t)
+        shard = visitor_shard(visitor)
+        question = press.question_id or ""
+        part = state.part(shard)
+        if part is not None:
+            window = rules.visitor_window_us
+            counted = part["by"].get(visitor, {}).get(question, ())
+            if any(abs(t - u) < window for u, _ in counted):
+                return "visitor_limit"
+        part = state.create(shard, {"hi": -1, "by": {}})
+        part["by"].setdefault(visitor, {}).setdefault(question, []).append([t, at])
+        state.touch(shard, at)
     state.last_counted = t
     return "counted"
 
 
-def _burst(state: DeviceState, t: int, rules: Rules) -> bool:
+def _burst(state: DeviceState, t: int, at: int, rules: Rules) -> bool:
     if rules.burst_max == 0:  # rule off: nothing to remember either
         state.in_burst = False
         return False
     previous = state.last_press
-    times, window = state.times, rules.burst_window_us
-    others = bisect_left(times, t + window) - bisect_right(times, t - window) if window else 0
-    insort(times, t)
+    window = rules.burst_window_us
+    others = _times_near(state, t, window) if window else 0
+    _add_time(state, t, at)
     state.last_press = t
     if state.in_burst:
         if previous is not None and abs(t - previous) < rules.burst_quiet_us:
@@ -160,31 +136,129 @@ def _burst(state: DeviceState, t: int, rules: Rules) -> bool:
     return False
 
 
+def _times_near(state: DeviceState, t: int, window: int) -> int:
+    """How many remembered press times u satisfy |t - u| < window."""
+    low, high = t - window, t + window
+    buckets = state.buckets
+    found = 0
+    for bucket in buckets[bisect_left(buckets, (low + 1) // BUCKET_US) :]:
+        if bucket * BUCKET_US >= high:
+            break
+        part = state.part(f"t{bucket}")
+        if part is not None:
+            times = part["t"]
+            found += bisect_left(times, high) - bisect_right(times, low)
+    return found
+
+
+def _add_time(state: DeviceState, t: int, at: int) -> None:
+    bucket = t // BUCKET_US
+    name = f"t{bucket}"
+    position = bisect_left(state.buckets, bucket)
+    if position == len(state.buckets) or state.buckets[position] != bucket:
+        state.buckets.insert(position, bucket)
+    part = state.create(name, {"hi": -1, "t": [], "o": []})
+    index = bisect_right(part["t"], t)
+    part["t"].insert(index, t)
+    part["o"].insert(index, at)
+    state.touch(name, at)
+    state.n_times += 1
+
+
 def _maybe_sweep(state: DeviceState, rules: Rules) -> None:
     newest = state.newest_received
     if newest is None:
         return
     due = state.swept_at is None or newest - state.swept_at >= SWEEP_EVERY_US
-    if not due and len(state.seen) <= MAX_IDS and len(state.times) <= MAX_TIMES:
+    if not due and state.n_seen <= MAX_IDS and state.n_times <= MAX_TIMES:
         return
     state.swept_at = newest
+    state.dirty.add("")
     cutoff = newest - (rules.max_delay_us + rules.max_future_us + RETENTION_MARGIN_US)
-    seen = {key: p for key, p in state.seen.items() if p >= cutoff}
-    if len(seen) > MAX_IDS:
-        seen = dict(list(seen.items())[-MAX_IDS:])
-    state.seen = seen
-    times = state.times
-    del times[: bisect_left(times, cutoff - rules.burst_window_us)]
-    if len(times) > MAX_TIMES:
-        del times[: len(times) - MAX_TIMES]
-    visitor_cutoff = cutoff - rules.visitor_window_us
-    for visitor in list(state.visitors):
-        questions = state.visitors[visitor]
-        for question in list(questions):
-            kept = [u for u in questions[question] if u >= visitor_cutoff]
+    _sweep_seen(state, cutoff)
+    _sweep_times(state, cutoff - rules.burst_window_us)
+    _sweep_visitors(state, cutoff - rules.visitor_window_us)
+
+
+def _sweep_seen(state: DeviceState, cutoff: int) -> None:
+    cap = MAX_IDS // SEEN_SHARDS
+    total = 0
+    for i in range(SEEN_SHARDS):
+        name = f"s{i}"
+        part = state.part(name)
+        if part is None:
+            continue
+        ids: dict[str, list[Any]] = part["ids"]
+        kept = {key: r for key, r in ids.items() if r[0] >= cutoff}
+        if len(kept) > cap:  # arrival order: the oldest ids go first
+            kept = dict(list(kept.items())[-cap:])
+        if len(kept) != len(ids):
             if kept:
-                questions[question] = kept
+                part["ids"] = kept
+                state.dirty.add(name)
             else:
-                del questions[question]
-        if not questions:
-            del state.visitors[visitor]
+                state.drop(name)
+        total += len(kept)
+    state.n_seen = total
+
+
+def _sweep_times(state: DeviceState, cutoff: int) -> None:
+    # Times are sorted across buckets (bucket b holds [b, b + 1) hours), so both passes walk
+    # from the oldest bucket and stop at the first one that keeps everything.
+    for bucket in list(state.buckets):
+        part = state.part(f"t{bucket}")
+        size = 0 if part is None else len(part["t"])
+        drop = 0 if part is None else bisect_left(part["t"], cutoff)
+        _drop_oldest(state, bucket, part, drop)
+        if drop < size:
+            break
+    total = sum(len(part["t"]) for b in state.buckets if (part := state.part(f"t{b}")) is not None)
+    excess = total - MAX_TIMES
+    for bucket in list(state.buckets):
+        if excess <= 0:
+            break
+        part = state.part(f"t{bucket}")
+        drop = 0 if part is None else min(excess, len(part["t"]))
+        _drop_oldest(state, bucket, part, drop)
+        excess -= drop
+        total -= drop
+    state.n_times = total
+
+
+def _drop_oldest(state: DeviceState, bucket: int, part: dict[str, Any] | None, k: int) -> None:
+    name = f"t{bucket}"
+    if part is None or k >= len(part["t"]):
+        state.buckets.remove(bucket)
+        state.drop(name)
+    elif k:
+        del part["t"][:k]
+        del part["o"][:k]
+        state.dirty.add(name)
+
+
+def _sweep_visitors(state: DeviceState, cutoff: int) -> None:
+    for i in range(VISITOR_SHARDS):
+        name = f"v{i}"
+        part = state.part(name)
+        if part is None:
+            continue
+        changed = False
+        by: dict[str, dict[str, list[list[int]]]] = part["by"]
+        for visitor in list(by):
+            questions = by[visitor]
+            for question in list(questions):
+                entries = questions[question]
+                kept = [e for e in entries if e[0] >= cutoff]
+                if len(kept) != len(entries):
+                    changed = True
+                    if kept:
+                        questions[question] = kept
+                    else:
+                        del questions[question]
+            if not questions:
+                del by[visitor]
+        if changed:
+            if by:
+                state.dirty.add(name)
+            else:
+                state.drop(name)

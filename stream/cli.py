@@ -47,7 +47,8 @@ def replay(lines: IO[bytes], judge: Judge, out: IO[bytes]) -> None:
     buffer: list[bytes] = []
     for number, line in enumerate(lines, start=1):
         # The line ending is the file's framing, not the message (the stream never sees it).
-        outcome = judge.judge(line.rstrip(b"\r\n"))
+        # The line number is the message's offset: each line is judged once (see decide).
+        outcome = judge.judge(line.rstrip(b"\r\n"), number)
         if isinstance(outcome, str):
             record: dict[str, object] = {"line": number, "verdict": "deadletter", "error": outcome}
         else:
@@ -61,8 +62,10 @@ def replay(lines: IO[bytes], judge: Judge, out: IO[bytes]) -> None:
             }
         buffer.append(dumps(record))
         if len(buffer) >= _FLUSH_EVERY:
+            judge.flush()
             out.write(b"\n".join(buffer) + b"\n")
             buffer.clear()
+    judge.flush()
     if buffer:
         out.write(b"\n".join(buffer) + b"\n")
     out.flush()

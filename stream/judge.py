@@ -7,7 +7,7 @@ input that is not a valid PressEvent, a one-line dead-letter error string.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -22,26 +22,33 @@ __all__ = ["Judge", "MemoryStore", "StateStore", "describe_validation_error", "p
 
 
 class StateStore(Protocol):
-    """Where the per-device anti-spam state lives (a dict here, a Faust table in the worker)."""
+    """Where anti-spam state parts live: a dict here, a Faust table in the worker.
 
-    def get(self, device_id: str) -> DeviceState | None: ...
+    Keys are ``device_id`` (the core) and ``device_id|<part>`` (see ``stream.state``); values
+    are JSON-safe dicts. ``set(key, None)`` deletes the key.
+    """
 
-    def set(self, device_id: str, state: DeviceState) -> None: ...
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
 
 
 class MemoryStore:
     """A dict-backed StateStore."""
 
-    __slots__ = ("states",)
+    __slots__ = ("values",)
 
     def __init__(self) -> None:
-        self.states: dict[str, DeviceState] = {}
+        self.values: dict[str, Any] = {}
 
-    def get(self, device_id: str) -> DeviceState | None:
-        return self.states.get(device_id)
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
 
-    def set(self, device_id: str, state: DeviceState) -> None:
-        self.states[device_id] = state
+    def set(self, key: str, value: Any) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -74,9 +81,14 @@ def parse_press(raw: bytes | str) -> PressEvent | str:
 
 
 class Judge:
-    """Catalogue + rules + per-device state: judges presses one at a time, in partition order."""
+    """Catalogue + rules + per-device state: judges presses one at a time, in partition order.
 
-    __slots__ = ("index", "rulebook", "store")
+    States are read from the store on a device's first press after a ``flush`` and written back
+    (changed parts only, core last) by ``flush``: the worker flushes once per batch, replay
+    every few thousand lines. Where the flushes fall never changes a verdict.
+    """
+
+    __slots__ = ("_open", "index", "rulebook", "store")
 
     def __init__(
         self, catalogue: Catalogue | CatalogueIndex, rulebook: RuleBook, store: StateStore
@@ -86,20 +98,40 @@ class Judge:
         )
         self.rulebook = rulebook
         self.store = store
+        self._open: dict[str, DeviceState] = {}
 
-    def judge(self, raw: bytes | str) -> JudgedPress | str:
+    def judge(self, raw: bytes | str, offset: int | None = None) -> JudgedPress | str:
         """The judged press, or the dead-letter error of input that is not a valid PressEvent."""
         event = parse_press(raw)
         if isinstance(event, str):
             return event
-        return self.judge_event(event)
+        return self.judge_event(event, offset)
 
-    def judge_event(self, event: PressEvent) -> JudgedPress:
+    def judge_event(self, event: PressEvent, offset: int | None = None) -> JudgedPress:
         press = resolve(event, self.index)
+        if press.device is None:
+            # An unknown device leaves no state behind: random device ids must not grow it.
+            return judged(press, "unknown_device")
         rules = self.rulebook.for_press(event.channel, press.site_id)
-        state = self.store.get(event.device_id)
-        state, verdict = decide(state if state is not None else DeviceState(), press, rules)
-        # An unknown device leaves no state behind: random device ids must not grow the store.
-        if verdict != "unknown_device":
-            self.store.set(event.device_id, state)
+        _, verdict = decide(self.state_of(event.device_id), press, rules, offset=offset)
         return judged(press, verdict)
+
+    def state_of(self, device_id: str) -> DeviceState:
+        state = self._open.get(device_id)
+        if state is None:
+            store = self.store
+            prefix = device_id + "|"
+            state = DeviceState(store.get(device_id), lambda name: store.get(prefix + name))
+            self._open[device_id] = state
+        return state
+
+    def flush(self) -> int:
+        """Write every changed part back to the store; returns the number of keys written."""
+        written = 0
+        store = self.store
+        for device_id, state in self._open.items():
+            for name, value in state.take_dirty():
+                store.set(f"{device_id}|{name}" if name else device_id, value)
+                written += 1
+        self._open.clear()
+        return written

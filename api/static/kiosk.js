@@ -14,7 +14,9 @@
 (function () {
   "use strict";
   var FACES = ["\u{1F621}", "\u{1F641}", "\u{1F642}", "\u{1F600}"];
-  var REASON_TIMEOUT_MS = 20000, THANKS_MS = 3000, FLUSH_EVERY_MS = 10000, BATCH = 100;
+  // ?idle=SECONDS shortens the reason screen's idle reset (default 20 s).
+  var idle = Number(new URLSearchParams(location.search).get("idle")) || 20;
+  var REASON_TIMEOUT_MS = idle * 1000, THANKS_MS = 3000, FLUSH_EVERY_MS = 10000, BATCH = 100;
   var $ = function (id) { return document.getElementById(id); };
 
   function loadConfig() {

@@ -195,3 +195,49 @@ def test_sigkill_between_insert_and_commit_loses_nothing_and_doubles_nothing(
     assert counts["final"] == 2000, counts
     # the re-read batch had the same offsets, so its token made the second insert a no-op
     assert counts["raw"] <= 2000 + after_crash["raw"], counts
+
+
+def test_sigterm_flushes_and_commits_what_was_read(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_test_topics: Callable[[], Any],
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import time
+
+    create_test_topics()
+    accepted = f"{topic_prefix}presses.accepted"
+    presses = [_press(i) for i in range(500)]
+    _produce(kafka_bootstrap, accepted, [(p["device_id"], orjson.dumps(p)) for p in presses])
+    group = f"sink-{uuid.uuid4().hex}"
+    path = tmp_path / "chdb"
+    env = {
+        **os.environ,
+        "CIVICPULSE_CLICKHOUSE_DSN": f"chdb://{path}",
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CIVICPULSE_TOPIC_PREFIX": topic_prefix,
+        "COLUMNS": "200",
+    }
+    # Batches that never fill nor age: only the SIGTERM checkpoint can store and commit them.
+    command = "import sys; from civicpulse.cli import app; sys.argv[0] = 'civicpulse'; app()"
+    sink = subprocess.Popen(
+        [sys.executable, "-c", command, "sink", "--group", group,
+         "--batch-rows", "100000", "--batch-seconds", "3600"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert sink.stdout is not None
+        assert sink.stdout.readline().startswith("sink:")
+        time.sleep(10)  # group join (~3 s) and fetching 500 messages
+        assert _committed(kafka_bootstrap, group, accepted, 6) == 0
+        sink.send_signal(signal.SIGTERM)
+        out, err = sink.communicate(timeout=60)
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+    assert sink.returncode == 0, out + err
+    assert "500 messages" in out and "presses 500" in out, out
+    assert _committed(kafka_bootstrap, group, accepted, 6) == 500
+    assert _probe(path)["final"] == 500

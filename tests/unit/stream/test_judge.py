@@ -44,7 +44,8 @@ def test_unknown_device_has_no_ids_and_leaves_no_state() -> None:
     result = judge.judge(event(T0, device="ghost").model_dump_json())
     assert isinstance(result, JudgedPress) and result.verdict == "unknown_device"
     assert (result.site_id, result.department_id, result.question_id) == (None, None, None)
-    assert isinstance(judge.store, MemoryStore) and judge.store.states == {}
+    judge.flush()
+    assert isinstance(judge.store, MemoryStore) and judge.store.values == {}
 
 
 def test_judged_press_round_trips_through_its_json_form() -> None:
@@ -90,4 +91,5 @@ def test_state_lives_in_the_store_between_calls() -> None:
         "duplicate",
     ]
     assert isinstance(judge.store, MemoryStore)
-    assert judge.store.states["t1"].last_counted == epoch_us(T0)
+    judge.flush()
+    assert judge.store.values["t1"]["last_counted"] == epoch_us(T0)

@@ -1,0 +1,1 @@
+"""Load simulator: seeded city model and labelled press generator (work in progress, owned by the simulator helper)."""
