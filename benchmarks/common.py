@@ -2,7 +2,10 @@
 
 Each script ends with one line per figure::
 
-    RESULT <name> value=<number> unit=<unit> baseline=<number|none> ratio=<number|none> target=<text> ok|short
+    RESULT <name> value=<number> unit=<unit> baseline=<number|none> ratio=<number|none>
+        target=<text> ok|short
+
+(one line in the output; folded here).
 """
 
 from __future__ import annotations

@@ -111,7 +111,11 @@ async def load(
     start_at = datetime(2026, 1, 5, 8, tzinfo=UTC)
 
     async def terminal(device: str, client: httpx.AsyncClient) -> None:
-        headers = {"X-Device-Id": device, "X-Device-Key": keys[device]}
+        headers = {
+            "X-Device-Id": device,
+            "X-Device-Key": keys[device],
+            "Content-Type": "application/json",
+        }
         while not queue.empty():
             i = queue.get_nowait()
             body = orjson.dumps(batch(device, size, start_at + timedelta(seconds=i)))
@@ -148,6 +152,8 @@ def raw_producer_rate(bootstrap: str, prefix: str, count: int) -> float:
         )
         for i in range(count)
     ]
+    # Warm-up: connection and idempotent producer id, as the API's producer has them too.
+    deliver(producer, presses_topic(settings), events[: count // 20], timeout=60)
     with stopwatch() as watch:
         deliveries = deliver(producer, presses_topic(settings), events, timeout=120)
     if not all(d.ok for d in deliveries):

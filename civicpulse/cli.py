@@ -12,6 +12,7 @@ from civicpulse.api.cli import api_app, devices_app
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
 from civicpulse.schemas.cli import schemas_app
+from civicpulse.sink.analytics_cli import export_command, verify_command
 from civicpulse.sink.cli import db_app, sink_command
 from civicpulse.stream.cli import replay_command
 
@@ -25,6 +26,8 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.command("sink")(sink_command)
+app.command("verify")(verify_command)
+app.command("export")(export_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("replay")(replay_command)
 app.add_typer(api_app, name="api")

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
-from civicpulse.schemas.events import PressEvent
+from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import PRESSES_RAW, topic_name
 
@@ -41,8 +41,26 @@ def presses_topic(settings: Settings) -> str:
 
 
 def encode_press(event: PressEvent) -> bytes:
-    """The wire form of a press: compact JSON, timestamps as UTC ISO-8601 with ms."""
-    return orjson.dumps(event.model_dump(mode="json", exclude_none=True))
+    """The wire form of a press: compact JSON, timestamps as UTC ISO-8601 with ms.
+
+    Equal to ``event.model_dump(mode="json", exclude_none=True)`` (a unit test holds it to
+    that), built by hand because pydantic's serializer costs ~5x more on the ingest hot path.
+    """
+    body: dict[str, Any] = {
+        "event_id": str(event.event_id),
+        "channel": event.channel,
+        "device_id": event.device_id,
+        "button": event.button,
+        "pressed_at": format_utc(event.pressed_at),
+        "received_at": format_utc(event.received_at),
+    }
+    if event.visitor is not None:
+        body["visitor"] = event.visitor
+    if event.reason is not None:
+        body["reason"] = event.reason
+    if event.lang is not None:
+        body["lang"] = event.lang
+    return orjson.dumps(body)
 
 
 def producer_config(

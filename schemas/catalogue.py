@@ -47,7 +47,9 @@ class Device(_Entry):
         """The schedule entry with the latest ``valid_from <= at``."""
         current: QuestionSchedule | None = None
         for entry in self.questions:
-            if entry.valid_from <= at and (current is None or entry.valid_from >= current.valid_from):
+            if entry.valid_from <= at and (
+                current is None or entry.valid_from >= current.valid_from
+            ):
                 current = entry
         return current.question_id if current else None
 

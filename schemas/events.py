@@ -40,14 +40,18 @@ Identifier = Annotated[
 
 def format_utc(moment: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a ``Z``: the wire form of every timestamp."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-UtcDatetime = Annotated[AwareDatetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
+UtcDatetime = Annotated[
+    AwareDatetime, PlainSerializer(format_utc, return_type=str, when_used="json")
+]
 
 
 class _Event(BaseModel):

@@ -22,9 +22,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CIVICPULSE_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP"),
         description="host:port list of an existing cluster; unset = the local launcher's broker",
     )
-    kafka_version: str = Field(default="4.1.2", description="Apache Kafka release the launcher runs")
+    kafka_version: str = Field(
+        default="4.1.2", description="Apache Kafka release the launcher runs"
+    )
     kafka_port: int = Field(default=19092, description="loopback port of the launcher's broker")
-    kafka_controller_port: int = Field(default=19093, description="launcher's KRaft controller port")
+    kafka_controller_port: int = Field(
+        default=19093, description="launcher's KRaft controller port"
+    )
     clickhouse_dsn: str | None = Field(
         default=None,
         description="chdb:///path (embedded) or http(s)://user:pass@host:port; unset = embedded "

@@ -9,7 +9,7 @@ __all__ = ["ALERTS_ALL", "TOPICS", "TopicSpec", "alerts_topic", "topic_name"]
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic as the pipeline uses it. ``name`` is logical: the prefix is added by ``topic_name``."""
+    """One topic as the pipeline uses it; ``name`` is logical (``topic_name`` adds the prefix)."""
 
     name: str
     partitions: int

@@ -109,6 +109,7 @@ class Sink:
         self.stats = SinkStats()
         self._stop = threading.Event()
         self._assigned_at: float | None = None
+        self._failed = False
         self._batches: dict[tuple[str, int], Batch] = {}
         prefix = settings.topic_prefix
         self._routes = {topic_name(logical, prefix): route for logical, route in ROUTES.items()}
@@ -220,9 +221,14 @@ class Sink:
         batches = [batch for batch in self._batches.values() if batch.size]
         if not batches:
             return
-        for batch in batches:
-            self._insert_with_retry(batch)
-        self._send_dead_letters(batches)
+        try:
+            for batch in batches:
+                self._insert_with_retry(batch)
+            self._send_dead_letters(batches)
+        except Exception:
+            # Nothing is committed; closing the consumer must not retry (see _on_revoke).
+            self._failed = True
+            raise
         if self._crash_before_commit:
             os.kill(os.getpid(), signal.SIGKILL)
         from confluent_kafka import TopicPartition
@@ -305,8 +311,10 @@ class Sink:
         self._assigned_at = time.monotonic()
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
-        # Still the owner until this returns: store and commit what was read.
-        self.checkpoint()
+        # Still the owner until this returns: store and commit what was read, unless a
+        # checkpoint already failed (then the next owner re-reads the uncommitted batch).
+        if not self._failed:
+            self.checkpoint()
 
     def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
         # Another member owns them already; the uncommitted rows will be re-read there.

@@ -65,6 +65,7 @@ class DeviceState:
     """One device's anti-spam memory: a small core plus lazily loaded parts (see module doc)."""
 
     __slots__ = (
+        "_durable",
         "_load",
         "_parts",
         "applied",
@@ -98,6 +99,9 @@ class DeviceState:
         self.newest_received: int | None = core.get("newest_received")
         self.swept_at: int | None = core.get("swept_at")
         self.applied: int = core.get("applied", -1)
+        # Parts are loaded lazily, after ``applied`` may have moved on: torn entries are judged
+        # against the offset the stored core had.
+        self._durable = self.applied
         self.buckets: list[int] = list(core.get("buckets", ()))
         self.n_seen: int = core.get("n_seen", 0)
         self.n_times: int = core.get("n_times", 0)
@@ -125,13 +129,13 @@ class DeviceState:
         if name in self._parts:
             return self._parts[name]
         value = self._load(name)
-        if value is not None and value.get("hi", -1) > self.applied:
+        if value is not None and value.get("hi", -1) > self._durable:
             value = self._untorn(name, value)
         self._parts[name] = value
         return value
 
     def _untorn(self, name: str, value: dict[str, Any]) -> dict[str, Any] | None:
-        applied, kind = self.applied, name[0]
+        applied, kind = self._durable, name[0]
         if kind == "s":
             ids = {k: r for k, r in value["ids"].items() if r[1] <= applied}
             self.n_seen -= len(value["ids"]) - len(ids)

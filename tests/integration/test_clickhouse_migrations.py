@@ -201,7 +201,8 @@ def test_migrations_survive_a_fresh_process(tmp_path: Path) -> None:
     env = {"CIVICPULSE_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}"}
     first = run_civicpulse("db", "migrate", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert re.search(r"3 applied, 0 already there", first.stdout), first.stdout
+    count = len(discover_migrations())
+    assert re.search(rf"{count} applied, 0 already there", first.stdout), first.stdout
     second = run_civicpulse("db", "status", env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     for migration in discover_migrations():
@@ -215,7 +216,7 @@ def test_migrations_survive_a_fresh_process(tmp_path: Path) -> None:
     )
     assert probe.returncode == 0, probe.stderr
     tables, checksums = probe.stdout.strip().splitlines()
-    assert tables == "alerts,presses,schema_migrations,scores"
+    assert {"alerts", "presses", "schema_migrations", "scores"} <= set(tables.split(","))
     assert checksums == ",".join(m.checksum for m in discover_migrations())
 
 

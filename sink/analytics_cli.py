@@ -1,0 +1,183 @@
+"""Analytics commands over the stored data: ``verify``, ``export``, ``report``.
+
+Heavy imports (chDB, pyarrow, matplotlib) happen inside the command bodies so that
+``civicpulse --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from civicpulse.schemas.exceptions import CivicpulseError
+from civicpulse.schemas.settings import Settings
+
+__all__ = ["export_command", "parse_moment", "verify_command"]
+
+
+def parse_moment(text: str, tz: str) -> datetime:
+    """An ISO date or date-time; naive values are read in the city time zone."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T08:00Z)"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    return moment.astimezone(UTC)
+
+
+def _fail(console: Console, exc: CivicpulseError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+def verify_command(
+    since: Annotated[
+        str | None,
+        typer.Option(help="start of the range (ISO; naive = city time); default: yesterday 00:00"),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="end of the range, exclusive; default: today 00:00 (city time)"),
+    ] = None,
+    city_id: Annotated[
+        str | None,
+        typer.Option(help="scope_id of the city scope; default: the one found in `scores`"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="list at most this many mismatches")] = 50,
+) -> None:
+    """Recompute closed-window scores from the stored presses and compare them with `scores`.
+
+    Every window inside [--since, --until) must match count for count (n, n1..n4; score within
+    1e-9). Prints the mismatches and exits 1 if there is any.
+    """
+    from .clickhouse import create_client
+    from .verify import default_range, detect_city_id, verify_scores
+
+    console = Console()
+    settings = Settings()
+    tz = settings.city_timezone
+    start, end = default_range(tz)
+    if since is not None:
+        start = parse_moment(since, tz)
+    if until is not None:
+        end = parse_moment(until, tz)
+    if end <= start:
+        raise typer.BadParameter("--until must be after --since")
+    try:
+        client = create_client(settings)
+        city = city_id or detect_city_id(client, start, end) or "city"
+        result = verify_scores(client, since=start, until=end, tz=tz, city_id=city, limit=limit)
+    except CivicpulseError as exc:
+        raise _fail(console, exc) from exc
+    span = f"{start.isoformat()} .. {end.isoformat()} (city scope {city!r}, zone {tz})"
+    if result.ok:
+        console.print(f"[green]ok[/green]: every closed window in {span} matches the presses")
+        return
+    table = Table(title=f"score mismatches in {span}")
+    for column in ("problem", "scope", "scope_id", "kind", "window", "window_start"):
+        table.add_column(column)
+    table.add_column("recomputed n/n1..n4 (score)")
+    table.add_column("stored n/n1..n4 (score)")
+
+    def cell(counts: tuple[int, ...] | None, score: float | None) -> str:
+        if counts is None:
+            return "-"
+        shown = "-" if score is None else f"{score:.6f}"
+        return f"{counts[0]} / {' '.join(map(str, counts[1:]))} ({shown})"
+
+    for m in result.mismatches:
+        table.add_row(
+            m.problem,
+            m.scope,
+            m.scope_id,
+            m.kind,
+            m.window,
+            m.window_start.isoformat(),
+            cell(m.expected, m.expected_score),
+            cell(m.stored, m.stored_score),
+        )
+    console.print(table)
+    more = " (more not shown)" if result.truncated else ""
+    console.print(f"[red]{len(result.mismatches)} mismatching window(s){more}[/red]")
+    raise typer.Exit(1)
+
+
+def export_command(
+    out: Annotated[Path, typer.Argument(help="output file (.parquet or .csv)")],
+    from_: Annotated[
+        str, typer.Option("--from", help="first moment (ISO; naive = city time), inclusive")
+    ],
+    to: Annotated[str, typer.Option("--to", help="end (ISO; naive = city time), exclusive")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet or csv", case_sensitive=False)
+    ] = "parquet",
+    scope: Annotated[
+        str | None, typer.Option(help="only one site or department: site:ID or department:ID")
+    ] = None,
+    include_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--include-rejected", help="also presses the anti-spam filter excluded (verdict)"
+        ),
+    ] = False,
+    scores: Annotated[
+        bool,
+        typer.Option("--scores", help="also write the window scores to <OUT stem>-scores.<ext>"),
+    ] = False,
+) -> None:
+    """Export up to one year of presses (and scores) to Parquet or CSV, in constant memory.
+
+    Counted presses only unless --include-rejected; every press once (deduplicated on
+    event_id). Timestamps are UTC; event_id is the canonical UUID string.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .clickhouse import create_client
+    from .export import ExportRequest, export, parse_scope
+
+    console = Console()
+    settings = Settings()
+    tz = settings.city_timezone
+    fmt_name = fmt.lower()
+    if fmt_name not in ("parquet", "csv"):
+        raise typer.BadParameter("--format must be parquet or csv")
+    try:
+        request = ExportRequest(
+            start=parse_moment(from_, tz),
+            end=parse_moment(to, tz),
+            fmt="parquet" if fmt_name == "parquet" else "csv",
+            out=out,
+            scope=parse_scope(scope),
+            include_rejected=include_rejected,
+            scores=scores,
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            console=console,
+            transient=False,
+        ) as progress:
+            tasks: dict[str, int] = {}
+
+            def on_rows(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=max(total, 1))
+                progress.update(tasks[name], completed=done, total=max(total, done, 1))
+
+            summary = export(create_client(settings), request, on_rows)
+    except CivicpulseError as exc:
+        raise _fail(console, exc) from exc
+    for name, path in summary.files.items():
+        console.print(f"{name}: {summary.rows[name]} rows -> {path}")

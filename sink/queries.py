@@ -1,0 +1,223 @@
+"""Every figure's SQL in one place: parameterised with server-side ``{name:Type}`` binding only.
+
+Two families:
+
+* the **score recomputation** of closed windows from the stored presses (``civicpulse verify``):
+  the same rules as the stream (``stream/scores.py``, ``stream/windows.py``): counted presses
+  only, each event once (``FINAL``), a press with no question is citizen feedback left out of the
+  question scope, employee-question presses only in ``kind='employee'``; windows 15 min rolling
+  hopping by 1 min (a press belongs to 15 of them), the local clock hour and the local calendar
+  day in the city time zone (DST-correct: ``toStartOfHour``/``toStartOfDay`` with the zone);
+* **dashboard figures** (per site/department per local day and month, hour x weekday heat map,
+  verdicts per device), each in a rollup form (reads ``presses_hourly`` /
+  ``press_verdicts_hourly``, migrations 0004/0005) and a raw form (scans ``presses FINAL``) that
+  must return the same rows; the raw form is the fallback where the rollups cannot serve a zone.
+
+Identifiers never come from users; values always travel as bound parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "COUNTS",
+    "DEPARTMENT_MONTHLY",
+    "HEATMAP",
+    "RECOMPUTE_SCORES",
+    "SITE_DAILY",
+    "SITE_TOTALS",
+    "STORED_SCORES",
+    "VERDICTS_PER_DEVICE",
+    "VERIFY_MISMATCHES",
+    "Source",
+    "figure_sql",
+    "positive_share_of",
+    "rollups_serve",
+    "score_of",
+]
+
+Source = Literal["rollup", "raw"]
+
+
+def _counted(since: str, until: str) -> str:
+    """Counted presses, each event once, with the stream's scoping columns (kind never NULL)."""
+    return (
+        (
+            """
+    SELECT device_id, assumeNotNull(site_id) AS site_id,
+           assumeNotNull(department_id) AS department_id, question_id,
+           ifNull(CAST(question_kind, 'Nullable(String)'), 'citizen') AS kind,
+           button, pressed_at
+    FROM presses FINAL
+    WHERE verdict = 'counted' AND site_id IS NOT NULL AND department_id IS NOT NULL
+      AND pressed_at >= {@since:DateTime64(3, 'UTC')} AND pressed_at < {@until:DateTime64(3, 'UTC')}
+"""
+        )
+        .replace("@since", since)
+        .replace("@until", until)
+    )
+
+
+# Windows start at or after `since` and end at or before `until`: only presses in
+# [since, until) can fall in them, so the range filter on presses loses nothing.
+RECOMPUTE_SCORES = """
+SELECT scope, scope_id, kind, `window`, window_start, window_end,
+       count() AS n, countIf(button = 1) AS n1, countIf(button = 2) AS n2,
+       countIf(button = 3) AS n3, countIf(button = 4) AS n4,
+       100 * (n2 + 2 * n3 + 3 * n4) / (3 * n) AS score, (n3 + n4) / n AS positive_share
+FROM
+(
+    SELECT kind, button,
+           arrayJoin(arrayConcat(
+               [('device', device_id), ('site', site_id), ('department', department_id),
+                ('city', {city:String})],
+               if(question_id IS NULL, [], [('question', assumeNotNull(question_id))])
+           )) AS scope_pair,
+           arrayJoin(arrayConcat(
+               arrayMap(k -> ('15m', minute - toIntervalMinute(k),
+                              minute - toIntervalMinute(k) + toIntervalMinute(15)), range(15)),
+               [('1h', toDateTime(toStartOfHour(second, {tz:String}), 'UTC'),
+                       toDateTime(toStartOfHour(second, {tz:String}), 'UTC') + toIntervalHour(1)),
+                ('1d', toDateTime(toStartOfDay(second, {tz:String}), 'UTC'),
+                       toDateTime(toStartOfDay(toStartOfDay(second, {tz:String})
+                                               + toIntervalHour(36), {tz:String}), 'UTC'))]
+           )) AS win,
+           scope_pair.1 AS scope, scope_pair.2 AS scope_id,
+           win.1 AS `window`,
+           toDateTime64(win.2, 3, 'UTC') AS window_start,
+           toDateTime64(win.3, 3, 'UTC') AS window_end
+    FROM (SELECT *, toDateTime(pressed_at, 'UTC') AS second,
+                 toStartOfMinute(toDateTime(pressed_at, 'UTC')) AS minute FROM (@COUNTED))
+)
+WHERE window_start >= {since:DateTime64(3, 'UTC')} AND window_end <= {until:DateTime64(3, 'UTC')}
+GROUP BY scope, scope_id, kind, `window`, window_start, window_end
+""".replace("@COUNTED", _counted("since", "until"))
+
+STORED_SCORES = """
+SELECT CAST(scope, 'String') AS scope, scope_id, CAST(kind, 'String') AS kind,
+       CAST(`window`, 'String') AS `window`, window_start, window_end,
+       n, n1, n2, n3, n4, score, positive_share
+FROM scores FINAL
+WHERE window_start >= {since:DateTime64(3, 'UTC')} AND window_end <= {until:DateTime64(3, 'UTC')}
+"""
+
+# Rows that differ: present on one side only, or with other counts / window end / score.
+VERIFY_MISMATCHES = """
+SELECT scope, scope_id, kind, `window`, window_start,
+       r.window_end, r.n, r.n1, r.n2, r.n3, r.n4, r.score,
+       s.window_end, s.n, s.n1, s.n2, s.n3, s.n4, s.score, s.positive_share
+FROM (@RECOMPUTE) AS r
+FULL OUTER JOIN (@STORED) AS s
+USING (scope, scope_id, kind, `window`, window_start)
+WHERE r.n IS NULL OR s.n IS NULL
+   OR NOT (r.n = s.n AND r.n1 = s.n1 AND r.n2 = s.n2 AND r.n3 = s.n3 AND r.n4 = s.n4
+           AND r.window_end = s.window_end
+           AND ifNull(abs(r.score - s.score) <= 1e-9, 0)
+           AND ifNull(abs(r.positive_share - s.positive_share) <= 1e-9, 0))
+ORDER BY scope, scope_id, kind, `window`, window_start
+LIMIT {limit:UInt32}
+SETTINGS join_use_nulls = 1
+""".replace("@RECOMPUTE", RECOMPUTE_SCORES).replace("@STORED", STORED_SCORES)
+
+# -- dashboard figures ---------------------------------------------------------------------------
+# Every figure returns counts n1..n4 (scores are derived: exact and mergeable). Filters: kind,
+# and optionally department/site ('' = all). Time range [start, end) in UTC, whole hours.
+
+_RAW_COUNTED = """
+    SELECT toStartOfHour(pressed_at, 'UTC') AS hour, site_id, department_id,
+           ifNull(question_id, '') AS question_id, kind, button
+    FROM (@COUNTED)
+    WHERE kind = {kind:String}
+      AND ({department:String} = '' OR department_id = {department:String})
+      AND ({site:String} = '' OR site_id = {site:String})
+""".replace("@COUNTED", _counted("start", "end"))
+
+_ROLLUP = """
+    SELECT hour, site_id, department_id, question_id, CAST(kind, 'String') AS kind, n1, n2, n3, n4
+    FROM presses_hourly
+    WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
+      AND kind = {kind:String}
+      AND ({department:String} = '' OR department_id = {department:String})
+      AND ({site:String} = '' OR site_id = {site:String})
+"""
+
+COUNTS = {
+    "rollup": "sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3, sum(n4) AS n4",
+    "raw": "countIf(button = 1) AS n1, countIf(button = 2) AS n2, countIf(button = 3) AS n3, "
+    "countIf(button = 4) AS n4",
+}
+
+
+def _figure(select: str, group: str) -> dict[Source, str]:
+    # Composes constant fragments of this module only; values are bound parameters.
+    return {
+        source: " ".join(
+            ("SELECT", select, ",", COUNTS[source], "FROM (", inner, ") GROUP BY", group),
+        )
+        + " ORDER BY "
+        + group
+        for source, inner in (("rollup", _ROLLUP), ("raw", _RAW_COUNTED))
+    }
+
+
+SITE_DAILY = _figure("site_id, toDate(hour, {tz:String}) AS day", "site_id, day")
+SITE_TOTALS = _figure("department_id, site_id", "department_id, site_id")
+DEPARTMENT_MONTHLY = _figure(
+    "department_id, toStartOfMonth(hour, {tz:String}) AS month", "department_id, month"
+)
+HEATMAP = _figure(
+    "toDayOfWeek(hour, 0, {tz:String}) AS weekday, toHour(hour, {tz:String}) AS hour_of_day",
+    "weekday, hour_of_day",
+)
+
+# Distinct (event_id, verdict) pairs per device: a re-sent press may be counted once and judged
+# `duplicate` once; each judgement counts once however often the sink delivered it.
+VERDICTS_PER_DEVICE: dict[Source, str] = {
+    "rollup": """
+        SELECT device_id, CAST(verdict, 'String') AS verdict, sum(presses) AS presses
+        FROM press_verdicts_hourly
+        WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
+        GROUP BY device_id, verdict ORDER BY device_id, verdict
+    """,
+    "raw": """
+        SELECT device_id, CAST(verdict, 'String') AS verdict, uniqExact(event_id) AS presses
+        FROM presses
+        WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
+        GROUP BY device_id, verdict ORDER BY device_id, verdict
+    """,
+}
+
+
+def rollups_serve(tz: str, start: datetime, end: datetime) -> bool:
+    """True when hour buckets in UTC map onto the zone's local hours and days over the range.
+
+    The rollups bucket by UTC hour; a zone with a half-hour offset (Asia/Kolkata) would split
+    its local days inside a bucket, so figures for it must come from the raw scan.
+    """
+    zone = ZoneInfo(tz)
+    moment = start.astimezone(UTC)
+    while moment <= end:
+        offset = moment.astimezone(zone).utcoffset() or timedelta(0)
+        if offset % timedelta(hours=1):
+            return False
+        moment += timedelta(days=7)
+    return True
+
+
+def figure_sql(figures: dict[Source, str], tz: str, start: datetime, end: datetime) -> str:
+    """The rollup form of a figure when it serves the zone, else the raw scan."""
+    return figures["rollup" if rollups_serve(tz, start, end) else "raw"]
+
+
+def score_of(n1: int, n2: int, n3: int, n4: int) -> float | None:
+    """``100 * mean((button - 1) / 3)``, the contract score (same formula as the stream)."""
+    n = n1 + n2 + n3 + n4
+    return None if n == 0 else 100.0 * (n2 + 2 * n3 + 3 * n4) / (3 * n)
+
+
+def positive_share_of(n1: int, n2: int, n3: int, n4: int) -> float | None:
+    n = n1 + n2 + n3 + n4
+    return None if n == 0 else (n3 + n4) / n
