@@ -11,10 +11,12 @@ import typer
 from civicpulse.api.cli import api_app, devices_app
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
+from civicpulse.producers.simulate import simulate_app
 from civicpulse.schemas.cli import schemas_app
-from civicpulse.sink.analytics_cli import export_command, verify_command
+from civicpulse.sink.analytics_cli import export_command, report_command, verify_command
 from civicpulse.sink.cli import db_app, sink_command
 from civicpulse.stream.cli import replay_command
+from civicpulse.stream.commands import alerts_app, catalogue_app, stream_app
 
 app = typer.Typer(
     name="civicpulse",
@@ -28,10 +30,15 @@ app.add_typer(db_app, name="db")
 app.command("sink")(sink_command)
 app.command("verify")(verify_command)
 app.command("export")(export_command)
+app.command("report")(report_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("replay")(replay_command)
+app.add_typer(stream_app, name="stream")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(api_app, name="api")
 app.add_typer(devices_app, name="devices")
 app.command("terminal")(terminal_command)
+app.add_typer(simulate_app, name="simulate")
 
 __all__ = ["app"]

@@ -61,8 +61,8 @@ class CityPreset:
 
 
 PRESETS: dict[str, CityPreset] = {
-    # ~30 terminals (desks + 3 staff-room terminals) and one web widget per department.
-    "demo": CityPreset("demo", 4, 10, (2, 4), 3, 4, web_popularity=3.0),
+    # 30 desks + 3 staff-room terminals + one web widget per department (37 devices).
+    "demo": CityPreset("demo", 4, 10, (3, 3), 3, 4, web_popularity=3.0),
     # Benchmarks: 480 desks + 24 staff terminals + 96 widgets = 600 devices.
     "large": CityPreset("large", 12, 120, (4, 4), 24, 96, web_popularity=1.5),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from civicpulse.schemas.exceptions import CivicpulseError
 
-__all__ = ["BufferFullError", "DeliveryError", "ProducerError"]
+__all__ = ["BufferFullError", "DeliveryError", "ProducerError", "SimulationError"]
 
 
 class ProducerError(CivicpulseError):
@@ -21,3 +21,7 @@ class BufferFullError(ProducerError):
     Dropping the oldest press would be silent data loss, so the terminal refuses new presses
     instead and shows this error until the buffer drains.
     """
+
+
+class SimulationError(ProducerError):
+    """The load simulator was given arguments it cannot simulate."""

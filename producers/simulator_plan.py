@@ -79,6 +79,11 @@ class Episode:
     seed: int
     detail: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def expands(self) -> bool:
+        """Whether the episode has presses of its own (else it alters honest presses)."""
+        return self.label in _EXPANDERS and (self.label != "wrong_clock" or self.channel == "web")
+
     def presses(self) -> list[EpisodePress]:
         return _EXPANDERS[self.label](random.Random(self.seed), self)
 
@@ -131,6 +136,16 @@ def _visitor(rng: random.Random, ep: Episode) -> list[EpisodePress]:
     return out
 
 
+def _browser_clock(rng: random.Random, ep: Episode) -> list[EpisodePress]:
+    visitor = f"{rng.getrandbits(128):032x}"
+    out: list[EpisodePress] = []
+    t = 0.0
+    for _ in range(rng.randint(1, 3)):
+        out.append((int(t), "wrong_clock", sample_button(rng, _HONEST_LOOKING), visitor, None))
+        t += rng.uniform(60_000, 600_000)  # one visitor answers on several pages
+    return out
+
+
 def _malformed(rng: random.Random, ep: Episode) -> list[EpisodePress]:
     visitor = f"{rng.getrandbits(128):032x}" if ep.channel == "web" else None
     return [(0, "malformed", rng.randint(1, 4), visitor, str(ep.detail["kind"]))]
@@ -142,6 +157,7 @@ _EXPANDERS: dict[str, Callable[[random.Random, Episode], list[EpisodePress]]] = 
     "unknown_device": _unknown,
     "visitor_repeat": _visitor,
     "malformed": _malformed,
+    "wrong_clock": _browser_clock,
 }
 
 
@@ -176,11 +192,15 @@ class _Planner:
                 return rng.choices(open_now, [d.popularity for d in open_now])[0], t
         return None
 
-    def add(self, label: Label, device: SimDevice | str, start: int, length: int, **detail: Any) -> None:
+    def add(
+        self, label: Label, device: SimDevice | str, start: int, length: int, **detail: Any
+    ) -> None:
         device_id = device if isinstance(device, str) else device.device_id
         channel = "terminal" if isinstance(device, str) else device.channel
-        episode = Episode(label, device_id, channel, start, start + length, self.rng.getrandbits(64), detail)
-        if label in _EXPANDERS and length == 0:  # open-ended: the expansion says when it ends
+        episode = Episode(
+            label, device_id, channel, start, start + length, self.rng.getrandbits(64), detail
+        )
+        if episode.expands and length == 0:  # open-ended: the expansion says when it ends
             last = max(p[0] for p in episode.presses())
             episode = Episode(label, device_id, channel, start, start + last, episode.seed, detail)
         self.episodes.append(episode)
@@ -217,18 +237,22 @@ def plan_episodes(city: City, volumes: Volumes, rng: random.Random) -> Plan:
         device = rng.choice(pool)
         p.add("malformed", device, rng.randrange(city.start_ms, city.end_ms), 0, kind=kind)
     clock: dict[str, list[tuple[int, int, int]]] = {}
-    for i in range(max(2, round(total * 0.004 / 100))):
+    for i in range(max(1, round(volumes.terminal * 0.004 / 100))):
+        # A terminal whose clock is wrong for a while: its honest presses carry that clock.
         length = min(span, int(rng.uniform(10, 30) * MINUTE_MS))
-        future = (i // 2) % 2 == 0
-        if i % 2 == 0 and (found := p.open_desk(length)) is not None:
-            device, start = found
-            offset = rng.uniform(2, 50) * 3_600_000 if future else -rng.uniform(8, 40) * 86_400_000
-        else:
-            device = rng.choices(p.web, [d.popularity for d in p.web])[0]
-            start = rng.randrange(city.start_ms, max(city.start_ms + 1, city.end_ms - length))
-            offset = rng.uniform(10, 180) * MINUTE_MS if future else -rng.uniform(26, 96) * 3_600_000
-        p.add("wrong_clock", device, start, length, offset_ms=int(offset))
-        clock.setdefault(device.device_id, []).append((start, start + length, int(offset)))
+        if (found := p.open_desk(length)) is None:
+            continue
+        device, start = found
+        hours = rng.uniform(2, 50) if i % 2 == 0 else -rng.uniform(8, 40) * 24
+        offset = int(hours * 3_600_000)
+        p.add("wrong_clock", device, start, length, offset_ms=offset)
+        clock.setdefault(device.device_id, []).append((start, start + length, offset))
+    for i in range(max(1, round(volumes.web * 0.002 / 2))):
+        # A visitor's computer with a wrong clock (the widget stamps pressed_at in the browser).
+        web = rng.choices(p.web, [d.popularity for d in p.web])[0]
+        minutes = rng.uniform(10, 180) if i % 2 == 0 else -rng.uniform(26, 96) * 60
+        p.add("wrong_clock", web, rng.randrange(city.start_ms, city.end_ms), 0,
+              offset_ms=int(minutes * MINUTE_MS))  # fmt: skip
     outages: dict[str, list[tuple[int, int]]] = {}
     if span >= 30 * MINUTE_MS:
         for _ in range(max(1, round(span / 3_600_000 * len(p.desks) / 30))):

@@ -17,7 +17,7 @@ from rich.table import Table
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings
 
-__all__ = ["export_command", "parse_moment", "verify_command"]
+__all__ = ["export_command", "parse_moment", "report_command", "verify_command"]
 
 
 def parse_moment(text: str, tz: str) -> datetime:
@@ -140,10 +140,10 @@ def export_command(
     Counted presses only unless --include-rejected; every press once (deduplicated on
     event_id). Timestamps are UTC; event_id is the canonical UUID string.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from .clickhouse import create_client
-    from .export import ExportRequest, export, parse_scope
+    from .export import ExportRequest, check_range, export, parse_scope
 
     console = Console()
     settings = Settings()
@@ -161,6 +161,8 @@ def export_command(
             include_rejected=include_rejected,
             scores=scores,
         )
+        # refuse a bad range before opening the engine (which may be locked by `up`)
+        check_range(request.start, request.end)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -169,7 +171,7 @@ def export_command(
             console=console,
             transient=False,
         ) as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def on_rows(name: str, done: int, total: int) -> None:
                 if name not in tasks:
@@ -181,3 +183,59 @@ def export_command(
         raise _fail(console, exc) from exc
     for name, path in summary.files.items():
         console.print(f"{name}: {summary.rows[name]} rows -> {path}")
+
+
+def report_command(
+    out: Annotated[Path, typer.Argument(help="output HTML file; a PDF is written beside it")],
+    year: Annotated[int, typer.Option(help="calendar year in the city time zone")],
+    pdf: Annotated[
+        bool, typer.Option(help="also print OUT.pdf with headless Chromium when installed")
+    ] = True,
+) -> None:
+    """Write the annual service report: department and site scores, monthly trend, heat map,
+    fair site ranking, filtered presses per device, alert history (one HTML file, charts inline).
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    from .clickhouse import create_client
+    from .report import collect, render_html
+
+    console = Console()
+    settings = Settings()
+    try:
+        data = collect(create_client(settings), year, settings.city_timezone)
+    except CivicpulseError as exc:
+        raise _fail(console, exc) from exc
+    out.write_text(render_html(data), encoding="utf-8")
+    console.print(f"report {year}: {data.city['n']} counted presses -> {out}")
+    if not pdf:
+        return
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        console.print("note: no chromium found, PDF skipped (apt-get install chromium)")
+        return
+    target = out.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={target}",
+                out.resolve().as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    if done.returncode == 0 and target.exists():
+        console.print(f"pdf -> {target}")
+    else:
+        console.print(f"note: PDF not written (chromium exit {done.returncode})")

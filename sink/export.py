@@ -157,7 +157,9 @@ _PRESS_DAYS = "".join(
         "GROUP BY day ORDER BY day",
     )
 )
-_PRESS_CHUNK = _PRESS_SELECT + _PRESS_WHERE + " ORDER BY pressed_at, event_id"
+# No ORDER BY: chunks follow each other in time, and inside one the rows come in the table's
+# sort order (day, device, pressed_at); sorting a chunk cost 5x the export time at 20 M rows.
+_PRESS_CHUNK = _PRESS_SELECT + _PRESS_WHERE
 
 _SCORE_WHERE = """
 WHERE window_start >= {start:DateTime64(3, 'UTC')} AND window_start < {end:DateTime64(3, 'UTC')}
@@ -181,6 +183,10 @@ FROM scores FINAL
     + _SCORE_WHERE
     + " ORDER BY window_start, scope, scope_id, kind, `window`"
 )
+
+
+# The partition (month) is a function of the FINAL key, so FINAL may skip cross-partition merging.
+_FINAL_FAST = {"do_not_merge_across_partitions_select_final": 1}
 
 
 def plan_chunks(
@@ -227,7 +233,9 @@ def _write(
     written = 0
     try:
         for lo, hi, _ in plan_chunks(days, request.start, request.end, request.chunk_rows):
-            table = client.query_arrow(chunk_sql, parameters={**params, "start": lo, "end": hi})
+            table = client.query_arrow(
+                chunk_sql, parameters={**params, "start": lo, "end": hi}, settings=_FINAL_FAST
+            )
             table = pa.Table.from_arrays(
                 [table.column(name).cast(schema.field(name).type) for name in schema.names],
                 schema=schema,

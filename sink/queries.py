@@ -153,13 +153,14 @@ COUNTS = {
 
 def _figure(select: str, group: str) -> dict[Source, str]:
     # Composes constant fragments of this module only; values are bound parameters.
+    sources: tuple[tuple[Source, str], ...] = (("rollup", _ROLLUP), ("raw", _RAW_COUNTED))
     return {
         source: " ".join(
             ("SELECT", select, ",", COUNTS[source], "FROM (", inner, ") GROUP BY", group),
         )
         + " ORDER BY "
         + group
-        for source, inner in (("rollup", _ROLLUP), ("raw", _RAW_COUNTED))
+        for source, inner in sources
     }
 
 

@@ -101,8 +101,8 @@ def verify_scores(
     mismatches: list[Mismatch] = []
     for row in rows[:limit]:
         scope, scope_id, kind, window, start = row[:5]
-        expected = _counts(row[6:11])
-        stored = _counts(row[13:18])
+        expected = _counts(tuple(row[6:11]))
+        stored = _counts(tuple(row[13:18]))
         problem: Problem = (
             "missing in scores"
             if stored is None

@@ -5,8 +5,9 @@
   - ``confidence`` mode: even the upper confidence bound of its score is below ``threshold``,
     so a noisy handful of presses does not fire;
 * no second alert while one is open;
-* resolves when the score is strictly above ``threshold + hysteresis`` (a window without
-  presses has no score and changes nothing: a desk that closes keeps its alert open).
+* resolves when the score is strictly above ``threshold + hysteresis`` with at least
+  ``min_presses`` presses (one happy press must not end an alert; a window without presses has
+  no score and changes nothing: a desk that closes keeps its alert open).
 
 The bound is the one-sided Wilson score bound on the mean press value ``(button - 1) / 3``
 in [0, 1], scaled to 0..100. A [0, 1]-valued press with mean p has variance at most p(1 - p)
@@ -17,15 +18,18 @@ Student-t bound it does not collapse to zero width when four presses are all ali
 from __future__ import annotations
 
 import math
+import tomllib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Literal
 
 from civicpulse.schemas.events import AlertEvent, format_utc
 
+from .exceptions import RulesError
 from .scores import Counts
 
 __all__ = ["AlertBook", "AlertRules", "AlertState", "step", "upper_bound"]
@@ -60,6 +64,53 @@ class AlertBook:
 
     def for_department(self, department_id: str) -> AlertRules:
         return self.departments.get(department_id, self.default)
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "alerts") -> AlertBook:
+        """``[default]`` and ``[departments.<id>]`` tables of AlertRules fields; a field left
+        out of a department takes the file's default."""
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError(f"{source}: not valid TOML ({exc})") from None
+        unknown = sorted(set(document) - {"default", "departments"})
+        if unknown:
+            raise RulesError(
+                f"{source}: unknown table(s) {unknown}; use [default], [departments.<id>]"
+            )
+        default = _alert_rules(AlertRules(), document.get("default", {}), f"{source}: default")
+        departments = {
+            department_id: _alert_rules(default, table, f"{source}: departments.{department_id}")
+            for department_id, table in document.get("departments", {}).items()
+        }
+        return cls(default, departments)
+
+    @classmethod
+    def load(cls, path: Path | None) -> AlertBook:
+        if path is None:
+            return cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"cannot read alert rules file {path}: {exc.strerror}") from None
+        return cls.from_toml(text, source=str(path))
+
+
+_ALERT_KEYS = ("threshold", "min_presses", "hysteresis", "mode", "confidence")
+
+
+def _alert_rules(base: AlertRules, table: Any, where: str) -> AlertRules:
+    if not isinstance(table, dict):
+        raise RulesError(f"[{where}] must be a table")
+    unknown = sorted(set(table) - set(_ALERT_KEYS))
+    if unknown:
+        raise RulesError(f"[{where}]: unknown key(s) {unknown}; known: {list(_ALERT_KEYS)}")
+    if table.get("mode", base.mode) not in ("threshold", "confidence"):
+        raise RulesError(f'[{where}] mode must be "threshold" or "confidence"')
+    try:
+        return replace(base, **table)
+    except (TypeError, ValueError) as exc:
+        raise RulesError(f"[{where}] {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +172,11 @@ def step(
         key = f"{scope}:{scope_id}:{rules.mode}:{format_utc(window_start)}"
         alert_id = uuid.uuid5(_NAMESPACE, key)
         next_state, what = AlertState(alert_id), "opened"
-    elif score is not None and score > rules.threshold + rules.hysteresis:
+    elif (
+        score is not None
+        and counts.n >= rules.min_presses
+        and score > rules.threshold + rules.hysteresis
+    ):
         alert_id, next_state, what = state.alert_id, AlertState(), "resolved"
     else:
         return state, None

@@ -33,7 +33,7 @@ Choices the contract leaves open, fixed here:
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
 from civicpulse.schemas.events import Verdict
@@ -74,13 +74,17 @@ def decide(
                 recorded: Verdict = record[2]
                 return state, recorded  # the same message again: its first verdict
             return state, "duplicate"
+    if offset is not None and offset <= state.applied:
+        # Re-delivered, but its id record is gone (pruned, see MAX_IDS / retention): judging it
+        # again would apply it twice. Rejected as a duplicate, the state left as it is.
+        return state, "duplicate"
     at = -1 if offset is None else offset
     if at > state.applied:
         state.applied = at
     t, received = press.pressed_us, press.received_us
     record = [t, at, "clock_skew"]
-    state.create(shard, {"hi": -1, "ids": {}})["ids"][event_id] = record
-    state.touch(shard, at)
+    state.create(shard, {"ids": {}})["ids"][event_id] = record
+    state.touch(shard)
     state.n_seen += 1
     state.dirty.add("")
     verdict: Verdict
@@ -89,14 +93,14 @@ def decide(
     else:
         if state.newest_received is None or received > state.newest_received:
             state.newest_received = received
-        verdict = _judge(state, press, t, at, rules)
+        verdict = _judge(state, press, t, rules)
         record[2] = verdict
     _maybe_sweep(state, rules)
     return state, verdict
 
 
-def _judge(state: DeviceState, press: ResolvedPress, t: int, at: int, rules: Rules) -> Verdict:
-    if _burst(state, t, at, rules):
+def _judge(state: DeviceState, press: ResolvedPress, t: int, rules: Rules) -> Verdict:
+    if _burst(state, t, rules):
         return "burst"
     if state.last_counted is not None and abs(t - state.last_counted) < rules.repeat_gap_us:
         return "repeat"
@@ -108,23 +112,23 @@ def _judge(state: DeviceState, press: ResolvedPress, t: int, at: int, rules: Rul
         if part is not None:
             window = rules.visitor_window_us
             counted = part["by"].get(visitor, {}).get(question, ())
-            if any(abs(t - u) < window for u, _ in counted):
+            if any(abs(t - u) < window for u in counted):
                 return "visitor_limit"
-        part = state.create(shard, {"hi": -1, "by": {}})
-        part["by"].setdefault(visitor, {}).setdefault(question, []).append([t, at])
-        state.touch(shard, at)
+        part = state.create(shard, {"by": {}})
+        part["by"].setdefault(visitor, {}).setdefault(question, []).append(t)
+        state.touch(shard)
     state.last_counted = t
     return "counted"
 
 
-def _burst(state: DeviceState, t: int, at: int, rules: Rules) -> bool:
+def _burst(state: DeviceState, t: int, rules: Rules) -> bool:
     if rules.burst_max == 0:  # rule off: nothing to remember either
         state.in_burst = False
         return False
     previous = state.last_press
     window = rules.burst_window_us
     others = _times_near(state, t, window) if window else 0
-    _add_time(state, t, at)
+    _add_time(state, t)
     state.last_press = t
     if state.in_burst:
         if previous is not None and abs(t - previous) < rules.burst_quiet_us:
@@ -151,17 +155,15 @@ def _times_near(state: DeviceState, t: int, window: int) -> int:
     return found
 
 
-def _add_time(state: DeviceState, t: int, at: int) -> None:
+def _add_time(state: DeviceState, t: int) -> None:
     bucket = t // BUCKET_US
     name = f"t{bucket}"
     position = bisect_left(state.buckets, bucket)
     if position == len(state.buckets) or state.buckets[position] != bucket:
         state.buckets.insert(position, bucket)
-    part = state.create(name, {"hi": -1, "t": [], "o": []})
-    index = bisect_right(part["t"], t)
-    part["t"].insert(index, t)
-    part["o"].insert(index, at)
-    state.touch(name, at)
+    part = state.create(name, {"t": []})
+    insort(part["t"], t)
+    state.touch(name)
     state.n_times += 1
 
 
@@ -232,7 +234,6 @@ def _drop_oldest(state: DeviceState, bucket: int, part: dict[str, Any] | None, k
         state.drop(name)
     elif k:
         del part["t"][:k]
-        del part["o"][:k]
         state.dirty.add(name)
 
 
@@ -243,12 +244,12 @@ def _sweep_visitors(state: DeviceState, cutoff: int) -> None:
         if part is None:
             continue
         changed = False
-        by: dict[str, dict[str, list[list[int]]]] = part["by"]
+        by: dict[str, dict[str, list[int]]] = part["by"]
         for visitor in list(by):
             questions = by[visitor]
             for question in list(questions):
                 entries = questions[question]
-                kept = [e for e in entries if e[0] >= cutoff]
+                kept = [u for u in entries if u >= cutoff]
                 if len(kept) != len(entries):
                     changed = True
                     if kept:

@@ -15,11 +15,13 @@ written back only when changed (``dirty``):
 * ``t<b>``: the press times of one hour ``b`` (burst rule), ``{"t": [...], "o": [...]}`` sorted by
   time; a press reads only the buckets its burst window overlaps.
 
-Crash consistency: a flush writes the dirty parts first and the core last (one table, one
-changelog partition, so the order survives). Every part entry carries the source offset that
-wrote it, and every part its highest such offset (``hi``). When a part is loaded, entries newer
-than the core's ``applied`` offset are the remains of a flush torn by a crash: their messages were
-not committed and will be re-delivered, so they are dropped before the message is judged again.
+Crash consistency: a device's flush must be atomic, or a crash in the middle of it would leave
+parts from after the last committed offset next to a core from before it (a re-delivered message
+would then meet its own effects, or a pruning meant for later presses). Parts are therefore
+copy-on-write: each flush writes the changed parts under new keys ``device_id|<part>.<gen>``,
+then the core, which names the generation of every live part (the commit point), and only then
+deletes the replaced keys (repeated at the next flush, in case the crash came in between). The
+core and the parts are in one table, hence one changelog partition, so that order survives.
 """
 
 from __future__ import annotations
@@ -65,12 +67,13 @@ class DeviceState:
     """One device's anti-spam memory: a small core plus lazily loaded parts (see module doc)."""
 
     __slots__ = (
-        "_durable",
         "_load",
         "_parts",
         "applied",
         "buckets",
         "dirty",
+        "gen",
+        "gens",
         "in_burst",
         "last_counted",
         "last_press",
@@ -78,6 +81,7 @@ class DeviceState:
         "n_times",
         "newest_received",
         "swept_at",
+        "trash",
     )
 
     def __init__(self, core: dict[str, Any] | None = None, load: PartLoader | None = None) -> None:
@@ -99,9 +103,11 @@ class DeviceState:
         self.newest_received: int | None = core.get("newest_received")
         self.swept_at: int | None = core.get("swept_at")
         self.applied: int = core.get("applied", -1)
-        # Parts are loaded lazily, after ``applied`` may have moved on: torn entries are judged
-        # against the offset the stored core had.
-        self._durable = self.applied
+        self.gen: int = core.get("gen", 0)
+        #: live part name -> the generation its key carries
+        self.gens: dict[str, int] = dict(core.get("parts", {}))
+        #: keys (suffixes) replaced by the last flush, deleted after its core
+        self.trash: list[str] = list(core.get("trash", ()))
         self.buckets: list[int] = list(core.get("buckets", ()))
         self.n_seen: int = core.get("n_seen", 0)
         self.n_times: int = core.get("n_times", 0)
@@ -120,40 +126,21 @@ class DeviceState:
             "buckets": list(self.buckets),
             "n_seen": self.n_seen,
             "n_times": self.n_times,
+            "gen": self.gen,
+            "parts": dict(self.gens),
+            "trash": list(self.trash),
         }
 
     # -- parts --------------------------------------------------------------------------------
 
     def part(self, name: str) -> dict[str, Any] | None:
-        """The part ``name`` (loaded on first use, torn entries dropped), None if absent."""
+        """The part ``name`` (loaded on first use), None if absent."""
         if name in self._parts:
             return self._parts[name]
-        value = self._load(name)
-        if value is not None and value.get("hi", -1) > self._durable:
-            value = self._untorn(name, value)
+        gen = self.gens.get(name)
+        value = None if gen is None else self._load(f"{name}.{gen}")
         self._parts[name] = value
         return value
-
-    def _untorn(self, name: str, value: dict[str, Any]) -> dict[str, Any] | None:
-        applied, kind = self._durable, name[0]
-        if kind == "s":
-            ids = {k: r for k, r in value["ids"].items() if r[1] <= applied}
-            self.n_seen -= len(value["ids"]) - len(ids)
-            fixed: dict[str, Any] = {"hi": applied, "ids": ids}
-        elif kind == "v":
-            by: dict[str, dict[str, list[list[int]]]] = {}
-            for visitor, questions in value["by"].items():
-                for question, entries in questions.items():
-                    kept = [e for e in entries if e[1] <= applied]
-                    if kept:
-                        by.setdefault(visitor, {})[question] = kept
-            fixed = {"hi": applied, "by": by}
-        else:
-            pairs = [(t, o) for t, o in zip(value["t"], value["o"], strict=True) if o <= applied]
-            self.n_times -= len(value["t"]) - len(pairs)
-            fixed = {"hi": applied, "t": [t for t, _ in pairs], "o": [o for _, o in pairs]}
-        self.dirty.add(name)
-        return fixed
 
     def create(self, name: str, empty: dict[str, Any]) -> dict[str, Any]:
         value = self.part(name)
@@ -162,10 +149,7 @@ class DeviceState:
             self._parts[name] = value
         return value
 
-    def touch(self, name: str, offset: int) -> None:
-        value = self._parts[name]
-        if value is not None and offset > value["hi"]:
-            value["hi"] = offset
+    def touch(self, name: str) -> None:
         self.dirty.add(name)
 
     def drop(self, name: str) -> None:
@@ -176,27 +160,37 @@ class DeviceState:
         return iter(self._parts.items())
 
     def take_dirty(self) -> list[tuple[str, dict[str, Any] | None]]:
-        """The changed parts (value None: delete it), parts first and the core ("") last."""
-        changed = [(n, self._parts[n]) for n in sorted(self.dirty) if n]
-        if "" in self.dirty:
-            changed.append(("", self.core()))
-        self.dirty.clear()
-        return changed
+        """The writes of one flush, in order: ``(key suffix, value)``, "" the core, None deletes.
 
-    def all_part_names(self) -> list[str]:
-        return [
-            *(f"s{i}" for i in range(SEEN_SHARDS)),
-            *(f"v{i}" for i in range(VISITOR_SHARDS)),
-            *(f"t{b}" for b in self.buckets),
-        ]
+        Old leftovers first, then the changed parts under a new generation, the core, and the
+        keys those parts replaced.
+        """
+        if not self.dirty:
+            return []
+        writes: list[tuple[str, dict[str, Any] | None]] = [(key, None) for key in self.trash]
+        self.gen += 1
+        replaced: list[str] = []
+        for name in sorted(self.dirty - {""}):
+            old = self.gens.pop(name, None)
+            if old is not None:
+                replaced.append(f"{name}.{old}")
+            value = self._parts.get(name)
+            if value is not None:
+                self.gens[name] = self.gen
+                writes.append((f"{name}.{self.gen}", value))
+        self.trash = replaced
+        writes.append(("", self.core()))
+        writes.extend((key, None) for key in replaced)
+        self.dirty.clear()
+        return writes
 
     # -- views for tests and tools (load every part) ------------------------------------------
 
     @property
     def seen(self) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {}
-        for i in range(SEEN_SHARDS):
-            value = self.part(f"s{i}")
+        for name in self.to_dict()["parts"]:
+            value = self.part(name) if name[0] == "s" else None
             if value is not None:
                 out.update(value["ids"])
         return out
@@ -211,17 +205,15 @@ class DeviceState:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole state as one JSON-safe dict (core + every part)."""
-        parts = {}
-        for name in self.all_part_names():
-            value = self.part(name)
-            if value is not None:
-                parts[name] = value
-        return {"core": self.core(), "parts": parts}
+        """The whole state as one JSON-safe dict (core + every live part), as if flushed."""
+        names = set(self.gens) | {n for n, v in self._parts.items() if v is not None}
+        parts = {n: v for n in sorted(names) if (v := self.part(n)) is not None}
+        core = self.core() | {"gen": 0, "parts": dict.fromkeys(parts, 0), "trash": []}
+        return {"core": core, "parts": parts}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceState:
-        parts = data["parts"]
+        parts = {f"{name}.0": value for name, value in data["parts"].items()}
         return cls(data["core"], parts.get)
 
     def __eq__(self, other: object) -> bool:

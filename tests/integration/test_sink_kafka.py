@@ -241,3 +241,27 @@ def test_sigterm_flushes_and_commits_what_was_read(
     assert "500 messages" in out and "presses 500" in out, out
     assert _committed(kafka_bootstrap, group, accepted, 6) == 500
     assert _probe(path)["final"] == 500
+
+
+def test_a_batch_clickhouse_does_not_accept_is_never_committed(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_test_topics: Callable[[], Any],
+    clickhouse_settings: Settings,
+    clickhouse_client: Client,
+) -> None:
+    from civicpulse.sink.exceptions import SinkError
+
+    create_test_topics()
+    accepted = f"{topic_prefix}presses.accepted"
+    _produce(kafka_bootstrap, accepted, [("dev-1", orjson.dumps(_press(i))) for i in range(20)])
+    # Not the rows' fault: the table is gone. The sink must stop, not dead-letter or commit.
+    clickhouse_client.command("DROP TABLE presses SYNC")
+    settings = clickhouse_settings.model_copy(
+        update={"kafka_bootstrap": kafka_bootstrap, "topic_prefix": topic_prefix}
+    )
+    sink = Sink(settings, group_id=f"sink-{uuid.uuid4().hex}", retries=1)
+    with pytest.raises(SinkError, match="Offsets are not committed"):
+        sink.run(stop_when_idle=3)
+    assert sink.stats.dead == 0
+    assert _committed(kafka_bootstrap, sink.group_id, accepted, 6) == 0

@@ -7,7 +7,7 @@ from clickhouse_connect.driver.client import Client
 from typer.testing import CliRunner
 
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.verify import verify_scores
+from civicpulse.sink.verify import VerifyResult, verify_scores
 
 from .data import (
     CITY,
@@ -23,7 +23,7 @@ from .data import (
 pytestmark = pytest.mark.integration
 
 
-def _verify(client: Client):  # type: ignore[no-untyped-def]
+def _verify(client: Client) -> VerifyResult:
     return verify_scores(client, since=DAY_START, until=DAY_END, tz=TZ, city_id=CITY)
 
 

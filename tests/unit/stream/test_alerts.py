@@ -55,10 +55,11 @@ def test_threshold_is_strict_and_min_presses_counts() -> None:
 def test_resolves_only_above_threshold_plus_hysteresis() -> None:
     low = Counts(n1=4)
     at_60 = Counts(n1=1, n2=1, n3=1, n4=2)  # 100*(0+1+2+6)/15 = 60: not above 60
-    above = Counts(n4=1)
-    events = feed([low, at_60, Counts(), above, low])
-    assert states(events) == ["opened", None, None, "resolved", "opened"]
-    opened, resolved = events[0], events[3]
+    one_happy = Counts(n4=1)  # above, but fewer than min_presses: not enough to resolve
+    above = Counts(n4=4)
+    events = feed([low, at_60, Counts(), one_happy, above, low])
+    assert states(events) == ["opened", None, None, None, "resolved", "opened"]
+    opened, resolved = events[0], events[4]
     assert opened is not None and resolved is not None
     assert resolved.alert_id == opened.alert_id
     assert (opened.score, opened.n, opened.threshold, opened.mode) == (0.0, 4, 50.0, "threshold")
@@ -113,3 +114,27 @@ def test_confidence_mode_opens_only_where_the_raw_score_is_low(windows: list[Cou
         bound = upper_bound(c)
         if bound is not None and c.score is not None:
             assert bound >= c.score - 1e-9
+
+
+def test_alert_book_from_toml_per_department() -> None:
+    from civicpulse.stream.alerts import AlertBook
+    from civicpulse.stream.exceptions import RulesError
+
+    book = AlertBook.from_toml(
+        '[default]\nmin_presses = 6\nmode = "confidence"\n[departments.roads]\nthreshold = 60\n'
+    )
+    assert book.for_department("roads") == AlertRules(
+        threshold=60, min_presses=6, mode="confidence"
+    )
+    assert book.for_department("other") == AlertRules(min_presses=6, mode="confidence")
+    for bad in (
+        "[default]\nmode = 'loud'",
+        "[default]\nthresold = 1",
+        "[nope]",
+        "[default]\nconfidence = 2.0",
+    ):
+        try:
+            AlertBook.from_toml(bad)
+        except RulesError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")

@@ -1,0 +1,256 @@
+"""Anti-spam stage throughput on one worker against the real broker, with its baselines.
+
+Three runs over the same presses (the simulator's city, about 3 % dishonest patterns) on
+``presses.raw`` (6 partitions):
+
+1. the Faust worker (``civicpulse stream worker --stages antispam``), one process;
+2. baseline: a raw confluent-kafka consume -> produce passthrough of the same messages;
+3. baseline: the same filter (the project's ``Judge``, state in the quixstreams state store)
+   as a quixstreams application.
+
+Throughput = outputs / (CreateTime of the last output - CreateTime of the first): start-up and
+the consumer that reads the results do not count. Broker: ``KAFKA_BOOTSTRAP`` if set, else a
+launcher broker in a temp dir, stopped at the end. Targets: Faust >= 50 % of the passthrough
+and >= 1.5x quixstreams.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from benchmarks.common import Figure, parser, report
+from civicpulse.infra.topics import create_topics, ensure_topics
+from civicpulse.producers.city import PRESETS
+from civicpulse.producers.simulator import Simulation
+from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TopicSpec, topic_name
+from civicpulse.stream.catalogue import publish_catalogue
+
+PRODUCER = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"}
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield os.environ["KAFKA_BOOTSTRAP"]
+        return
+    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
+    from civicpulse.infra.kafka_process import free_port
+    from civicpulse.schemas.settings import Settings
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as tmp:
+        config = LauncherConfig(
+            data_dir=Path(tmp),
+            kafka_version=settings.kafka_version,
+            port=free_port(),
+            controller_port=free_port(),
+            cache_dir=settings.cache_dir,
+        )
+        start_broker(config, timeout=180)
+        try:
+            yield config.bootstrap
+        finally:
+            stop_broker(config)
+
+
+def output_rate(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
+    """Messages/s between the first and the last CreateTime on ``topics``, once ``expected``
+    messages are there."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        total = 0
+        for topic in topics:
+            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                total += high - low
+        if total >= expected:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {total} of {expected} outputs on {topics} in {timeout}s")
+        time.sleep(0.5)
+    consumer.subscribe(topics)
+    stamps: list[int] = []
+    while len(stamps) < expected:
+        for message in consumer.consume(10_000, 2.0):
+            if message.error() is None:
+                stamps.append(message.timestamp()[1])
+    consumer.close()
+    return (len(stamps) - 1) / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+
+
+def faust_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
+    env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, CIVICPULSE_TOPIC_PREFIX=prefix)
+    env["CIVICPULSE_DATA_DIR"] = str(data_dir)
+    command = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker"]
+    command += ["--stages", "antispam", "--loglevel", "warning"]
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        outs = [f"{prefix}presses.accepted", f"{prefix}presses.rejected", f"{prefix}deadletter"]
+        return output_rate(bootstrap, outs, n, timeout=600)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def passthrough_run(bootstrap: str, prefix: str, n: int) -> float:
+    out = f"{prefix}passthrough"
+    ensure_topics(bootstrap, [TopicSpec("passthrough", 6, "device_id", "bytes", "bench")], prefix)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"{prefix}passthrough",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
+    consumer.subscribe([topic_name(PRESSES_RAW, prefix)])
+    done = 0
+    while done < n:
+        batch = consumer.consume(2000, 1.0)
+        for message in batch:
+            if message.error() is None:
+                while True:
+                    try:
+                        producer.produce(out, key=message.key(), value=message.value())
+                        break
+                    except BufferError:
+                        producer.poll(0.01)
+                done += 1
+        producer.poll(0)
+        if batch:
+            producer.flush()  # outputs durable before the offsets, as in the stream
+            consumer.commit(asynchronous=True)
+    consumer.close()
+    return output_rate(bootstrap, [out], n, timeout=120)
+
+
+def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Path) -> float:
+    from quixstreams import Application
+
+    from civicpulse.stream.app import judged_bytes
+    from civicpulse.stream.judge import Judge
+    from civicpulse.stream.rules import RuleBook
+
+    out_name = f"{prefix}quix.out"
+    ensure_topics(bootstrap, [TopicSpec("quix.out", 6, "device_id", "bytes", "bench")], prefix)
+    index_judge = Judge(sim.catalogue(), RuleBook.defaults(), _NoStore())
+    app = Application(
+        broker_address=bootstrap,
+        consumer_group=f"{prefix}quix",
+        auto_offset_reset="earliest",
+        state_dir=str(state_dir),
+        loglevel="WARNING",
+        producer_extra_config={"linger.ms": 5, "compression.type": "lz4"},
+    )
+    source = app.topic(
+        topic_name(PRESSES_RAW, prefix), key_deserializer="bytes", value_deserializer="bytes"
+    )
+    sink = app.topic(out_name, key_serializer="bytes", value_serializer="bytes")
+
+    def judge(value: bytes, key: Any, timestamp: int, headers: Any, state: Any) -> bytes:
+        # The same Judge as the worker, its state parts in the key-scoped quix state.
+        judge = Judge(index_judge.index, index_judge.rulebook, _QuixStore(state))
+        result = judge.judge(value)
+        judge.flush()
+        return result.encode() if isinstance(result, str) else judged_bytes(result)
+
+    sdf = app.dataframe(source)
+    sdf = sdf.apply(judge, stateful=True, metadata=True)
+    sdf.to_topic(sink)
+    app.run(count=n, timeout=30)
+    return output_rate(bootstrap, [out_name], n, timeout=120)
+
+
+class _NoStore:
+    def get(self, key: str) -> Any:
+        return None
+
+    def set(self, key: str, value: Any) -> None:
+        pass
+
+
+class _QuixStore:
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def get(self, key: str) -> Any:
+        return self.state.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        if value is None:
+            self.state.delete(key)
+        else:
+            self.state.set(key, value)
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    n = 20_000 if args.quick else 200_000
+    sim = Simulation(
+        PRESETS["demo"], datetime(2026, 3, 2, 6, tzinfo=UTC), timedelta(hours=10), n / 36_000, 1
+    )
+    presses = list(sim.presses())
+    n = len(presses)
+    with broker() as bootstrap, tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
+        prefix = f"bench{uuid.uuid4().hex[:8]}."
+        create_topics(bootstrap, prefix)
+        publish_catalogue(bootstrap, topic_name(CATALOGUE_DEVICES, prefix), sim.catalogue())
+        producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
+        raw = topic_name(PRESSES_RAW, prefix)
+        for press in presses:
+            while True:
+                try:
+                    producer.produce(raw, key=press.key, value=press.line)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+        producer.flush(60)
+        print(f"{n} presses on {raw} ({bootstrap})", flush=True)
+        faust = faust_run(bootstrap, prefix, n, Path(tmp) / "faust")
+        print(f"faust anti-spam: {faust:,.0f} presses/s", flush=True)
+        passthrough = passthrough_run(bootstrap, prefix, n)
+        print(f"confluent passthrough: {passthrough:,.0f} messages/s", flush=True)
+        quix = quix_run(bootstrap, prefix, n, sim, Path(tmp) / "quix")
+        print(f"quixstreams anti-spam: {quix:,.0f} presses/s", flush=True)
+    report(
+        [
+            Figure(
+                "stream_antispam_vs_passthrough",
+                faust,
+                "presses/s",
+                ">=0.5x passthrough",
+                faust >= 0.5 * passthrough,
+                baseline=passthrough,
+            ),
+            Figure(
+                "stream_antispam_vs_quixstreams",
+                faust,
+                "presses/s",
+                ">=1.5x quixstreams",
+                faust >= 1.5 * quix,
+                baseline=quix,
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

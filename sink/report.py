@@ -1,0 +1,245 @@
+"""The annual service report: figures from the rollups, rendered to one self-contained HTML file.
+
+:func:`collect` gathers the year's figures (citizen presses, the city's calendar year) as plain
+data; :func:`render_html` draws the charts with matplotlib (Agg) as embedded PNGs and embeds the
+figures themselves as JSON (``<script type="application/json" id="report-data">``) so readers
+and tests can check the numbers against SQL.
+
+Fair ranking: a site's score is shrunk toward the city mean, ``(n * mean + k * city_mean) /
+(n + k)`` with ``k = SHRINKAGE_K = 50`` presses: a site with 50 presses sits halfway between its
+own mean and the city's, one with 1000 keeps ~95 % of its own. Sites with few presses can then
+neither top nor bottom the ranking by luck.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from .queries import (
+    DEPARTMENT_MONTHLY,
+    HEATMAP,
+    SITE_TOTALS,
+    VERDICTS_PER_DEVICE,
+    figure_sql,
+    score_of,
+)
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+__all__ = ["SHRINKAGE_K", "ReportData", "collect", "render_html", "shrunk", "year_range"]
+
+SHRINKAGE_K = 50
+
+
+@dataclass
+class ReportData:
+    year: int
+    timezone: str
+    city: dict[str, Any]
+    departments: list[dict[str, Any]] = field(default_factory=list)
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    monthly: list[dict[str, Any]] = field(default_factory=list)
+    heatmap: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    shrinkage_k: int = SHRINKAGE_K
+
+
+def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+    return start, datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+def shrunk(n: int, mean: float | None, city_mean: float, k: int = SHRINKAGE_K) -> float:
+    """Bayesian shrinkage of a mean of ``n`` presses toward ``city_mean``."""
+    return (n * (mean or 0.0) + k * city_mean) / (n + k)
+
+
+def _counts(row: tuple[Any, ...]) -> dict[str, Any]:
+    n1, n2, n3, n4 = (int(v) for v in row[-4:])
+    return {
+        "n": n1 + n2 + n3 + n4,
+        "n1": n1,
+        "n2": n2,
+        "n3": n3,
+        "n4": n4,
+        "score": score_of(n1, n2, n3, n4),
+    }
+
+
+def collect(client: Client, year: int, tz: str) -> ReportData:
+    start, end = year_range(year, tz)
+    params = {"start": start, "end": end, "tz": tz, "kind": "citizen", "department": "", "site": ""}
+
+    def rows(figure: dict[Any, str]) -> list[tuple[Any, ...]]:
+        sql = figure_sql(figure, tz, start, end)
+        return [tuple(r) for r in client.query(sql, parameters=params).result_rows]
+
+    site_rows = rows(SITE_TOTALS)
+    totals = [sum(int(r[i]) for r in site_rows) for i in (2, 3, 4, 5)]
+    city = _counts(tuple(totals))
+    city_mean = city["score"] or 0.0
+    data = ReportData(year=year, timezone=tz, city=city)
+    departments: dict[str, list[int]] = {}
+    for dep, site, *counts in site_rows:
+        data.sites.append({"site_id": site, "department_id": dep, **_counts(tuple(counts))})
+        acc = departments.setdefault(dep, [0, 0, 0, 0])
+        for i, value in enumerate(counts):
+            acc[i] += int(value)
+    for site in data.sites:
+        site["fair_score"] = shrunk(site["n"], site["score"], city_mean)
+    data.sites.sort(key=lambda s: -s["fair_score"])
+    data.departments = [{"department_id": d, **_counts(tuple(c))} for d, c in departments.items()]
+    data.monthly = [
+        {"department_id": dep, "month": month.isoformat(), **_counts(tuple(c))}
+        for dep, month, *c in rows(DEPARTMENT_MONTHLY)
+    ]
+    data.heatmap = [
+        {"weekday": int(w), "hour": int(h), **_counts(tuple(c))} for w, h, *c in rows(HEATMAP)
+    ]
+    per_device: dict[str, dict[str, int]] = {}
+    verdicts = figure_sql(VERDICTS_PER_DEVICE, tz, start, end)
+    for device, verdict, presses in client.query(verdicts, parameters=params).result_rows:
+        per_device.setdefault(device, {})[verdict] = int(presses)
+    for device, by_verdict in sorted(per_device.items()):
+        total = sum(by_verdict.values())
+        filtered = total - by_verdict.get("counted", 0)
+        data.devices.append(
+            {
+                "device_id": device,
+                "total": total,
+                "filtered": filtered,
+                "filtered_share": filtered / total,
+                "verdicts": by_verdict,
+            }
+        )
+    alerts = client.query(
+        "SELECT toString(alert_id), CAST(state, 'String'), CAST(scope, 'String'), scope_id, "
+        "department_id, score, n, threshold, at FROM alerts FINAL "
+        "WHERE at >= {start:DateTime64(3, 'UTC')} AND at < {end:DateTime64(3, 'UTC')} "
+        "ORDER BY at, alert_id, state",
+        parameters=params,
+    ).result_rows
+    keys = ("alert_id", "state", "scope", "scope_id", "department_id", "score", "n", "threshold")
+    data.alerts = [
+        {**dict(zip(keys, row[:8], strict=True)), "at": row[8].replace(tzinfo=UTC).isoformat()}
+        for row in alerts
+    ]
+    return data
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _charts(data: ReportData) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts: dict[str, str] = {}
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for dep in sorted({m["department_id"] for m in data.monthly}):
+        points = [(m["month"][:7], m["score"]) for m in data.monthly if m["department_id"] == dep]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=dep)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("score (0-100)")
+    ax.set_title(f"Monthly score per department, {data.year}")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.tick_params(axis="x", rotation=45)
+    charts["monthly"] = _png(fig)
+    plt.close(fig)
+
+    grid = [[float("nan")] * 24 for _ in range(7)]
+    for cell in data.heatmap:
+        grid[cell["weekday"] - 1][cell["hour"]] = cell["score"]
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    image = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100)
+    ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlabel(f"hour of day ({data.timezone})")
+    ax.set_title("Score by weekday and hour")
+    fig.colorbar(image, ax=ax)
+    charts["heatmap"] = _png(fig)
+    plt.close(fig)
+    return charts
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    def fmt(value: Any) -> str:
+        return f"{value:.1f}" if isinstance(value, float) else html.escape(str(value))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(data: ReportData) -> str:
+    """One self-contained HTML page (charts inline), readable in any browser."""
+    charts = _charts(data)
+    site_rows = [
+        [s["site_id"], s["department_id"], s["n"], s["score"], s["fair_score"]] for s in data.sites
+    ]
+    site_headers = ["site", "department", "presses", "score", "fair score"]
+    payload = json.dumps(asdict(data), default=str).replace("</", "<\\/")
+    city_score = data.city["score"]
+    sections = [
+        f"<h1>Annual service report {data.year}</h1>",
+        f"<p>City score <b>{'-' if city_score is None else f'{city_score:.1f}'}</b> from "
+        f"{data.city['n']} counted citizen presses (time zone {html.escape(data.timezone)}).</p>",
+        "<h2>Departments</h2>",
+        _table(
+            ["department", "presses", "score"],
+            [[d["department_id"], d["n"], d["score"]] for d in data.departments],
+        ),
+        "<h2>Monthly trend</h2>",
+        f'<img alt="monthly trend" src="data:image/png;base64,{charts["monthly"]}">',
+        "<h2>When citizens are happiest</h2>",
+        f'<img alt="heat map" src="data:image/png;base64,{charts["heatmap"]}">',
+        f"<h2>Best sites</h2><p>Fair score: shrunk toward the city mean with k = "
+        f"{data.shrinkage_k} presses.</p>",
+        _table(site_headers, site_rows[:5]),
+        "<h2>Sites needing attention</h2>",
+        _table(site_headers, site_rows[::-1][:5]),
+        "<h2>Filtered presses per device</h2>",
+        _table(
+            ["device", "presses", "filtered", "share %"],
+            [
+                [d["device_id"], d["total"], d["filtered"], 100 * d["filtered_share"]]
+                for d in data.devices
+            ],
+        ),
+        "<h2>Alert history</h2>",
+        _table(
+            ["at (UTC)", "state", "scope", "id", "score", "presses", "threshold"],
+            [
+                [a["at"], a["state"], a["scope"], a["scope_id"], a["score"], a["n"], a["threshold"]]
+                for a in data.alerts
+            ],
+        )
+        if data.alerts
+        else "<p>No alerts this year.</p>",
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
+        "img{max-width:100%}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>civicpulse report {data.year}</title><style>{style}</style></head><body>"
+        + "".join(sections)
+        + f'<script type="application/json" id="report-data">{payload}</script></body></html>'
+    )

@@ -1,0 +1,375 @@
+"""The Faust application: anti-spam agent, scoring hop, scores + alerts agent (thin wiring).
+
+Everything that decides something lives in the pure modules (``judge``, ``antispam``,
+``accumulator``, ``alerts``); this module moves bytes between topics and tables:
+
+* ``antispam`` on presses.raw (batches of ``batch_size``): ``Judge`` per partition group, state in
+  the table ``antispam`` (co-partitioned with presses.raw), outputs to presses.accepted /
+  presses.rejected / deadletter. A bad message is dead-lettered, never fatal.
+* ``scoring_hop`` forwards presses.accepted to the internal one-partition topic
+  ``<app id>-scoring`` so that one place sees the whole city.
+* ``scores`` on that topic: ``ScoreAccumulator`` (table ``scores``, one partition), closed
+  windows to ``scores``, alert steps on each closed 15-min window to ``alerts.<department>`` and
+  ``alerts.all``. A timer moves event time on while no press arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from civicpulse.schemas.events import AlertEvent, DeadLetter, JudgedPress, ScoreEvent
+from civicpulse.schemas.topics import (
+    ALERTS_ALL,
+    CATALOGUE_DEVICES,
+    DEADLETTER,
+    PRESSES_ACCEPTED,
+    PRESSES_RAW,
+    PRESSES_REJECTED,
+    SCORES,
+    topic_name,
+)
+
+from .accumulator import ScoreAccumulator
+from .alerts import AlertBook, AlertState, step
+from .catalogue import CatalogueReader
+from .enrich import from_epoch_us
+from .judge import Judge
+from .outputs import Outputs, TableStore
+from .rules import RuleBook
+from .scores import Counts
+
+__all__ = ["StreamConfig", "create_app", "judged_bytes"]
+
+log = logging.getLogger("civicpulse.stream")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Everything the worker needs; built from Settings by the CLI."""
+
+    bootstrap: str
+    prefix: str = ""
+    data_dir: Path = Path(".civicpulse/stream")
+    rules: RuleBook = field(default_factory=RuleBook.defaults)
+    alerts: AlertBook = field(default_factory=AlertBook)
+    city_id: str = "city"
+    timezone: str = "Europe/Warsaw"
+    grace_seconds: float = 120.0
+    batch_size: int = 2000
+    batch_within: float = 0.2
+    tick_seconds: float = 5.0
+    #: a worker that dies without leaving the group holds its partitions this long (Faust's
+    #: default of 60 s would stall a restarted worker for a minute)
+    session_timeout: float = 10.0
+    #: which agents run: "antispam" and/or "scores" (the benchmark runs anti-spam alone)
+    stages: frozenset[str] = frozenset({"antispam", "scores"})
+    web_port: int | None = None
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.prefix}civicpulse-stream"
+
+    def topic(self, logical: Any) -> str:
+        return topic_name(logical, self.prefix)
+
+
+def judged_bytes(press: JudgedPress) -> bytes:
+    """The wire form of a JudgedPress (same shape as the model's JSON)."""
+    return press.model_dump_json(exclude_none=True).encode()
+
+
+def create_app(config: StreamConfig) -> Any:
+    """The Faust app with its topics, tables, agents and timer."""
+    import faust
+    from faust.types import TP
+
+    app = faust.App(
+        config.app_id,
+        broker=f"kafka://{config.bootstrap}",
+        store="memory://",
+        datadir=str(config.data_dir),
+        web_enabled=config.web_port is not None,
+        web_bind="127.0.0.1",
+        web_port=config.web_port or 6066,
+        topic_partitions=PRESSES_RAW.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=max(4096, 2 * config.batch_size),
+        producer_acks=-1,
+        broker_session_timeout=config.session_timeout,
+        broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
+    )
+    raw = app.topic(config.topic(PRESSES_RAW), key_serializer="raw", value_serializer="raw")
+    accepted = app.topic(
+        config.topic(PRESSES_ACCEPTED), key_serializer="raw", value_serializer="raw"
+    )
+    scoring = app.topic(
+        f"{config.app_id}-scoring",
+        partitions=1,
+        internal=True,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    antispam_table = app.Table("antispam", partitions=PRESSES_RAW.partitions, key_type=str)
+    scores_table = app.Table("scores", partitions=1, key_type=str)
+    names = {
+        "accepted": config.topic(PRESSES_ACCEPTED),
+        "rejected": config.topic(PRESSES_REJECTED),
+        "deadletter": config.topic(DEADLETTER),
+        "scores": config.topic(SCORES),
+        "alerts_all": config.topic(ALERTS_ALL),
+    }
+    runtime: dict[str, Any] = {}
+
+    def outputs() -> Outputs:
+        if "outputs" not in runtime:
+            runtime["outputs"] = Outputs(config.bootstrap)
+        return runtime["outputs"]  # type: ignore[no-any-return]
+
+    def catalogue() -> CatalogueReader:
+        return runtime["catalogue"]  # type: ignore[no-any-return]
+
+    @app.task(on_leader=False)
+    async def _start_catalogue() -> None:
+        # Read before judging anything: the agents wait on this event.
+        reader = CatalogueReader(config.bootstrap, config.topic(CATALOGUE_DEVICES))
+        await asyncio.get_running_loop().run_in_executor(None, reader.start)
+        runtime["catalogue"] = reader
+        ready.set()
+
+    ready = asyncio.Event()
+
+    async def antispam(stream: Any) -> None:
+        await ready.wait()
+        store = TableStore(antispam_table)
+        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
+            judge = Judge(catalogue().index(), config.rules, store)
+            out = outputs()
+            by_partition: dict[int, list[Any]] = {}
+            for event in batch:
+                by_partition.setdefault(event.message.partition, []).append(event)
+            for partition, events in by_partition.items():
+                store.partition = partition
+                for event in events:
+                    _judge_one(judge, event, out, names)
+                judge.flush()
+            await out.flush()
+
+    async def scoring_hop(stream: Any) -> None:
+        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
+            out = outputs()
+            for event in batch:
+                out.send(scoring.get_topic_name(), b"city", event.message.value)
+            await out.flush()
+
+    zone = ZoneInfo(config.timezone)
+    lock = asyncio.Lock()
+    scores_tp = TP(scoring.get_topic_name(), 0)
+
+    def accumulator() -> ScoreAccumulator:
+        acc = runtime.get("acc")
+        if acc is None:
+            acc = ScoreAccumulator(zone, config.city_id, grace_us=int(config.grace_seconds * 1e6))
+            acc.load(
+                (str(k), v) for k, v in scores_table.data.items() if not str(k).startswith("a|")
+            )
+            runtime["acc"] = acc
+            runtime["alerts"] = {
+                str(k): AlertState.from_dict(v)
+                for k, v in scores_table.data.items()
+                if str(k).startswith("a|")
+            }
+        return acc  # type: ignore[no-any-return]
+
+    async def scores(stream: Any) -> None:
+        await ready.wait()
+        store = TableStore(scores_table)
+        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
+            async with lock:
+                acc = accumulator()
+                out = outputs()
+                for event in batch:
+                    _score_one(acc, event, out, names)
+                runtime["last_press"] = time.monotonic()
+                _close(acc, runtime, config, out, names)
+                _flush_scores(acc, runtime, store)
+                await out.flush()
+
+    async def tick() -> None:
+        if not ready.is_set() or scores_tp not in app.consumer.assignment():
+            runtime.pop("acc", None)  # not ours (any more): rebuild from the table when it is
+            return
+        async with lock:
+            now = time.monotonic()
+            acc = accumulator()
+            last = max(runtime.get("last_press", now), runtime.get("last_tick", now))
+            if now - runtime.get("last_press", 0.0) >= config.tick_seconds:
+                acc.idle(int((now - last) * 1e6))
+            runtime["last_tick"] = now
+            out = outputs()
+            _close(acc, runtime, config, out, names)
+            _flush_scores(acc, runtime, TableStore(scores_table))
+            await out.flush()
+
+    async def _revoked(sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
+        runtime.pop("acc", None)
+
+    if "antispam" in config.stages:
+        app.agent(raw, name="antispam")(antispam)
+    if "scores" in config.stages:
+        app.agent(accepted, name="scoring_hop")(scoring_hop)
+        app.agent(scoring, name="scores")(scores)
+        app.timer(interval=config.tick_seconds)(tick)
+        app.on_partitions_revoked.connect(_revoked)
+    return app
+
+
+def _judge_one(judge: Judge, event: Any, out: Outputs, names: dict[str, str]) -> None:
+    message = event.message
+    try:
+        result = judge.judge(message.value, message.offset)
+        if isinstance(result, str):
+            _dead(out, names, message, result)
+            return
+        topic = names["accepted"] if result.verdict == "counted" else names["rejected"]
+        out.send(topic, result.device_id.encode(), judged_bytes(result))
+    except Exception as exc:  # one bad message must never stop the stream
+        log.exception("press at %s[%s]@%s failed", message.topic, message.partition, message.offset)
+        _dead(out, names, message, f"{type(exc).__name__}: {exc}")
+
+
+def _dead(out: Outputs, names: dict[str, str], message: Any, error: str) -> None:
+    letter = DeadLetter.of(
+        message.value or b"",
+        error,
+        "stream.antispam",
+        source_topic=message.topic,
+        source_partition=message.partition,
+        source_offset=message.offset,
+    )
+    out.send(names["deadletter"], message.key, letter.model_dump_json().encode())
+
+
+def _score_one(acc: ScoreAccumulator, event: Any, out: Outputs, names: dict[str, str]) -> None:
+    try:
+        press = JudgedPress.model_validate_json(event.message.value)
+        corrections = acc.add(press)
+        if corrections is None:
+            log.warning("press %s is older than the kept windows: not scored", press.event_id)
+            return
+        for score in corrections:
+            _send_score(out, names, score)
+    except Exception as exc:
+        log.exception("scoring a press failed")
+        letter = DeadLetter.of(
+            event.message.value or b"",
+            str(exc),
+            "stream.scores",
+            source_topic=event.message.topic,
+            source_partition=event.message.partition,
+            source_offset=event.message.offset,
+        )
+        out.send(names["deadletter"], None, letter.model_dump_json().encode())
+
+
+def _send_score(out: Outputs, names: dict[str, str], score: ScoreEvent) -> None:
+    out.send(
+        names["scores"],
+        f"{score.scope}:{score.scope_id}".encode(),
+        score.model_dump_json().encode(),
+    )
+
+
+def _close(
+    acc: ScoreAccumulator,
+    runtime: dict[str, Any],
+    config: StreamConfig,
+    out: Outputs,
+    names: dict[str, str],
+) -> None:
+    states: dict[str, AlertState] = runtime.setdefault("alerts", {})
+    dirty: set[str] = runtime.setdefault("alerts_dirty", set())
+    for window, start, end, events in acc.close():
+        for score in events:
+            _send_score(out, names, score)
+        if window != "15m":
+            continue
+        for score in events:
+            if score.scope not in ("department", "site") or score.kind != "citizen":
+                continue
+            department = _department_of(score, runtime)
+            if department is None:
+                continue
+            key = f"a|{score.scope}|{score.scope_id}"
+            state, alert = step(
+                states.get(key, AlertState()),
+                scope=score.scope,
+                scope_id=score.scope_id,
+                department_id=department,
+                counts=Counts(score.n1, score.n2, score.n3, score.n4),
+                window_start=from_epoch_us(start),
+                window_end=from_epoch_us(end),
+                at=from_epoch_us(end),
+                rules=config.alerts.for_department(department),
+            )
+            if state != states.get(key, AlertState()):
+                states[key] = state
+                dirty.add(key)
+            if alert is not None:
+                _send_alert(out, names, config, alert)
+
+
+def _department_of(score: ScoreEvent, runtime: dict[str, Any]) -> str | None:
+    if score.scope == "department":
+        return score.scope_id
+    reader: CatalogueReader = runtime["catalogue"]
+    for site in reader.index().catalogue.sites:
+        if site.site_id == score.scope_id:
+            return site.department_id
+    return None
+
+
+def _send_alert(
+    out: Outputs, names: dict[str, str], config: StreamConfig, alert: AlertEvent
+) -> None:
+    from civicpulse.infra.topics import ensure_alert_topics
+
+    value = alert.model_dump_json().encode()
+    key = f"{alert.scope}:{alert.scope_id}".encode()
+    department_topic = config.topic(f"alerts.{alert.department_id}")
+    known: set[str] = _KNOWN_ALERT_TOPICS.setdefault(config.app_id, set())
+    if department_topic not in known:
+        ensure_alert_topics(config.bootstrap, [alert.department_id], config.prefix)
+        known.add(department_topic)
+    out.send(department_topic, key, value)
+    out.send(names["alerts_all"], key, value)
+    log.info(
+        "alert %s %s %s score=%.1f n=%d",
+        alert.state,
+        alert.scope,
+        alert.scope_id,
+        alert.score,
+        alert.n,
+    )
+
+
+_KNOWN_ALERT_TOPICS: dict[str, set[str]] = {}
+
+
+def _flush_scores(acc: ScoreAccumulator, runtime: dict[str, Any], store: TableStore) -> None:
+    store.partition = 0
+    for name, value in acc.take_dirty():
+        store.set(name, value)
+    states: dict[str, AlertState] = runtime.setdefault("alerts", {})
+    dirty: set[str] = runtime.setdefault("alerts_dirty", set())
+    for key in sorted(dirty):
+        store.set(key, states[key].to_dict())
+    dirty.clear()
