@@ -1,3 +1,5 @@
+# schemathesis 4 ships partial generics (APIOperation, Case, Result) that mypy cannot resolve.
+# mypy: disable-error-code="type-arg,union-attr,assignment,dict-item"
 """Schemathesis over the ingest API's OpenAPI schema, on the real broker: never a 5xx.
 
 The app needs the session's broker, which exists only once fixtures ran; schemathesis' pytest

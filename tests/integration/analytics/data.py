@@ -45,6 +45,11 @@ def make_presses(
     rng = random.Random(seed)
     presses: list[JudgedPress] = []
     for _ in range(count):
+        device: str
+        site: str | None
+        dep: str | None
+        question: str | None
+        kind: str | None
         device, site, dep, question, kind = rng.choice(_DEVICES)
         pressed = start + timedelta(milliseconds=rng.randrange(int(span.total_seconds() * 1000)))
         roll = rng.random()
@@ -61,11 +66,11 @@ def make_presses(
                 received_at=pressed + timedelta(seconds=1),
                 reason=rng.choice([None, "queue", "staff"]),
                 lang=rng.choice([None, "pl", "en"]),
-                verdict=verdict,  # type: ignore[arg-type]
+                verdict=verdict,
                 site_id=site,
                 department_id=dep,
                 question_id=question,
-                question_kind=kind,  # type: ignore[arg-type]
+                question_kind=kind,
             )
         )
     return presses

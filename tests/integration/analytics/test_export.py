@@ -26,13 +26,12 @@ END = DAY_END + timedelta(days=1)
 
 def _table_rows(client: Client, counted_only: bool) -> list[tuple[object, ...]]:
     where = "WHERE verdict = 'counted'" if counted_only else ""
-    return sorted(
-        client.query(
-            "SELECT toString(event_id), CAST(channel, 'String'), device_id, button, pressed_at, "
-            "received_at, visitor, reason, lang, CAST(verdict, 'String'), site_id, department_id,"
-            f" question_id, CAST(question_kind, 'Nullable(String)') FROM presses FINAL {where}"
-        ).result_rows
-    )
+    rows = client.query(
+        "SELECT toString(event_id), CAST(channel, 'String'), device_id, button, pressed_at, "
+        "received_at, visitor, reason, lang, CAST(verdict, 'String'), site_id, department_id,"
+        f" question_id, CAST(question_kind, 'Nullable(String)') FROM presses FINAL {where}"
+    ).result_rows
+    return sorted(tuple(row) for row in rows)
 
 
 def _file_rows(path: Path) -> list[tuple[object, ...]]:

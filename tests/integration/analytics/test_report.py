@@ -152,4 +152,4 @@ def test_report_renders_in_chromium(
     # a blank page has one colour; text, tables and two colour charts give thousands
     assert len(colours) > 500
     # the heat map's red-yellow-green really is drawn (not a broken image icon)
-    assert any(r > 150 and g < 120 and b < 120 for _, (r, g, b) in colours)
+    assert any(r > 150 and g < 120 and b < 120 for _, (r, g, b) in colours)  # type: ignore[misc]

@@ -35,7 +35,7 @@ def _run(client: Client, sql: str, **filters: str) -> list[tuple[Any, ...]]:
         "site": "",
         **filters,
     }
-    return list(client.query(sql, parameters=params).result_rows)
+    return [tuple(row) for row in client.query(sql, parameters=params).result_rows]
 
 
 def _load_with_redeliveries(client: Client) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from civicpulse.schemas.events import DeadLetter, JudgedPress, PressEvent, ScoreEvent, format_utc
 
@@ -26,7 +27,7 @@ def press(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-def errors_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def errors_of(payload: dict[str, Any]) -> list[ErrorDetails]:
     with pytest.raises(ValidationError) as caught:
         PressEvent.model_validate_json(orjson.dumps(payload))
     return caught.value.errors()
