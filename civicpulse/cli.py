@@ -15,6 +15,7 @@ from civicpulse.producers.simulate import simulate_app
 from civicpulse.schemas.cli import schemas_app
 from civicpulse.sink.analytics_cli import export_command, report_command, verify_command
 from civicpulse.sink.cli import db_app, sink_command
+from civicpulse.stack import up_command
 from civicpulse.stream.cli import replay_command
 from civicpulse.stream.commands import alerts_app, catalogue_app, stream_app
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command("up")(up_command)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
