@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,32 +66,45 @@ def broker() -> Iterator[str]:
             stop_broker(config)
 
 
-def output_rate(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
-    """Messages/s between the first and the last CreateTime on ``topics``, once ``expected``
-    messages are there."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
-    deadline = time.monotonic() + timeout
-    while True:
-        total = 0
-        for topic in topics:
-            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                total += high - low
-        if total >= expected:
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {total} of {expected} outputs on {topics} in {timeout}s")
-        time.sleep(0.5)
-    consumer.subscribe(topics)
-    stamps: list[int] = []
-    while len(stamps) < expected:
-        for message in consumer.consume(10_000, 2.0):
-            if message.error() is None:
-                stamps.append(message.timestamp()[1])
-    consumer.close()
-    return (len(stamps) - 1) / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+class Meter:
+    """Polls the output topics' end offsets: rate = outputs / (time done - time of the first).
+
+    Message timestamps cannot be used: quixstreams copies the input's timestamp to its outputs.
+    """
+
+    def __init__(self, bootstrap: str, topics: list[str], expected: int) -> None:
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex})
+        self.parts = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in self.consumer.list_topics(t, timeout=10).topics[t].partitions
+        ]
+        self.expected = expected
+        self.base = self._total()
+        self.first: float | None = None
+        self.done: float | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _total(self) -> int:
+        return sum(self.consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self.parts)
+
+    def _run(self) -> None:
+        while self.done is None:
+            total = self._total() - self.base
+            now = time.monotonic()
+            if total > 0 and self.first is None:
+                self.first = now
+            if total >= self.expected:
+                self.done = now
+            time.sleep(0.05)
+
+    def rate(self, timeout: float) -> float:
+        self._thread.join(timeout)
+        self.consumer.close()
+        if self.done is None or self.first is None:
+            raise RuntimeError(f"fewer than {self.expected} outputs within {timeout:.0f}s")
+        return self.expected / max(self.done - self.first, 1e-3)
 
 
 def faust_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
@@ -98,12 +112,13 @@ def faust_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
     env["CIVICPULSE_DATA_DIR"] = str(data_dir)
     command = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker"]
     command += ["--stages", "antispam", "--loglevel", "warning"]
+    outs = [f"{prefix}presses.accepted", f"{prefix}presses.rejected", f"{prefix}deadletter"]
+    meter = Meter(bootstrap, outs, n)
     worker = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        outs = [f"{prefix}presses.accepted", f"{prefix}presses.rejected", f"{prefix}deadletter"]
-        return output_rate(bootstrap, outs, n, timeout=600)
+        return meter.rate(timeout=600)
     finally:
         worker.terminate()
         worker.wait(30)
@@ -122,6 +137,7 @@ def passthrough_run(bootstrap: str, prefix: str, n: int) -> float:
     )
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
     consumer.subscribe([topic_name(PRESSES_RAW, prefix)])
+    meter = Meter(bootstrap, [out], n)
     done = 0
     while done < n:
         batch = consumer.consume(2000, 1.0)
@@ -139,7 +155,7 @@ def passthrough_run(bootstrap: str, prefix: str, n: int) -> float:
             producer.flush()  # outputs durable before the offsets, as in the stream
             consumer.commit(asynchronous=True)
     consumer.close()
-    return output_rate(bootstrap, [out], n, timeout=120)
+    return meter.rate(timeout=120)
 
 
 def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Path) -> float:
@@ -175,8 +191,9 @@ def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Pa
     sdf = app.dataframe(source)
     sdf = sdf.apply(judge, stateful=True, metadata=True)
     sdf.to_topic(sink)
+    meter = Meter(bootstrap, [out_name], n)
     app.run(count=n, timeout=30)
-    return output_rate(bootstrap, [out_name], n, timeout=120)
+    return meter.rate(timeout=120)
 
 
 class _NoStore:

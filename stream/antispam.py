@@ -40,7 +40,7 @@ from civicpulse.schemas.events import Verdict
 
 from .enrich import ResolvedPress
 from .rules import Rules
-from .state import BUCKET_US, SEEN_SHARDS, VISITOR_SHARDS, DeviceState, seen_shard, visitor_shard
+from .state import BUCKET_US, DeviceState
 
 __all__ = ["MAX_IDS", "MAX_TIMES", "RETENTION_MARGIN_US", "DeviceState", "decide"]
 
@@ -65,10 +65,9 @@ def decide(
     if press.device is None:
         return state, "unknown_device"
     event_id = press.event.event_id.hex
-    shard = seen_shard(event_id)
-    part = state.part(shard)
-    if part is not None:
-        record = part["ids"].get(event_id)
+    for name in state.live("s"):
+        part = state.part(name)
+        record = None if part is None else part["ids"].get(event_id)
         if record is not None:
             if offset is not None and record[1] == offset:
                 recorded: Verdict = record[2]
@@ -83,6 +82,7 @@ def decide(
         state.applied = at
     t, received = press.pressed_us, press.received_us
     record = [t, at, "clock_skew"]
+    shard = f"s{received // BUCKET_US}"
     state.create(shard, {"ids": {}})["ids"][event_id] = record
     state.touch(shard)
     state.n_seen += 1
@@ -106,14 +106,14 @@ def _judge(state: DeviceState, press: ResolvedPress, t: int, rules: Rules) -> Ve
         return "repeat"
     visitor = press.event.visitor
     if visitor is not None:
-        shard = visitor_shard(visitor)
         question = press.question_id or ""
-        part = state.part(shard)
-        if part is not None:
-            window = rules.visitor_window_us
-            counted = part["by"].get(visitor, {}).get(question, ())
+        window = rules.visitor_window_us
+        for name in state.live("v"):
+            part = state.part(name)
+            counted = () if part is None else part["by"].get(visitor, {}).get(question, ())
             if any(abs(t - u) < window for u in counted):
                 return "visitor_limit"
+        shard = f"v{press.received_us // BUCKET_US}"
         part = state.create(shard, {"by": {}})
         part["by"].setdefault(visitor, {}).setdefault(question, []).append(t)
         state.touch(shard)
@@ -183,17 +183,15 @@ def _maybe_sweep(state: DeviceState, rules: Rules) -> None:
 
 
 def _sweep_seen(state: DeviceState, cutoff: int) -> None:
-    cap = MAX_IDS // SEEN_SHARDS
     total = 0
-    for i in range(SEEN_SHARDS):
-        name = f"s{i}"
+    for name in list(state.live("s")):  # newest first: the cap drops the oldest arrivals
         part = state.part(name)
         if part is None:
             continue
         ids: dict[str, list[Any]] = part["ids"]
         kept = {key: r for key, r in ids.items() if r[0] >= cutoff}
-        if len(kept) > cap:  # arrival order: the oldest ids go first
-            kept = dict(list(kept.items())[-cap:])
+        if total + len(kept) > MAX_IDS:
+            kept = dict(list(kept.items())[len(kept) - max(0, MAX_IDS - total) :])
         if len(kept) != len(ids):
             if kept:
                 part["ids"] = kept
@@ -238,8 +236,7 @@ def _drop_oldest(state: DeviceState, bucket: int, part: dict[str, Any] | None, k
 
 
 def _sweep_visitors(state: DeviceState, cutoff: int) -> None:
-    for i in range(VISITOR_SHARDS):
-        name = f"v{i}"
+    for name in list(state.live("v")):
         part = state.part(name)
         if part is None:
             continue

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,8 @@ def create_app(config: StreamConfig) -> Any:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         stream_buffer_maxsize=max(4096, 2 * config.batch_size),
+        broker_max_poll_records=config.batch_size,
+        consumer_max_fetch_size=4 * 1024**2,
         producer_acks=-1,
         broker_session_timeout=config.session_timeout,
         broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
@@ -137,7 +138,6 @@ def create_app(config: StreamConfig) -> Any:
     def catalogue() -> CatalogueReader:
         return runtime["catalogue"]  # type: ignore[no-any-return]
 
-    @app.task(on_leader=False)
     async def _start_catalogue() -> None:
         # Read before judging anything: the agents wait on this event.
         reader = CatalogueReader(config.bootstrap, config.topic(CATALOGUE_DEVICES))
@@ -149,7 +149,7 @@ def create_app(config: StreamConfig) -> Any:
 
     async def antispam(stream: Any) -> None:
         await ready.wait()
-        store = TableStore(antispam_table)
+        store = TableStore(antispam_table, outputs())
         async for batch in stream.take_events(config.batch_size, within=config.batch_within):
             judge = Judge(catalogue().index(), config.rules, store)
             out = outputs()
@@ -187,11 +187,11 @@ def create_app(config: StreamConfig) -> Any:
                 for k, v in scores_table.data.items()
                 if str(k).startswith("a|")
             }
-        return acc  # type: ignore[no-any-return]
+        return acc
 
     async def scores(stream: Any) -> None:
         await ready.wait()
-        store = TableStore(scores_table)
+        store = TableStore(scores_table, outputs())
         async for batch in stream.take_events(config.batch_size, within=config.batch_within):
             async with lock:
                 acc = accumulator()
@@ -216,12 +216,13 @@ def create_app(config: StreamConfig) -> Any:
             runtime["last_tick"] = now
             out = outputs()
             _close(acc, runtime, config, out, names)
-            _flush_scores(acc, runtime, TableStore(scores_table))
+            _flush_scores(acc, runtime, TableStore(scores_table, out))
             await out.flush()
 
-    async def _revoked(sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
+    async def _revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         runtime.pop("acc", None)
 
+    app.task(_start_catalogue)
     if "antispam" in config.stages:
         app.agent(raw, name="antispam")(antispam)
     if "scores" in config.stages:

@@ -12,6 +12,8 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
+
 from .exceptions import StreamError
 
 __all__ = ["Outputs", "TableStore"]
@@ -36,17 +38,19 @@ class Outputs:
                 "queue.buffering.max.messages": 1_000_000,
             }
         )
-        self._failed: list[tuple[str, bytes | None, bytes]] = []
+        self._failed: list[tuple[str, bytes | None, bytes | None, int]] = []
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int = -1) -> None:
         def delivered(error: Any, message: Any) -> None:
             if error is not None:
-                self._failed.append((topic, key, value))
+                self._failed.append((topic, key, value, partition))
                 log.warning("output to %s failed, will retry: %s", topic, error)
 
         while True:
             try:
-                self._producer.produce(topic, key=key, value=value, on_delivery=delivered)
+                self._producer.produce(
+                    topic, key=key, value=value, partition=partition, on_delivery=delivered
+                )
                 return
             except BufferError:
                 self._producer.poll(0.05)
@@ -60,8 +64,8 @@ class Outputs:
                 return
             # Not acknowledged: never let the inputs be committed. Retry until the broker is back.
             failed, self._failed = self._failed, []
-            for topic, key, value in failed:
-                self.send(topic, key, value)
+            for topic, key, value, partition in failed:
+                self.send(topic, key, value, partition)
             await asyncio.sleep(retry_every)
 
     def close(self) -> None:
@@ -70,15 +74,19 @@ class Outputs:
 
 
 class TableStore:
-    """A StateStore over a Faust table that writes the changelog of an explicit partition.
+    """A StateStore over a Faust table whose changelog records go through ``Outputs``.
 
     Faust's ``table[key] = value`` sends the changelog record to the partition of the *current
-    event*; in a batch mixing partitions that would file a device's state under another
-    partition. The agent sets ``partition`` to the batch group's source partition instead.
+    event* (wrong in a batch that mixes partitions) and through aiokafka's per-message Python
+    path (the stage's bottleneck when measured). Here the value goes into the table's local
+    store and its changelog record, JSON as Faust's own recovery reads it, into ``Outputs`` for
+    the explicit ``partition``; the agent flushes Outputs before acknowledging its batch.
     """
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, outputs: Outputs) -> None:
         self.table = table
+        self.outputs = outputs
+        self.topic: str = table.changelog_topic.get_topic_name()
         self.partition = 0
 
     def get(self, key: str) -> Any:
@@ -90,7 +98,7 @@ class TableStore:
             if key not in data:
                 return
             del data[key]
-            self.table.send_changelog(self.partition, key, None, value_serializer="raw")
+            self.outputs.send(self.topic, orjson.dumps(key), None, self.partition)
         else:
             data[key] = value
-            self.table.send_changelog(self.partition, key, value)
+            self.outputs.send(self.topic, orjson.dumps(key), orjson.dumps(value), self.partition)

@@ -7,13 +7,17 @@ written back only when changed (``dirty``):
 
 * the *core* (key ``device_id``): last press, burst flag, last counted press, newest
   ``received_at``, the last applied source offset, the list of time buckets;
-* ``s<i>`` (key ``device_id|s<i>``): event ids hashed into ``SEEN_SHARDS`` shards,
-  ``{event_id: [pressed_us, offset, verdict]}`` -- the verdict lets a re-delivered message be
-  answered with the verdict it got the first time (at-least-once, see ``decide``);
-* ``v<i>``: web visitors hashed into ``VISITOR_SHARDS`` shards,
-  ``{visitor: {question_id: [[pressed_us, offset], ...]}}``;
+* ``s<h>`` (key ``device_id|s<h>.<gen>``): the event ids that *arrived* in hour ``h`` (of
+  ``received_at``), ``{event_id: [pressed_us, offset, verdict]}`` -- the verdict lets a
+  re-delivered message be answered with the verdict it got the first time (see ``decide``);
+* ``v<h>``: the counted web presses that arrived in hour ``h``,
+  ``{visitor: {question_id: [pressed_us, ...]}}``;
 * ``t<b>``: the press times of one hour ``b`` (burst rule), ``{"t": [...], "o": [...]}`` sorted by
   time; a press reads only the buckets its burst window overlaps.
+
+Buckets by arrival hour mean a batch rewrites only the current hour's ids and visitors (a few
+small records per device), never the week behind them; a lookup reads every live bucket (at
+most ``max_delay`` of hours, each a dict lookup).
 
 Crash consistency: a device's flush must be atomic, or a crash in the middle of it would leave
 parts from after the last committed offset next to a core from before it (a re-delivered message
@@ -26,7 +30,6 @@ core and the parts are in one table, hence one changelog partition, so that orde
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,29 +37,15 @@ from .exceptions import StreamError
 
 __all__ = [
     "BUCKET_US",
-    "SEEN_SHARDS",
-    "VISITOR_SHARDS",
     "DeviceState",
     "PartLoader",
-    "seen_shard",
-    "visitor_shard",
 ]
 
-SEEN_SHARDS = 16
-VISITOR_SHARDS = 8
 BUCKET_US = 3_600_000_000
 _CORE_VERSION = 2
 
 #: part name -> its stored value, or None when the part does not exist
 PartLoader = Callable[[str], Any]
-
-
-def seen_shard(event_id: str) -> str:
-    return f"s{zlib.crc32(event_id.encode()) % SEEN_SHARDS}"
-
-
-def visitor_shard(visitor: str) -> str:
-    return f"v{zlib.crc32(visitor.encode()) % VISITOR_SHARDS}"
 
 
 def _no_parts(name: str) -> None:
@@ -67,6 +56,7 @@ class DeviceState:
     """One device's anti-spam memory: a small core plus lazily loaded parts (see module doc)."""
 
     __slots__ = (
+        "_live",
         "_load",
         "_parts",
         "applied",
@@ -87,6 +77,7 @@ class DeviceState:
     def __init__(self, core: dict[str, Any] | None = None, load: PartLoader | None = None) -> None:
         self._load: PartLoader = load or _no_parts
         self._parts: dict[str, dict[str, Any] | None] = {}
+        self._live: dict[str, list[str]] | None = None
         #: names of the parts changed since the last flush; "" is the core
         self.dirty: set[str] = set()
         if core is None:
@@ -147,7 +138,21 @@ class DeviceState:
         if value is None:
             value = empty
             self._parts[name] = value
+            live = self.live(name[0])
+            if name not in live:
+                live.append(name)
+                live.sort(key=lambda n: -int(n[1:]))
         return value
+
+    def live(self, kind: str) -> list[str]:
+        """Names of the existing parts of ``kind`` ("s", "v", "t"), newest hour first."""
+        if self._live is None:
+            self._live = {"s": [], "v": [], "t": []}
+            for name in self.gens:
+                self._live[name[0]].append(name)
+            for names in self._live.values():
+                names.sort(key=lambda n: -int(n[1:]))
+        return self._live[kind]
 
     def touch(self, name: str) -> None:
         self.dirty.add(name)
@@ -155,6 +160,9 @@ class DeviceState:
     def drop(self, name: str) -> None:
         self._parts[name] = None
         self.dirty.add(name)
+        live = self.live(name[0])
+        if name in live:
+            live.remove(name)
 
     def loaded(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
         return iter(self._parts.items())

@@ -64,7 +64,7 @@ def start_worker(
             "--tick",
             "1",
             "--loglevel",
-            os.environ.get("STREAM_TEST_LOGLEVEL", "warning"),
+            os.environ.get("STREAM_TEST_LOGLEVEL", "info"),
             *extra,
         ],
         env=env,

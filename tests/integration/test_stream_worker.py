@@ -209,11 +209,18 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
         def judged_ids() -> set[str]:
             return {orjson.loads(v)["event_id"] for o in outs[:2] for _, v in collector.messages[o]}
 
-        collector.until(
-            lambda: judged_ids() >= ids and len(collector.messages[outs[2]]) >= malformed,
-            60,
-            worker,
-        )
+        try:
+            collector.until(
+                lambda: judged_ids() >= ids and len(collector.messages[outs[2]]) >= malformed,
+                60,
+                worker,
+            )
+        except AssertionError as exc:
+            missing = ids - judged_ids()
+            devices = Counter(p.device_id for p in presses if p.event_id in missing)
+            raise AssertionError(
+                f"{len(missing)} presses never judged, by device {devices}"
+            ) from exc
         collector.poll(2)
     finally:
         worker.stop()

@@ -138,3 +138,17 @@ def test_alert_book_from_toml_per_department() -> None:
         except RulesError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+def test_the_watch_board_keeps_open_alerts_until_resolved() -> None:
+    from civicpulse.stream.watch import AlertBoard
+
+    opened = feed([Counts(n1=4)])[0]
+    assert opened is not None
+    resolved = opened.model_copy(update={"state": "resolved", "score": 90.0})
+    board = AlertBoard()
+    board.add(opened)
+    assert list(board.open) == [opened.alert_id]
+    board.add(resolved)
+    assert board.open == {} and list(board.recent) == [resolved, opened]
+    board.render("alerts.all")  # renders without a terminal
