@@ -45,7 +45,7 @@ def recompute(presses: list[JudgedPress], closed: int) -> dict[tuple[object, ...
 
 def latest(events: list[ScoreEvent]) -> dict[tuple[object, ...], Counts]:
     """What a ReplacingMergeTree keeps: the last row per window."""
-    out = {}
+    out: dict[tuple[object, ...], Counts] = {}
     for e in events:
         where = (e.scope, e.scope_id, e.kind, e.window, e.window_start)
         out[where] = Counts(e.n1, e.n2, e.n3, e.n4)
