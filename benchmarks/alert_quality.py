@@ -1,0 +1,122 @@
+"""False alarms and missed drops of the two alert trigger modes on simulated, labelled days.
+
+Each seed simulates a working day of the demo city (one department degrades at a known time),
+judges every press with the stream's own code path (Judge), scores counted presses with the
+stream's ScoreAccumulator, and steps the alert state machine for every department and site on
+each closed rolling 15-min window, once per mode. An alert opened for the degraded department
+(or one of its sites) after the degradation starts is a detection; any other opened alert is a
+false alarm. The baseline of the comparison is the plain threshold mode.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from civicpulse.producers.city import PRESETS
+from civicpulse.producers.simulator import Simulation
+from civicpulse.schemas.events import JudgedPress
+from civicpulse.stream.accumulator import ScoreAccumulator
+from civicpulse.stream.alerts import AlertRules, AlertState, step
+from civicpulse.stream.enrich import from_epoch_us
+from civicpulse.stream.judge import Judge, MemoryStore
+from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.scores import Counts
+
+from .common import Figure, parser, report
+
+MODES = ("threshold", "confidence")
+
+
+def run_day(seed: int, hours: int, rate: float) -> dict[str, Counter[str]]:
+    start = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    simulation = Simulation(PRESETS["demo"], start, timedelta(hours=hours), rate, seed)
+    judge = Judge(simulation.catalogue(), RuleBook.defaults(), MemoryStore())
+    site_department = {s.site_id: s.department_id for s in simulation.catalogue().sites}
+    accumulator = ScoreAccumulator(zone=ZoneInfo("Europe/Warsaw"), city_id="demo")
+    states: dict[tuple[str, str, str], AlertState] = {}
+    opened: dict[str, list[tuple[str, str, datetime]]] = {mode: [] for mode in MODES}
+    for press in simulation.presses():
+        judged = judge.judge(press.line)
+        if isinstance(judged, JudgedPress) and judged.verdict == "counted":
+            accumulator.add(judged)
+        for name, start_us, end_us, events in accumulator.close():
+            if name != "15m":
+                continue
+            for score in events:
+                if score.scope not in ("department", "site") or score.kind != "citizen":
+                    continue
+                department = (
+                    score.scope_id
+                    if score.scope == "department"
+                    else site_department.get(score.scope_id)
+                )
+                if department is None:
+                    continue
+                for mode in MODES:
+                    key = (mode, score.scope, score.scope_id)
+                    state, alert = step(
+                        states.get(key, AlertState()),
+                        scope=score.scope,
+                        scope_id=score.scope_id,
+                        department_id=department,
+                        counts=Counts(score.n1, score.n2, score.n3, score.n4),
+                        window_start=from_epoch_us(start_us),
+                        window_end=from_epoch_us(end_us),
+                        at=from_epoch_us(end_us),
+                        rules=AlertRules(mode=mode),  # type: ignore[arg-type]
+                    )
+                    states[key] = state
+                    if alert is not None and alert.state == "opened":
+                        opened[mode].append((department, score.scope, alert.window_end))
+    degradation = simulation.scenario()["degradations"][0]
+    degraded = degradation["department_id"]
+    since = datetime.fromisoformat(degradation["from"].replace("Z", "+00:00"))
+    outcome: dict[str, Counter[str]] = {}
+    for mode in MODES:
+        tally: Counter[str] = Counter()
+        for department, _scope, at in opened[mode]:
+            tally["detections" if department == degraded and at >= since else "false_alarms"] += 1
+        tally["missed"] = 0 if tally["detections"] else 1
+        outcome[mode] = tally
+    return outcome
+
+
+def main() -> None:
+    options = parser(__doc__ or "")
+    options.add_argument("--rate", type=float, default=1.0, help="mean presses/s of the city")
+    arguments = options.parse_args()
+    seeds = range(1, 3) if arguments.quick else range(1, 9)
+    hours = 4 if arguments.quick else 12
+    totals: dict[str, Counter[str]] = {mode: Counter() for mode in MODES}
+    for seed in seeds:
+        for mode, tally in run_day(seed, hours, rate=arguments.rate).items():
+            totals[mode].update(tally)
+            print(f"seed {seed} {mode}: {dict(tally)}", flush=True)
+    days = len(seeds)
+    threshold, confidence = totals["threshold"], totals["confidence"]
+    report(
+        [
+            Figure(
+                "alerts_false_alarms_per_day_confidence",
+                confidence["false_alarms"] / days,
+                "alerts/day",
+                "fewer than threshold mode",
+                confidence["false_alarms"] <= threshold["false_alarms"],
+                threshold["false_alarms"] / days,
+            ),
+            Figure(
+                "alerts_missed_drops_confidence",
+                confidence["missed"],
+                "days",
+                "0 missed",
+                confidence["missed"] == 0,
+                threshold["missed"],
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
