@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.report import SHRINKAGE_K
+from civicpulse.sink.rows import ALERT_COLUMNS
 
 from .data import DAY_START, TZ, insert_presses, make_presses
 
@@ -49,20 +50,7 @@ def _render(settings: Settings, client: Client, tmp_path: Path) -> tuple[Path, d
                 DAY_START + timedelta(minutes=15),
             ]
         ],
-        column_names=[
-            "alert_id",
-            "state",
-            "scope",
-            "scope_id",
-            "department_id",
-            "mode",
-            "score",
-            "n",
-            "threshold",
-            "window_start",
-            "window_end",
-            "at",
-        ],
+        column_names=list(ALERT_COLUMNS),
     )
     out = tmp_path / "report.html"
     env = {
