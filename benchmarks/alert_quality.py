@@ -18,11 +18,9 @@ from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.stream.accumulator import ScoreAccumulator
-from civicpulse.stream.alerts import AlertRules, AlertState, step
-from civicpulse.stream.enrich import from_epoch_us
+from civicpulse.stream.alerts import AlertRules, AlertState, step_window
 from civicpulse.stream.judge import Judge, MemoryStore
 from civicpulse.stream.rules import RuleBook
-from civicpulse.stream.scores import Counts
 
 from .common import Figure, parser, report
 
@@ -41,12 +39,8 @@ def run_day(seed: int, hours: int, rate: float) -> dict[str, Counter[str]]:
         judged = judge.judge(press.line)
         if isinstance(judged, JudgedPress) and judged.verdict == "counted":
             accumulator.add(judged)
-        for name, start_us, end_us, events in accumulator.close():
-            if name != "15m":
-                continue
+        for _name, _start, _end, events in accumulator.close():
             for score in events:
-                if score.scope not in ("department", "site") or score.kind != "citizen":
-                    continue
                 department = (
                     score.scope_id
                     if score.scope == "department"
@@ -56,17 +50,15 @@ def run_day(seed: int, hours: int, rate: float) -> dict[str, Counter[str]]:
                     continue
                 for mode in MODES:
                     key = (mode, score.scope, score.scope_id)
-                    state, alert = step(
+                    stepped = step_window(
                         states.get(key, AlertState()),
-                        scope=score.scope,
-                        scope_id=score.scope_id,
+                        score,
                         department_id=department,
-                        counts=Counts(score.n1, score.n2, score.n3, score.n4),
-                        window_start=from_epoch_us(start_us),
-                        window_end=from_epoch_us(end_us),
-                        at=from_epoch_us(end_us),
                         rules=AlertRules(mode=mode),  # type: ignore[arg-type]
                     )
+                    if stepped is None:
+                        continue
+                    state, alert = stepped
                     states[key] = state
                     if alert is not None and alert.state == "opened":
                         opened[mode].append((department, score.scope, alert.window_end))

@@ -27,12 +27,12 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Literal
 
-from civicpulse.schemas.events import AlertEvent, format_utc
+from civicpulse.schemas.events import AlertEvent, ScoreEvent, format_utc
 
 from .exceptions import RulesError
 from .scores import Counts
 
-__all__ = ["AlertBook", "AlertRules", "AlertState", "step", "upper_bound"]
+__all__ = ["AlertBook", "AlertRules", "AlertState", "step", "step_window", "upper_bound"]
 
 Mode = Literal["threshold", "confidence"]
 AlertScope = Literal["department", "site"]
@@ -195,3 +195,31 @@ def step(
         at=at,
     )
     return next_state, event
+
+
+def step_window(
+    state: AlertState, score: ScoreEvent, *, department_id: str, rules: AlertRules
+) -> tuple[AlertState, AlertEvent | None] | None:
+    """Feed one closed rolling 15-min ScoreEvent; None when the score is not alerted on.
+
+    Alerts watch citizen scores of departments and sites only (employee mood never alerts).
+    """
+    if score.window != "15m" or score.kind != "citizen":
+        return None
+    if score.scope == "department":
+        scope: AlertScope = "department"
+    elif score.scope == "site":
+        scope = "site"
+    else:
+        return None
+    return step(
+        state,
+        scope=scope,
+        scope_id=score.scope_id,
+        department_id=department_id,
+        counts=Counts(score.n1, score.n2, score.n3, score.n4),
+        window_start=score.window_start,
+        window_end=score.window_end,
+        at=score.window_end,
+        rules=rules,
+    )

@@ -36,13 +36,11 @@ from civicpulse.schemas.topics import (
 )
 
 from .accumulator import ScoreAccumulator
-from .alerts import AlertBook, AlertState, step
+from .alerts import AlertBook, AlertState, step_window
 from .catalogue import CatalogueReader
-from .enrich import from_epoch_us
 from .judge import Judge
 from .outputs import Outputs, TableStore
 from .rules import RuleBook
-from .scores import Counts
 
 __all__ = ["StreamConfig", "create_app", "judged_bytes"]
 
@@ -298,29 +296,25 @@ def _close(
 ) -> None:
     states: dict[str, AlertState] = runtime.setdefault("alerts", {})
     dirty: set[str] = runtime.setdefault("alerts_dirty", set())
-    for window, start, end, events in acc.close():
+    for _window, _start, _end, events in acc.close():
         for score in events:
             _send_score(out, names, score)
-        if window != "15m":
-            continue
         for score in events:
-            if score.scope not in ("department", "site") or score.kind != "citizen":
+            if score.window != "15m" or score.scope not in ("department", "site"):
                 continue
             department = _department_of(score, runtime)
             if department is None:
                 continue
             key = f"a|{score.scope}|{score.scope_id}"
-            state, alert = step(
+            stepped = step_window(
                 states.get(key, AlertState()),
-                scope=score.scope,
-                scope_id=score.scope_id,
+                score,
                 department_id=department,
-                counts=Counts(score.n1, score.n2, score.n3, score.n4),
-                window_start=from_epoch_us(start),
-                window_end=from_epoch_us(end),
-                at=from_epoch_us(end),
                 rules=config.alerts.for_department(department),
             )
+            if stepped is None:
+                continue
+            state, alert = stepped
             if state != states.get(key, AlertState()):
                 states[key] = state
                 dirty.add(key)
