@@ -84,6 +84,9 @@ def producer_config(
         # terminal then keeps it buffered and the API answers 503.
         "delivery.timeout.ms": delivery_timeout_ms,
         "socket.connection.setup.timeout.ms": min(10_000, delivery_timeout_ms),
+        # librdkafka backs off up to 10 s between reconnects by default; a terminal whose broker
+        # comes back should notice within a couple of seconds, not after its next flush expires.
+        "reconnect.backoff.max.ms": 2_000,
     }
     config.update(overrides or {})
     return config
