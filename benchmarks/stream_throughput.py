@@ -1,12 +1,14 @@
 """Anti-spam stage throughput on one worker against the real broker, with its baselines.
 
-Three runs over the same presses (the simulator's city, about 3 % dishonest patterns) on
+Four runs over the same presses (the simulator's city, about 3 % dishonest patterns) on
 ``presses.raw`` (6 partitions):
 
 1. the Faust worker (``civicpulse stream worker --stages antispam``), one process;
 2. baseline: a raw confluent-kafka consume -> produce passthrough of the same messages;
 3. baseline: the same filter (the project's ``Judge``, state in the quixstreams state store)
-   as a quixstreams application.
+   as a quixstreams application;
+4. context: Faust's ceiling, the worker's settings and batch shape with no judging
+   (``benchmarks.faust_noop``): what any anti-spam stage on Faust's consumer can reach.
 
 Throughput = outputs / (CreateTime of the last output - CreateTime of the first): start-up and
 the consumer that reads the results do not count. Broker: ``KAFKA_BOOTSTRAP`` if set, else a
@@ -108,11 +110,25 @@ class Meter:
 
 
 def faust_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
-    env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, CIVICPULSE_TOPIC_PREFIX=prefix)
-    env["CIVICPULSE_DATA_DIR"] = str(data_dir)
     command = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker"]
     command += ["--stages", "antispam", "--loglevel", "warning"]
     outs = [f"{prefix}presses.accepted", f"{prefix}presses.rejected", f"{prefix}deadletter"]
+    return _worker_rate(command, bootstrap, prefix, outs, n, data_dir)
+
+
+def faust_noop_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
+    from benchmarks.faust_noop import OUTPUT
+
+    ensure_topics(bootstrap, [TopicSpec(OUTPUT, 6, "device_id", "bytes", "bench")], prefix)
+    command = [sys.executable, "-m", "benchmarks.faust_noop"]
+    return _worker_rate(command, bootstrap, prefix, [prefix + OUTPUT], n, data_dir)
+
+
+def _worker_rate(
+    command: list[str], bootstrap: str, prefix: str, outs: list[str], n: int, data_dir: Path
+) -> float:
+    env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, CIVICPULSE_TOPIC_PREFIX=prefix)
+    env["CIVICPULSE_DATA_DIR"] = str(data_dir)
     meter = Meter(bootstrap, outs, n)
     worker = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -247,6 +263,8 @@ def main() -> None:
         print(f"confluent passthrough: {passthrough:,.0f} messages/s", flush=True)
         quix = quix_run(bootstrap, prefix, n, sim, Path(tmp) / "quix")
         print(f"quixstreams anti-spam: {quix:,.0f} presses/s", flush=True)
+        ceiling = faust_noop_run(bootstrap, prefix, n, Path(tmp) / "noop")
+        print(f"faust no-op (no judging): {ceiling:,.0f} presses/s", flush=True)
     report(
         [
             Figure(
@@ -264,6 +282,15 @@ def main() -> None:
                 ">=1.5x quixstreams",
                 faust >= 1.5 * quix,
                 baseline=quix,
+            ),
+            # Is the first target reachable on Faust at all? The same target for the no-op app.
+            Figure(
+                "stream_faust_noop_vs_passthrough",
+                ceiling,
+                "presses/s",
+                ">=0.5x passthrough",
+                ceiling >= 0.5 * passthrough,
+                baseline=passthrough,
             ),
         ]
     )

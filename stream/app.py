@@ -42,7 +42,7 @@ from .judge import Judge
 from .outputs import Outputs, TableStore
 from .rules import RuleBook
 
-__all__ = ["StreamConfig", "create_app", "judged_bytes"]
+__all__ = ["StreamConfig", "app_settings", "create_app", "judged_bytes"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -82,30 +82,34 @@ def judged_bytes(press: JudgedPress) -> bytes:
     return press.model_dump_json(exclude_none=True).encode()
 
 
+def app_settings(config: StreamConfig) -> dict[str, Any]:
+    """The Faust settings of the worker (also used by the benchmark's no-op ceiling app)."""
+    return {
+        "broker": f"kafka://{config.bootstrap}",
+        "store": "memory://",
+        "datadir": str(config.data_dir),
+        "web_enabled": config.web_port is not None,
+        "web_bind": "127.0.0.1",
+        "web_port": config.web_port or 6066,
+        "topic_partitions": PRESSES_RAW.partitions,
+        "topic_replication_factor": 1,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_commit_interval": 1.0,
+        "stream_buffer_maxsize": max(4096, 2 * config.batch_size),
+        "broker_max_poll_records": config.batch_size,
+        "consumer_max_fetch_size": 4 * 1024**2,
+        "producer_acks": -1,
+        "broker_session_timeout": config.session_timeout,
+        "broker_heartbeat_interval": min(3.0, config.session_timeout / 3),
+    }
+
+
 def create_app(config: StreamConfig) -> Any:
     """The Faust app with its topics, tables, agents and timer."""
     import faust
     from faust.types import TP
 
-    app = faust.App(
-        config.app_id,
-        broker=f"kafka://{config.bootstrap}",
-        store="memory://",
-        datadir=str(config.data_dir),
-        web_enabled=config.web_port is not None,
-        web_bind="127.0.0.1",
-        web_port=config.web_port or 6066,
-        topic_partitions=PRESSES_RAW.partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=max(4096, 2 * config.batch_size),
-        broker_max_poll_records=config.batch_size,
-        consumer_max_fetch_size=4 * 1024**2,
-        producer_acks=-1,
-        broker_session_timeout=config.session_timeout,
-        broker_heartbeat_interval=min(3.0, config.session_timeout / 3),
-    )
+    app = faust.App(config.app_id, **app_settings(config))
     raw = app.topic(config.topic(PRESSES_RAW), key_serializer="raw", value_serializer="raw")
     accepted = app.topic(
         config.topic(PRESSES_ACCEPTED), key_serializer="raw", value_serializer="raw"
