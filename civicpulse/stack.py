@@ -2,15 +2,15 @@
 
 Embedded chDB can be opened by one process only, so the sink and the API run here, in this
 process, sharing the one client the factory caches; the Faust worker runs as a child process
-(it never touches ClickHouse). With an HTTP ClickHouse the stages can equally run apart
-(`civicpulse sink`, `civicpulse api serve`, `civicpulse stream worker`).
+(it never touches ClickHouse), restarted when it exits (``civicpulse.supervisor``). With an HTTP
+ClickHouse the stages can equally run apart (`civicpulse sink`, `civicpulse api serve`,
+`civicpulse stream worker`).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -21,6 +21,8 @@ from rich.console import Console
 
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import get_settings
+
+from .supervisor import Supervisor
 
 __all__ = ["StackOptions", "up_command"]
 
@@ -33,11 +35,17 @@ class StackOptions:
     worker: bool = True
 
 
-def _worker_process() -> subprocess.Popen[bytes]:
+def _worker_supervisor() -> Supervisor:
     # The child inherits CIVICPULSE_* and KAFKA_BOOTSTRAP, so it sees the same settings.
-    return subprocess.Popen(
+    def exited(status: int, delay: float) -> None:
+        console.print(
+            f"[yellow]stream worker exited with status {status}; restarting in {delay:.0f}s[/]"
+        )
+
+    return Supervisor(
         [sys.executable, "-m", "civicpulse", "stream", "worker", "--loglevel", "warning"],
         env=os.environ.copy(),
+        on_exit=exited,
     )
 
 
@@ -62,7 +70,9 @@ def run_stack(options: StackOptions) -> None:
     client = create_client(settings)
     console.print(f"clickhouse: {settings.clickhouse_database} migrated")
 
-    worker = _worker_process() if options.worker else None
+    worker = _worker_supervisor() if options.worker else None
+    if worker is not None:
+        worker.start()
     sink = Sink(settings, client=client)
     sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
     sink_thread.start()
@@ -83,11 +93,7 @@ def run_stack(options: StackOptions) -> None:
         sink.stop()
         sink_thread.join(timeout=30)
         if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker.stop(timeout=30)
         close_clients()
         console.print(f"stopped; sink stored {sink.stats.messages} messages")
 

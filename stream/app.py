@@ -39,8 +39,10 @@ from .accumulator import ScoreAccumulator
 from .alerts import AlertBook, AlertState, step_window
 from .catalogue import CatalogueReader
 from .judge import Judge
+from .ordering import InOrder, withhold_ack
 from .outputs import Outputs, TableStore
 from .rules import RuleBook
+from .watchdog import GroupOffsets, install_stall_watchdog
 
 __all__ = ["StreamConfig", "app_settings", "create_app", "judged_bytes"]
 
@@ -65,6 +67,9 @@ class StreamConfig:
     #: a worker that dies without leaving the group holds its partitions this long (Faust's
     #: default of 60 s would stall a restarted worker for a minute)
     session_timeout: float = 10.0
+    #: seconds a held source partition may have a backlog without committed progress
+    #: before the watchdog resumes it, and again before it restarts the worker
+    stall_seconds: float = 30.0
     #: which agents run: "antispam" and/or "scores" (the benchmark runs anti-spam alone)
     stages: frozenset[str] = frozenset({"antispam", "scores"})
     web_port: int | None = None
@@ -149,6 +154,38 @@ def create_app(config: StreamConfig) -> Any:
 
     ready = asyncio.Event()
 
+    order = InOrder()
+    sought: dict[int, tuple[int, float]] = {}
+
+    async def start_partitions(partitions: list[int]) -> None:
+        group = runtime.get("group_offsets")
+        if group is None:
+            group = runtime["group_offsets"] = GroupOffsets(config.bootstrap, config.app_id)
+        loop = asyncio.get_running_loop()
+        topic = raw.get_topic_name()
+        while True:
+            try:
+                backlog = await loop.run_in_executor(
+                    None, group.read, [(topic, p) for p in partitions]
+                )
+                break
+            except Exception as exc:  # the broker may be away: nothing can move meanwhile
+                log.warning("cannot read the committed offsets of %s: %s; retrying", topic, exc)
+                await asyncio.sleep(1.0)
+        for (_topic, partition), held in backlog.items():
+            order.start(partition, held.committed)
+
+    async def seek_back(partition: int) -> None:
+        # One seek per hole: the presses already buffered behind it are held back too, and the
+        # seek re-reads them all. Another seek only if the partition has not moved for a while.
+        offset = order.next_offset(partition)
+        last = sought.get(partition)
+        if last is not None and last[0] == offset and time.monotonic() - last[1] < 5.0:
+            return
+        sought[partition] = (offset, time.monotonic())
+        log.warning("presses.raw[%d]: out of order delivery; seeking back to %d", partition, offset)
+        await app.consumer.seek(TP(raw.get_topic_name(), partition), offset)
+
     async def antispam(stream: Any) -> None:
         await ready.wait()
         store = TableStore(antispam_table, outputs())
@@ -158,12 +195,22 @@ def create_app(config: StreamConfig) -> Any:
             by_partition: dict[int, list[Any]] = {}
             for event in batch:
                 by_partition.setdefault(event.message.partition, []).append(event)
+            unknown = [p for p in by_partition if not order.knows(p)]
+            if unknown:
+                await start_partitions(unknown)
+            holes: set[int] = set()
             for partition, events in by_partition.items():
                 store.partition = partition
                 for event in events:
+                    if order.admit(partition, event.message.offset) == "hole":
+                        withhold_ack(event)
+                        holes.add(partition)
+                        continue
                     _judge_one(judge, event, out, names)
                 judge.flush()
             await out.flush()
+            for partition in sorted(holes):
+                await seek_back(partition)
 
     async def scoring_hop(stream: Any) -> None:
         async for batch in stream.take_events(config.batch_size, within=config.batch_within):
@@ -224,14 +271,27 @@ def create_app(config: StreamConfig) -> Any:
     async def _revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         runtime.pop("acc", None)
 
+    async def _reassigned(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        order.forget()  # Faust seeks every partition back to its committed offset
+
     app.task(_start_catalogue)
     if "antispam" in config.stages:
         app.agent(raw, name="antispam")(antispam)
+        app.on_partitions_revoked.connect(_reassigned)
+        app.on_partitions_assigned.connect(_reassigned)
     if "scores" in config.stages:
         app.agent(accepted, name="scoring_hop")(scoring_hop)
         app.agent(scoring, name="scores")(scores)
         app.timer(interval=config.tick_seconds)(tick)
         app.on_partitions_revoked.connect(_revoked)
+    sources = [raw] if "antispam" in config.stages else []
+    sources += [accepted, scoring] if "scores" in config.stages else []
+    install_stall_watchdog(
+        app,
+        {topic.get_topic_name() for topic in sources},
+        bootstrap=config.bootstrap,
+        after=config.stall_seconds,
+    )
     return app
 
 

@@ -58,6 +58,14 @@ def worker_command(
     web_port: Annotated[
         int | None, typer.Option(help="serve Faust's web views on 127.0.0.1:PORT (default: off)")
     ] = None,
+    stall_seconds: Annotated[
+        float,
+        typer.Option(
+            help="seconds a held source partition may wait with a backlog and no committed "
+            "progress before the worker seeks it back to its committed offset, then exits "
+            "(status 75) to be restarted",
+        ),
+    ] = 30.0,
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",
     stages: Annotated[
         str, typer.Option(help="comma-separated agents to run: antispam,scores")
@@ -90,6 +98,7 @@ def worker_command(
             batch_size=batch_size,
             tick_seconds=tick,
             session_timeout=session_timeout,
+            stall_seconds=stall_seconds,
             stages=frozenset(x.strip() for x in stages.split(",") if x.strip()),
             web_port=web_port,
         )
