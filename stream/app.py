@@ -174,6 +174,7 @@ def create_app(config: StreamConfig) -> Any:
                 await asyncio.sleep(1.0)
         for (_topic, partition), held in backlog.items():
             order.start(partition, held.committed)
+            log.info("presses.raw[%d]: judging from offset %d", partition, held.committed)
 
     async def seek_back(partition: int) -> None:
         # One seek per hole: the presses already buffered behind it are held back too, and the

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import KafkaError
+
+from .readback import fresh_consumer
 
 __all__ = ["RawMessage", "read_topic"]
 
@@ -26,15 +27,7 @@ def read_topic(
 ) -> list[RawMessage]:
     """Every message of ``topic`` from the start: waits for ``expected``, then ``settle`` more
     seconds so that extra (duplicate) messages would show up too."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-reader-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
+    consumer = fresh_consumer(bootstrap, "test-reader", **{"isolation.level": "read_committed"})
     consumer.subscribe([topic])
     messages: list[RawMessage] = []
     deadline = time.monotonic() + timeout

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer, TopicPartition
+
+from .readback import fresh_consumer
 
 CIVICPULSE = Path(sys.executable).with_name("civicpulse")
 
@@ -88,14 +90,7 @@ class Collector:
     """Reads topics from their start and keeps every message (topic -> list of (key, value))."""
 
     def __init__(self, bootstrap: str, topics: list[str]) -> None:
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"test-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
+        self.consumer = fresh_consumer(bootstrap, "collector")
         self.consumer.subscribe(topics)
         self.messages: dict[str, list[tuple[bytes | None, bytes]]] = {t: [] for t in topics}
 
@@ -136,9 +131,7 @@ class Collector:
 
 def read_topic_in_order(bootstrap: str, topic: str) -> list[bytes]:
     """Every value of ``topic``, partition after partition, each in offset order."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
+    consumer = fresh_consumer(bootstrap, "in-order")
     partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
     out: list[bytes] = []
     for p in partitions:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from civicpulse.infra.exceptions import TopicAdminError
@@ -18,6 +18,8 @@ from civicpulse.infra.topics import create_topics, ensure_alert_topics, list_top
 from civicpulse.schemas.events import PressEvent
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TOPICS, topic_name
 from tests.fixtures.kafka import KafkaEndpoint
+
+from .readback import fresh_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -116,14 +118,7 @@ def test_thousand_presses_round_trip_in_per_key_order(
     assert producer.flush(30) == 0
     assert failures == []
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"{topic_prefix}round-trip",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = fresh_consumer(kafka_bootstrap, f"{topic_prefix}round-trip")
     consumer.subscribe([topic])
     received: list[tuple[str, int, PressEvent]] = []
     deadline = time.monotonic() + 60

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import Consumer
 from typer.testing import CliRunner
 
 from civicpulse.cli import app
+
+from .readback import fresh_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -58,14 +58,7 @@ def test_simulate_lands_exactly_the_generated_presses(
 def _read_raw(bootstrap: str, topic: str, expected: int) -> list[tuple[bytes, bytes, int]]:
     """Every message as raw bytes (some are deliberately not JSON), waiting for ``expected``
     and then two seconds more so that extra messages would show up too."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"simulate-test-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = fresh_consumer(bootstrap, "simulate-test")
     consumer.subscribe([topic])
     out: list[tuple[bytes, bytes, int]] = []
     deadline, settle = time.monotonic() + 90, None

@@ -167,11 +167,6 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
 # restarted after SIGKILL logs "Ready" and then never consumes some presses.raw partitions
 # (Faust's rebalance/recovery after an unclean exit stalls; the surviving state is correct when
 # it does consume). Non-strict: the run reports XPASS when the restart works, XFAIL when not.
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect: a worker restarted after SIGKILL sometimes never resumes some "
-    "partitions (Faust rebalance/recovery stall); see the closing note of session 1",
-)
 def test_sigkill_mid_stream_loses_and_doubles_nothing(
     kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
 ) -> None:
