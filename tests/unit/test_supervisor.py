@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from civicpulse.supervisor import Supervisor
 
@@ -16,22 +17,32 @@ def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def test_a_child_that_exits_is_restarted_with_growing_delays() -> None:
+def _exits_of(code: str, count: int, **options: Any) -> list[tuple[int, float]]:
+    """Supervise ``python -c code`` until it exited ``count`` times: (status, delay) each."""
     exits: list[tuple[int, float]] = []
     supervisor = Supervisor(
-        [sys.executable, "-c", "raise SystemExit(75)"],
+        [sys.executable, "-c", code],
         on_exit=lambda status, delay: exits.append((status, delay)),
-        first_delay=0.05,
-        max_delay=0.2,
+        **options,
     )
     supervisor.start()
     try:
-        _until(lambda: len(exits) >= 4)
+        _until(lambda: len(exits) >= count)
     finally:
         supervisor.stop()
-    assert supervisor.starts >= 4
-    assert [status for status, _ in exits[:4]] == [75, 75, 75, 75]
-    assert [delay for _, delay in exits[:4]] == [0.05, 0.1, 0.2, 0.2]
+    assert supervisor.starts >= count
+    return exits[:count]
+
+
+def test_a_child_that_exits_is_restarted_with_growing_delays() -> None:
+    exits = _exits_of("raise SystemExit(75)", 4, first_delay=0.05, max_delay=0.2)
+    assert exits == [(75, 0.05), (75, 0.1), (75, 0.2), (75, 0.2)]
+
+
+def test_a_child_that_ran_long_enough_restarts_after_the_first_delay_again() -> None:
+    code = "import time; time.sleep(0.3); raise SystemExit(1)"
+    exits = _exits_of(code, 3, first_delay=0.05, max_delay=5.0, healthy_after=0.2)
+    assert exits == [(1, 0.05), (1, 0.05), (1, 0.05)]
 
 
 def test_stop_terminates_the_child_and_restarts_nothing() -> None:
@@ -48,20 +59,3 @@ def test_stop_terminates_the_child_and_restarts_nothing() -> None:
     time.sleep(0.2)
     assert supervisor.starts == 1
     assert exits == []
-
-
-def test_a_child_that_ran_long_enough_restarts_after_the_first_delay_again() -> None:
-    exits: list[tuple[int, float]] = []
-    supervisor = Supervisor(
-        [sys.executable, "-c", "import time; time.sleep(0.3); raise SystemExit(1)"],
-        on_exit=lambda status, delay: exits.append((status, delay)),
-        first_delay=0.05,
-        max_delay=5.0,
-        healthy_after=0.2,
-    )
-    supervisor.start()
-    try:
-        _until(lambda: len(exits) >= 3)
-    finally:
-        supervisor.stop()
-    assert [delay for _, delay in exits[:3]] == [0.05, 0.05, 0.05]
