@@ -7,6 +7,7 @@ verdicts are compared with the replay CLI's on the same raw topic (same code pat
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -243,12 +244,68 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(
         "00000000-0000-4000-8000-000000000001": "counted",
         "00000000-0000-4000-8000-000000000002": "repeat",
     }
-    # Re-emitted copies are allowed (at-least-once) but must be identical: as sets, the
-    # (event_id, verdict) pairs equal the replay's, each event's verdicts unchanged.
-    expected = replay_verdicts(read_topic_in_order(kafka_bootstrap, raw_topic), city)
-    assert set(pairs(judged)) == set(pairs([e for e in expected if e["verdict"] != "deadletter"]))
+    assert_verdicts_of_the_replay(judged, kafka_bootstrap, raw_topic, city)
+
+
+def assert_verdicts_of_the_replay(
+    judged: list[dict[str, Any]], bootstrap: str, raw_topic: str, city: Simulation
+) -> None:
+    """Re-emitted copies are allowed (at-least-once) but must be identical: as sets, the
+    (event_id, verdict) pairs equal the replay's, each event's verdicts unchanged."""
+    expected = replay_verdicts(read_topic_in_order(bootstrap, raw_topic), city)
     judged_expected = [e for e in expected if e["verdict"] != "deadletter"]
+    assert set(pairs(judged)) == set(pairs(judged_expected))
     assert pairs(judged).total() >= len(judged_expected)
+
+
+def test_a_second_worker_joining_mid_stream_shares_the_work_and_changes_no_verdict(
+    kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
+) -> None:
+    raw_topic = topic_name(PRESSES_RAW, topic_prefix)
+    outs = [topic_name(s, topic_prefix) for s in (PRESSES_ACCEPTED, PRESSES_REJECTED, DEADLETTER)]
+    presses = list(city.presses())
+    half = len(presses) // 2
+    ids = {p.event_id for p in presses if p.event_id}
+    malformed = sum(p.label == "malformed" for p in presses)
+    collector = Collector(kafka_bootstrap, outs)
+    produce(kafka_bootstrap, raw_topic, [(p.key, p.line) for p in presses[:half]])
+    first = start_worker(kafka_bootstrap, topic_prefix, tmp_path / "a", "--stall-seconds", "8")
+    second = None
+    try:
+        collector.until(lambda: len(collector.messages[outs[0]]) > 100, 60, first)
+        # The join rebalances the group while the first worker is busy: partitions move, the
+        # anti-spam state of the moved devices follows through the changelog.
+        second = start_worker(kafka_bootstrap, topic_prefix, tmp_path / "b", "--stall-seconds", "8")
+        quarter = half + half // 2
+        produce(kafka_bootstrap, raw_topic, [(p.key, p.line) for p in presses[half:quarter]])
+        # The last quarter after the second worker holds its share, so that it judges some.
+        deadline = time.monotonic() + 60
+        while "[^Worker]: Ready" not in second.text():
+            assert time.monotonic() < deadline, f"second worker not ready:\n{second.text()[-3000:]}"
+            assert second.process.poll() is None, f"second worker exited:\n{second.text()[-3000:]}"
+            time.sleep(0.2)
+        produce(kafka_bootstrap, raw_topic, [(p.key, p.line) for p in presses[quarter:]])
+
+        def judged_ids() -> set[str]:
+            return {orjson.loads(v)["event_id"] for o in outs[:2] for _, v in collector.messages[o]}
+
+        collector.until(
+            lambda: judged_ids() >= ids and len(collector.messages[outs[2]]) >= malformed,
+            120,
+            second,
+        )
+        collector.poll(2)
+        assert first.process.poll() is None, "the first worker exited"
+    finally:
+        for worker in (first, second):
+            if worker is not None:
+                worker.stop()
+        collector.close()
+    # Both workers judged presses: the group split presses.raw between them.
+    assert "judging from offset" in first.text()
+    assert second is not None and "judging from offset" in second.text()
+    judged = collector.values(outs[0]) + collector.values(outs[1])
+    assert_verdicts_of_the_replay(judged, kafka_bootstrap, raw_topic, city)
 
 
 def test_a_malformed_message_is_dead_lettered_and_the_stream_goes_on(
