@@ -108,7 +108,7 @@ class GroupOffsets:
     def read(
         self, partitions: list[tuple[str, int]], timeout: float = 5.0
     ) -> dict[tuple[str, int], Backlog]:
-        from confluent_kafka import TopicPartition
+        from confluent_kafka import KafkaException, TopicPartition
 
         if not partitions:
             return {}
@@ -117,6 +117,8 @@ class GroupOffsets:
         )
         result: dict[tuple[str, int], Backlog] = {}
         for tp in committed:
+            if tp.error is not None:  # no answer for this partition: no guess either
+                raise KafkaException(tp.error)
             low, high = self._consumer.get_watermark_offsets(
                 TopicPartition(tp.topic, tp.partition), timeout=timeout
             )
