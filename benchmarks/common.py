@@ -11,13 +11,26 @@ Each script ends with one line per figure::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["Figure", "Stopwatch", "best_of", "parser", "percentile", "report", "stopwatch"]
+__all__ = [
+    "Figure",
+    "Stopwatch",
+    "best_of",
+    "broker",
+    "parser",
+    "percentile",
+    "report",
+    "stopwatch",
+]
 
 
 @dataclass(frozen=True)
@@ -92,3 +105,30 @@ def percentile(samples: Sequence[float], q: float) -> float:
 def best_of(runs: int, measure: Callable[[], float]) -> float:
     """The best of several runs: on a shared 2-core machine the best is the least disturbed."""
     return max(measure() for _ in range(runs))
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """``KAFKA_BOOTSTRAP`` if set, else a throw-away launcher broker on free loopback ports."""
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield os.environ["KAFKA_BOOTSTRAP"]
+        return
+    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
+    from civicpulse.infra.kafka_process import free_port
+    from civicpulse.schemas.settings import Settings
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data_dir:
+        config = LauncherConfig(
+            data_dir=Path(data_dir),
+            kafka_version=settings.kafka_version,
+            port=free_port(),
+            controller_port=free_port(),
+            cache_dir=settings.cache_dir,
+        )
+        print(f"starting a throw-away Kafka broker on {config.bootstrap} ...", file=sys.stderr)
+        start_broker(config, timeout=180)
+        try:
+            yield config.bootstrap
+        finally:
+            stop_broker(config)

@@ -28,8 +28,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks.common import Figure, parser, percentile, report, stopwatch
-from benchmarks.sink_throughput import broker
+from benchmarks.common import Figure, broker, parser, percentile, report, stopwatch
 from civicpulse.api.keys import DeviceKeys
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics

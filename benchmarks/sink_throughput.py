@@ -15,18 +15,14 @@ Target: sink >= 70 % of the baseline.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 
-from benchmarks.common import Figure, parser, report, stopwatch
+from benchmarks.common import Figure, broker, parser, report, stopwatch
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.batch import BatchPolicy
 
@@ -59,32 +55,6 @@ def presses(count: int) -> list[tuple[bytes, bytes]]:
         }
         out.append((device.encode(), orjson.dumps(value)))
     return out
-
-
-@contextmanager
-def broker() -> Iterator[str]:
-    if os.environ.get("KAFKA_BOOTSTRAP"):
-        yield os.environ["KAFKA_BOOTSTRAP"]
-        return
-    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
-    from civicpulse.infra.kafka_process import free_port
-
-    settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data_dir:
-        port, controller = free_port(), free_port()
-        config = LauncherConfig(
-            data_dir=Path(data_dir),
-            kafka_version=settings.kafka_version,
-            port=port,
-            controller_port=controller,
-            cache_dir=settings.cache_dir,
-        )
-        print(f"starting a throw-away Kafka broker on 127.0.0.1:{port} ...", file=sys.stderr)
-        start_broker(config, timeout=180)
-        try:
-            yield config.bootstrap
-        finally:
-            stop_broker(config)
 
 
 def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> None:

@@ -18,7 +18,6 @@ and >= 1.5x quixstreams.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -26,14 +25,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from benchmarks.common import Figure, parser, report
+from benchmarks.common import Figure, broker, parser, report
 from civicpulse.infra.topics import create_topics, ensure_topics
 from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation
@@ -41,31 +39,6 @@ from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TopicSpec,
 from civicpulse.stream.catalogue import publish_catalogue
 
 PRODUCER = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"}
-
-
-@contextlib.contextmanager
-def broker() -> Iterator[str]:
-    if os.environ.get("KAFKA_BOOTSTRAP"):
-        yield os.environ["KAFKA_BOOTSTRAP"]
-        return
-    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
-    from civicpulse.infra.kafka_process import free_port
-    from civicpulse.schemas.settings import Settings
-
-    settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as tmp:
-        config = LauncherConfig(
-            data_dir=Path(tmp),
-            kafka_version=settings.kafka_version,
-            port=free_port(),
-            controller_port=free_port(),
-            cache_dir=settings.cache_dir,
-        )
-        start_broker(config, timeout=180)
-        try:
-            yield config.bootstrap
-        finally:
-            stop_broker(config)
 
 
 class Meter:
