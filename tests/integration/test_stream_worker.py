@@ -164,10 +164,9 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
     )
 
 
-# A known, open defect, kept visible rather than hidden: in about half of the runs the worker
-# restarted after SIGKILL logs "Ready" and then never consumes some presses.raw partitions
-# (Faust's rebalance/recovery after an unclean exit stalls; the surviving state is correct when
-# it does consume). Non-strict: the run reports XPASS when the restart works, XFAIL when not.
+# After a SIGKILL, Faust's read-offset race (docs/stream.md, "Restarts") used to leave a partition
+# unconsumed or lose presses in about one run in four; the ordering guard (stream/ordering.py)
+# and the stall watchdog (stream/watchdog.py) are what this test holds to account.
 def test_sigkill_mid_stream_loses_and_doubles_nothing(
     kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
 ) -> None:
