@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,9 +43,13 @@ TARGET_P99_MS = 1000.0
 
 
 class Arrivals:
-    """Consumes output topics in a thread; first arrival time (ms) per event id."""
+    """Consumes output topics in a thread; first arrival time (ms) per event id.
 
-    def __init__(self, bootstrap: str, topics: list[str], event_id: Callable[[bytes], str]):
+    Every output watched here (a JudgedPress, or a raw press copied by the hop) is a JSON object
+    with the press's ``event_id``.
+    """
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -57,7 +60,6 @@ class Arrivals:
             }
         )
         self.consumer.subscribe(topics)
-        self.event_id = event_id
         self.seen: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -68,7 +70,7 @@ class Arrivals:
             for message in self.consumer.consume(500, 0.05):
                 if message.error() is None and message.value():
                     now = time.time() * 1000
-                    self.seen.setdefault(self.event_id(message.value()), now)
+                    self.seen.setdefault(str(orjson.loads(message.value())["event_id"]), now)
 
     def wait_for(self, ids: set[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -126,7 +128,7 @@ def worker_run(
             [*command, "--loglevel", "info"], env=env, stdout=handle, stderr=subprocess.STDOUT
         )
     outs = [topic_name(PRESSES_ACCEPTED, prefix), topic_name(PRESSES_REJECTED, prefix)]
-    arrivals = Arrivals(bootstrap, outs, lambda value: str(orjson.loads(value)["event_id"]))
+    arrivals = Arrivals(bootstrap, outs)
     try:
         deadline = time.monotonic() + 120
         while "[^Worker]: Ready" not in log.read_text(errors="replace"):
@@ -175,7 +177,7 @@ def passthrough_run(
 
     thread = threading.Thread(target=hop, daemon=True)
     thread.start()
-    arrivals = Arrivals(bootstrap, [sink], lambda value: str(orjson.loads(value)["event_id"]))
+    arrivals = Arrivals(bootstrap, [sink])
     try:
         time.sleep(5)  # the hop's group joins
         sent = paced_send(bootstrap, source, records, rate)

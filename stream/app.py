@@ -68,7 +68,7 @@ class StreamConfig:
     #: default of 60 s would stall a restarted worker for a minute)
     session_timeout: float = 10.0
     #: seconds a held source partition may have a backlog without committed progress
-    #: before the watchdog resumes it, and again before it restarts the worker
+    #: before the watchdog seeks it back to that offset, and again before it exits the worker
     stall_seconds: float = 30.0
     #: which agents run: "antispam" and/or "scores" (the benchmark runs anti-spam alone)
     stages: frozenset[str] = frozenset({"antispam", "scores"})
@@ -154,19 +154,18 @@ def create_app(config: StreamConfig) -> Any:
 
     ready = asyncio.Event()
 
+    # The worker's group as the broker sees it: where each partition starts, and the watchdog.
+    group_offsets = GroupOffsets(config.bootstrap, config.app_id)
     order = InOrder()
     sought: dict[int, tuple[int, float]] = {}
 
     async def start_partitions(partitions: list[int]) -> None:
-        group = runtime.get("group_offsets")
-        if group is None:
-            group = runtime["group_offsets"] = GroupOffsets(config.bootstrap, config.app_id)
         loop = asyncio.get_running_loop()
         topic = raw.get_topic_name()
         while True:
             try:
                 backlog = await loop.run_in_executor(
-                    None, group.read, [(topic, p) for p in partitions]
+                    None, group_offsets.read, [(topic, p) for p in partitions]
                 )
                 break
             except Exception as exc:  # the broker may be away: nothing can move meanwhile
@@ -290,7 +289,7 @@ def create_app(config: StreamConfig) -> Any:
     install_stall_watchdog(
         app,
         {topic.get_topic_name() for topic in sources},
-        bootstrap=config.bootstrap,
+        offsets=group_offsets,
         after=config.stall_seconds,
     )
     return app

@@ -130,14 +130,18 @@ class GroupOffsets:
 
 
 def install_stall_watchdog(
-    app: Any, topics: Collection[str], *, bootstrap: str, after: float, interval: float = 5.0
+    app: Any,
+    topics: Collection[str],
+    *,
+    offsets: GroupOffsets,
+    after: float,
+    interval: float = 5.0,
 ) -> None:
-    """Add the watchdog timer to a Faust app (see the module doc)."""
+    """Add the watchdog timer to a Faust app (see the module doc); ``offsets`` reads its group."""
     import asyncio
 
     watch: StallWatch[tuple[str, int]] = StallWatch(after)
     kicked: dict[tuple[str, int], float] = {}
-    offsets: list[GroupOffsets] = []
     _refuse_offset_gaps(app)
 
     async def check() -> None:
@@ -147,11 +151,9 @@ def install_stall_watchdog(
             return
         held = sorted((tp.topic, tp.partition) for tp in app.consumer.assignment())
         held = [tp for tp in held if tp[0] in topics]
-        if not offsets:
-            offsets.append(GroupOffsets(bootstrap, app.conf.id))
         loop = asyncio.get_running_loop()
         try:
-            backlog = await loop.run_in_executor(None, offsets[0].read, held)
+            backlog = await loop.run_in_executor(None, offsets.read, held)
         except Exception as exc:  # the broker may be away: no verdict this round
             log.warning("watchdog could not read committed offsets: %s", exc)
             watch.pause()
