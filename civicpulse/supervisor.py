@@ -5,16 +5,56 @@ die of anything else; either way its outputs were flushed before its inputs were
 so a restart continues from the committed offsets with nothing lost. Restarts back off
 (``first_delay`` doubling up to ``max_delay``) so that a worker that cannot start does not spin,
 and the delay resets once a child has run for ``healthy_after`` seconds.
+
+The child dies with its supervisor, however the supervisor ends: on Linux the kernel sends it
+SIGTERM when the supervising process dies (``prctl(PR_SET_PDEATHSIG)``, set in the child before
+``exec``), so a SIGKILL of ``civicpulse up`` cannot leave a worker running under init that the
+next ``up`` would join to the group as a second worker.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["Supervisor"]
+__all__ = ["Supervisor", "die_with_parent"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    return prctl
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn``: the child asks the kernel for SIGTERM when its parent thread dies.
+
+    Linux only (elsewhere none; ``stop`` still terminates the child on a clean exit). libc is
+    resolved here, in the parent, so the forked child only makes the one system call. The
+    kernel signals when the *thread* that forked the child ends: the supervisor's thread
+    outlives its child (it returns only after ``wait``). The parent may have died between
+    ``fork`` and the call; then the child exits at once.
+    """
+    prctl = _load_prctl()
+
+    def preexec() -> None:
+        if prctl is None:
+            return
+        if prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0 or (
+            os.getppid() != parent_pid
+        ):
+            os._exit(70)
+
+    return preexec
 
 
 class Supervisor:
@@ -57,7 +97,9 @@ class Supervisor:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self._process = subprocess.Popen(self.command, env=self.env)
+                self._process = subprocess.Popen(
+                    self.command, env=self.env, preexec_fn=die_with_parent(os.getpid())
+                )
                 self.starts += 1
             started = time.monotonic()
             status = self._process.wait()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from civicpulse.supervisor import Supervisor
 
@@ -59,3 +63,39 @@ def test_stop_terminates_the_child_and_restarts_nothing() -> None:
     time.sleep(0.2)
     assert supervisor.starts == 1
     assert exits == []
+
+
+_PARENT = """
+import sys, time
+from civicpulse.supervisor import Supervisor
+supervisor = Supervisor([sys.executable, "-c", "import time; time.sleep(120)"])
+supervisor.start()
+while supervisor.pid is None:
+    time.sleep(0.01)
+print(supervisor.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a reaper-less container may leave the dead child unreaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_the_child_dies_when_its_supervising_process_is_killed() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert _running(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        _until(lambda: not _running(child), timeout=5.0)
+    finally:
+        parent.kill()
+        parent.wait()
