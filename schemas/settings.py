@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="downloaded Kafka jars; unset = the user cache dir (platformdirs)",
     )
     catalogue_file: Path | None = Field(default=None, description="device catalogue JSON file")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="one more bearer token for the query API (automation); tokens issued with "
+        "`civicpulse tokens add` are stored hashed in data_dir",
+    )
     api_cors_origins: list[str] = Field(
         default_factory=list,
         description="city web origins allowed to call the widget endpoints (JSON list in env)",
