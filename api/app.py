@@ -8,6 +8,7 @@ stores).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,9 +46,10 @@ def create_app(
     """The ingest API; without ``publisher``, one is made from settings at startup."""
     settings = settings or get_settings()
     options = options or IngestOptions()
-    source = CatalogueSource(catalogue, settings.catalogue_file)
-    if catalogue is None and settings.catalogue_file is None:
-        log.warning("no catalogue configured (CIVICPULSE_CATALOGUE_FILE): every device is unknown")
+    # The catalogue comes from the topic the stream reads (`civicpulse catalogue load`).
+    source = (
+        CatalogueSource(catalogue) if catalogue is not None else CatalogueSource.on_topic(settings)
+    )
     state = IngestState(
         settings=settings,
         options=options,
@@ -65,9 +67,11 @@ def create_app(
         owned = state.publisher is None
         if owned:
             state.publisher = AsyncPublisher.from_settings(settings)
+        await asyncio.to_thread(source.start)
         try:
             yield
         finally:
+            source.stop()
             if owned and state.publisher is not None:
                 state.publisher.close()
                 state.publisher = None

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from datetime import datetime
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from civicpulse.schemas.catalogue import Catalogue, Device
+from civicpulse.schemas.settings import Settings
+from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
 
-from .exceptions import ApiError
+if TYPE_CHECKING:
+    from civicpulse.stream.catalogue import CatalogueReader
 
 __all__ = ["CatalogueSource", "DeviceState", "device_state"]
 
 DeviceState = Literal["unknown", "retired", "active"]
+log = logging.getLogger(__name__)
+_EMPTY = Catalogue()
 
 
 def device_state(
@@ -37,43 +41,72 @@ def device_state(
 
 
 class CatalogueSource:
-    """A fixed catalogue, or a JSON file re-read when it changes (checked at most every 2 s)."""
+    """The catalogue ingest checks devices against.
 
-    def __init__(self, catalogue: Catalogue | None = None, path: Path | None = None) -> None:
-        self.path = path
-        self._catalogue = catalogue or Catalogue()
-        self._mtime: float | None = None
-        self._checked = 0.0
-        self._lock = threading.Lock()
-        if catalogue is None and path is not None:
-            self._reload(force=True)
+    Either fixed (tests, embedders) or followed live on the compacted ``catalogue.devices``
+    topic, the same records the stream judges presses with (``civicpulse catalogue load`` is the
+    one way in), so the API and the stream cannot disagree about a device for longer than the
+    topic takes to reach both. ``start`` follows the topic in a thread: it returns once the
+    topic was read to its end or after ``wait`` seconds, and keeps retrying in the background
+    while the broker or the topic is not there yet (until then every device is unknown).
+    """
 
-    def _reload(self, *, force: bool = False) -> None:
-        assert self.path is not None
-        try:
-            mtime = self.path.stat().st_mtime
-        except FileNotFoundError as exc:
-            if force:
-                raise ApiError(
-                    f"catalogue file {self.path} does not exist; set CIVICPULSE_CATALOGUE_FILE "
-                    "to the city's catalogue JSON"
-                ) from exc
+    def __init__(
+        self, catalogue: Catalogue | None = None, *, bootstrap: str | None = None,
+        topic: str | None = None,
+    ) -> None:  # fmt: skip
+        self._fixed = catalogue
+        self.bootstrap, self.topic = bootstrap, topic
+        self._reader: CatalogueReader | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def on_topic(cls, settings: Settings) -> CatalogueSource:
+        return cls(
+            bootstrap=settings.bootstrap_servers,
+            topic=topic_name(CATALOGUE_DEVICES, settings.topic_prefix),
+        )
+
+    @property
+    def loaded(self) -> bool:
+        """A fixed catalogue, or the topic was read to its end at least once."""
+        return self._fixed is not None or self._ready.is_set()
+
+    def start(self, wait: float = 15.0) -> None:
+        if self._fixed is not None or self._thread is not None:
             return
-        if mtime == self._mtime:
+        self._thread = threading.Thread(target=self._follow, name="api-catalogue", daemon=True)
+        self._thread.start()
+        self._ready.wait(wait)
+
+    def _follow(self) -> None:
+        from civicpulse.stream.catalogue import CatalogueReader
+
+        assert self.bootstrap is not None and self.topic is not None
+        while not self._stop.is_set():
+            reader = CatalogueReader(self.bootstrap, self.topic)
+            try:
+                reader.start(timeout=30.0)
+            except Exception as exc:  # broker down, topic missing, invalid records: retry
+                log.warning("catalogue topic %s not readable yet (%s); retrying", self.topic, exc)
+                reader.stop()
+                self._stop.wait(2.0)
+                continue
+            self._reader = reader
+            self._ready.set()
             return
-        try:
-            catalogue = Catalogue.model_validate_json(self.path.read_bytes())
-        except ValueError as exc:
-            if force:
-                raise ApiError(f"catalogue file {self.path} is invalid: {exc}") from exc
-            return  # keep serving the last good catalogue while the file is being rewritten
-        self._catalogue, self._mtime = catalogue, mtime
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._reader is not None:
+            self._reader.stop()
 
     def get(self) -> Catalogue:
-        if self.path is not None and self._mtime is not None:
-            now = time.monotonic()
-            if now - self._checked > 2.0:
-                with self._lock:
-                    self._checked = now
-                    self._reload()
-        return self._catalogue
+        if self._fixed is not None:
+            return self._fixed
+        reader = self._reader
+        return reader.index().catalogue if reader is not None else _EMPTY

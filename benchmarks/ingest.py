@@ -33,8 +33,11 @@ from civicpulse.api.keys import DeviceKeys
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.producers.kafka_producer import create_producer, deliver, presses_topic
+from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
+from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
+from civicpulse.stream.catalogue import publish_catalogue
 
 
 def catalogue(devices: int) -> dict[str, object]:
@@ -75,7 +78,6 @@ def serve(data_dir: Path, bootstrap: str, prefix: str, port: int) -> subprocess.
         "KAFKA_BOOTSTRAP": bootstrap,
         "CIVICPULSE_TOPIC_PREFIX": prefix,
         "CIVICPULSE_DATA_DIR": str(data_dir),
-        "CIVICPULSE_CATALOGUE_FILE": str(data_dir / "catalogue.json"),
     }
     argv = [sys.executable, "-m", "uvicorn", "--factory", "civicpulse.api.app:create_app"]
     argv += [
@@ -172,7 +174,12 @@ def main() -> None:
         prefix = f"bench{uuid.uuid4().hex[:8]}."
         create_topics(bootstrap, prefix)
         data_dir = Path(tmp)
-        (data_dir / "catalogue.json").write_bytes(orjson.dumps(catalogue(args.concurrency)))
+        # The API resolves devices from the catalogue topic, as the stream does.
+        publish_catalogue(
+            bootstrap,
+            topic_name(CATALOGUE_DEVICES, prefix),
+            Catalogue.model_validate(catalogue(args.concurrency)),
+        )
         store = DeviceKeys.in_data_dir(data_dir)
         keys = {f"bench-{i}": store.add(f"bench-{i}") for i in range(args.concurrency)}
 

@@ -45,7 +45,12 @@ class Settings(BaseSettings):
         default=None,
         description="downloaded Kafka jars; unset = the user cache dir (platformdirs)",
     )
-    catalogue_file: Path | None = Field(default=None, description="device catalogue JSON file")
+    catalogue_file: Path | None = Field(
+        default=None,
+        description="a catalogue JSON file `civicpulse up` loads onto the catalogue topic at start "
+        "(a convenience: `civicpulse catalogue load` is the one way in; the API and the stream "
+        "both read the topic, never the file)",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         description="one more bearer token for the query API (automation); tokens issued with "
