@@ -38,6 +38,7 @@ __all__ = [
     "plan_chunks",
     "press_schema",
     "score_schema",
+    "stream_presses",
 ]
 
 Format = Literal["parquet", "csv"]
@@ -208,6 +209,43 @@ def plan_chunks(
         yield current, end, rows
 
 
+def _tables(
+    client: Client,
+    days_sql: str,
+    chunk_sql: str,
+    params: dict[str, Any],
+    schema: pa.Schema,
+    chunk_rows: int,
+    on_rows: Callable[[int, int], None],
+) -> Iterator[pa.Table]:
+    """The rows of ``[params.start, params.end)`` as Arrow tables of ``schema``, chunk by chunk."""
+    import pyarrow as pa
+
+    days = [(d, int(c)) for d, c in client.query(days_sql, parameters=params).result_rows]
+    estimate = sum(c for _, c in days)
+    on_rows(0, estimate)
+    written = 0
+    for lo, hi, _ in plan_chunks(days, params["start"], params["end"], chunk_rows):
+        table = client.query_arrow(
+            chunk_sql, parameters={**params, "start": lo, "end": hi}, settings=_FINAL_FAST
+        )
+        yield pa.Table.from_arrays(
+            [table.column(name).cast(schema.field(name).type) for name in schema.names],
+            schema=schema,
+        )
+        written += table.num_rows
+        on_rows(written, estimate)
+
+
+def _writer(sink: Path | _Spool, schema: pa.Schema, fmt: Format) -> Any:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        return pq.ParquetWriter(sink, schema, compression="zstd")
+    return pacsv.CSVWriter(sink, schema)
+
+
 def _write(
     client: Client,
     days_sql: str,
@@ -218,34 +256,101 @@ def _write(
     out: Path,
     on_rows: Callable[[int, int], None],
 ) -> int:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    days = [(d, int(c)) for d, c in client.query(days_sql, parameters=params).result_rows]
-    estimate = sum(c for _, c in days)
-    on_rows(0, estimate)
-    writer: Any = (
-        pq.ParquetWriter(out, schema, compression="zstd")
-        if request.fmt == "parquet"
-        else pacsv.CSVWriter(out, schema)
-    )
+    writer = _writer(out, schema, request.fmt)
     written = 0
     try:
-        for lo, hi, _ in plan_chunks(days, request.start, request.end, request.chunk_rows):
-            table = client.query_arrow(
-                chunk_sql, parameters={**params, "start": lo, "end": hi}, settings=_FINAL_FAST
-            )
-            table = pa.Table.from_arrays(
-                [table.column(name).cast(schema.field(name).type) for name in schema.names],
-                schema=schema,
-            )
+        for table in _tables(
+            client, days_sql, chunk_sql, params, schema, request.chunk_rows, on_rows
+        ):
             writer.write_table(table)
             written += table.num_rows
-            on_rows(written, estimate)
     finally:
         writer.close()
     return written
+
+
+class _Spool:
+    """A write-only file that hands out what was written since the last :meth:`take`.
+
+    ``tell`` counts every byte ever written: Parquet's footer records absolute offsets.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._position = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _press_params(
+    start: datetime,
+    end: datetime,
+    include_rejected: bool,
+    scope: tuple[ScopeKind, str] | None,
+) -> dict[str, Any]:
+    kind, ident = scope or ("", "")
+    return {
+        "start": start,
+        "end": end,
+        "rejected": int(include_rejected),
+        "site": ident if kind == "site" else "",
+        "department": ident if kind == "department" else "",
+        "scope": kind,
+        "scope_id": ident,
+    }
+
+
+def stream_presses(
+    client: Client,
+    *,
+    start: datetime,
+    end: datetime,
+    fmt: Format,
+    include_rejected: bool = False,
+    chunk_rows: int = 500_000,
+) -> Iterator[bytes]:
+    """The presses file of ``civicpulse export`` as bytes, chunk by chunk (HTTP downloads).
+
+    Same rows, columns and types as :func:`export`: the same chunk queries and writers, written
+    into a spool that is emptied after each chunk, so memory stays bounded by one chunk. The
+    caller checks the range first (an error after the first bytes cannot become a status code).
+    """
+    dictionary = fmt == "parquet"
+    schema = press_schema(dictionary)
+    params = _press_params(start, end, include_rejected, None)
+    spool = _Spool()
+    writer = _writer(spool, schema, fmt)
+    try:
+        for table in _tables(
+            client, _PRESS_DAYS, _PRESS_CHUNK, params, schema, chunk_rows, lambda *_: None
+        ):
+            writer.write_table(table)
+            yield spool.take()
+    finally:
+        writer.close()
+    yield spool.take()
 
 
 def export(
@@ -258,16 +363,7 @@ def export(
     if request.out.parent and not request.out.parent.exists():
         raise ExportError(f"folder {request.out.parent} does not exist; create it first")
     dictionary = request.fmt == "parquet"
-    kind, ident = request.scope or ("", "")
-    params: dict[str, Any] = {
-        "start": request.start,
-        "end": request.end,
-        "rejected": int(request.include_rejected),
-        "site": ident if kind == "site" else "",
-        "department": ident if kind == "department" else "",
-        "scope": kind,
-        "scope_id": ident,
-    }
+    params = _press_params(request.start, request.end, request.include_rejected, request.scope)
     files = {"presses": request.out}
     rows = {
         "presses": _write(
