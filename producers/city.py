@@ -301,8 +301,20 @@ def _first_open_minute(
     return None
 
 
-def build_city(preset: CityPreset, start: datetime, duration: timedelta, seed: int) -> City:
-    """The city of ``preset`` for a run of ``duration`` from ``start`` (all drawn from ``seed``)."""
+def build_city(
+    preset: CityPreset,
+    start: datetime,
+    duration: timedelta,
+    seed: int,
+    *,
+    degrade_after: timedelta | None = None,
+) -> City:
+    """The city of ``preset`` for a run of ``duration`` from ``start`` (all drawn from ``seed``).
+
+    The degraded department is drawn from the seed; its service degrades ``degrade_after`` into
+    the run when given (a live demo must show an alert within minutes of an open-ended run),
+    else while its desks are open between 40 % and 70 % of the run.
+    """
     rng = random.Random(f"{seed}:city:{preset.name}")
     start_ms = to_ms(start)
     end_ms = start_ms + int(duration.total_seconds() * 1000)
@@ -364,6 +376,8 @@ def build_city(preset: CityPreset, start: datetime, duration: timedelta, seed: i
     )
     if degrade_at is None:
         degrade_at = start_ms + span // 2
+    if degrade_after is not None:
+        degrade_at = start_ms + int(degrade_after.total_seconds() * 1000)
     change = start_ms + max(MINUTE_MS, span // 3)
     # Far enough back that a clock running weeks late still finds the device in the catalogue.
     active_from = _midnight(start_ms) - timedelta(days=400)

@@ -99,7 +99,14 @@ class Simulation:
     """One simulated run: the city, its plan, and its presses (iterate :meth:`presses` once)."""
 
     def __init__(
-        self, preset: CityPreset, start: datetime, duration: timedelta, rate: float, seed: int
+        self,
+        preset: CityPreset,
+        start: datetime,
+        duration: timedelta,
+        rate: float,
+        seed: int,
+        *,
+        degrade_after: timedelta | None = None,
     ) -> None:
         if start.tzinfo is None:
             raise SimulationError("start must carry a time zone, e.g. 2026-11-23T07:00:00Z")
@@ -108,7 +115,7 @@ class Simulation:
                 "duration and rate must be positive, e.g. --duration 10m --rate 200/s"
             )
         self.rate, self.seed = rate, seed
-        self.city: City = build_city(preset, start, duration, seed)
+        self.city: City = build_city(preset, start, duration, seed, degrade_after=degrade_after)
         self._k, self.volumes = self._calibrate(rate * (1 - PATTERN_SHARE))
         self.plan: Plan = plan_episodes(self.city, self.volumes, random.Random(f"{seed}:plan"))
         self.counts: Counter[str] = Counter()

@@ -114,3 +114,16 @@ def test_degraded_department_mood_drops_at_the_known_time() -> None:
         # Same hour on both sides unless the degradation falls on an hour boundary.
         if before // 3_600_000 == after // 3_600_000:
             assert city.mood(device, after) == city.mood(device, before)
+
+
+def test_degradation_can_start_at_a_chosen_moment_and_then_lowers_the_mood() -> None:
+    city = build_city(
+        PRESETS["demo"], START, timedelta(hours=8), seed=7, degrade_after=timedelta(seconds=15)
+    )
+    assert city.degrade_at_ms == to_ms(START) + 15_000
+    assert city == build_city(
+        PRESETS["demo"], START, timedelta(hours=8), seed=7, degrade_after=timedelta(seconds=15)
+    )
+    device = next(d for d in city.devices if d.department_id == city.degraded_department)
+    before, after = city.mood(device, city.degrade_at_ms - 1), city.mood(device, city.degrade_at_ms)
+    assert after < before - 2
