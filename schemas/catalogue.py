@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .events import Channel
 
@@ -14,6 +16,7 @@ __all__ = [
     "Catalogue",
     "Department",
     "Device",
+    "OpeningHours",
     "Question",
     "QuestionSchedule",
     "QuestionText",
@@ -54,10 +57,73 @@ class Device(_Entry):
         return current.question_id if current else None
 
 
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(span: str) -> tuple[int, int]:
+    match = _SPAN.match(span)
+    if match is None:
+        raise ValueError(
+            f'opening span {span!r}: use "HH:MM-HH:MM" (local time), e.g. "08:00-16:00"'
+        )
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end <= start or end > 24 * 60:
+        raise ValueError(f"opening span {span!r}: the end must come after the start, same day")
+    return start, end
+
+
+class OpeningHours(_Entry):
+    """Optional, local opening hours of a site (an extension: catalogues without it stay valid).
+
+    ``{"timezone": "Europe/Warsaw", "mon": ["08:00-18:00"], "tue": ["08:00-12:00", "13:00-16:00"]}``
+    (keys mon..sun); a weekday left out is closed; ``timezone`` left out: the city's time zone.
+    """
+
+    timezone: str | None = None
+    mon: tuple[str, ...] = ()
+    tue: tuple[str, ...] = ()
+    wed: tuple[str, ...] = ()
+    thu: tuple[str, ...] = ()
+    fri: tuple[str, ...] = ()
+    sat: tuple[str, ...] = ()
+    sun: tuple[str, ...] = ()
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _spans(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for span in value:
+            _minutes(span)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Warsaw") from None
+        return value
+
+    def zone(self, default: str) -> tzinfo:
+        return ZoneInfo(self.timezone or default)
+
+    def spans(self, weekday: int) -> list[tuple[int, int]]:
+        """(open minute, close minute) spans of a weekday (Monday = 0), local time."""
+        return [_minutes(span) for span in getattr(self, WEEKDAYS[weekday])]
+
+    def is_open(self, local: datetime) -> bool:
+        minute = local.hour * 60 + local.minute + local.second / 60
+        return any(a <= minute < b for a, b in self.spans(local.weekday()))
+
+
 class Site(_Entry):
     site_id: str
     department_id: str
     name: str
+    opening_hours: OpeningHours | None = None
 
 
 class Department(_Entry):

@@ -168,7 +168,8 @@ class RuleBook:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise RulesError(f"{source}: not valid TOML ({exc})") from None
-        unknown = sorted(set(document) - {*_CHANNELS, "sites"})
+        # [review] holds the misuse-review thresholds, read by stream.review_rules.
+        unknown = sorted(set(document) - {*_CHANNELS, "sites", "review"})
         if unknown:
             raise RulesError(
                 f"{source}: unknown table(s) {', '.join(unknown)}; "

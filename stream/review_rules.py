@@ -1,0 +1,182 @@
+"""Misuse-review thresholds: the ``[review]`` part of the rules TOML, per channel and site.
+
+```toml
+[review]                      # every channel
+run_probability = 1e-6
+[review.web]                  # one channel
+outside_hours = false
+[review.sites.town-hall-1.terminal]   # one site, one channel
+run_min_presses = 10
+```
+
+A key left out of ``[review.<channel>]`` takes the ``[review]`` value, else the built-in default;
+a key left out of ``[review.sites.<site_id>.<channel>]`` takes the channel's value. The anti-spam
+``RuleBook`` reads the same file and leaves ``[review]`` to this parser.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from civicpulse.schemas.events import Channel
+
+from .exceptions import RulesError
+from .rules import parse_duration
+
+__all__ = ["DEFAULT_REVIEW", "ReviewBook", "ReviewRules"]
+
+_CHANNELS: tuple[Channel, ...] = ("terminal", "web")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRules:
+    """Thresholds of the three patterns for one channel at one site (docs/review.md)."""
+
+    # one-button run: the same button far more often than the device's usual pace and mix
+    run_min_presses: int = 8
+    run_probability: float = 1e-6
+    run_min_share: float = 0.5
+    run_min_gap: timedelta = timedelta(seconds=5)
+    run_max_gap: timedelta = timedelta(seconds=90)
+    run_windows: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (3, 5, 10, 20, 40, 60))
+    run_context: timedelta = timedelta(minutes=60)
+    run_idle_cap: timedelta = timedelta(minutes=10)
+    mix_prior: float = 20.0
+    # one-sided hour: a device turns to one side while its neighbours do not move
+    one_sided: bool = True
+    one_sided_min_presses: int = 12
+    one_sided_share: float = 0.9
+    one_sided_probability: float = 1e-4
+    neighbour_max_shift: float = 0.25
+    # presses outside the site's opening hours (catalogue `opening_hours`)
+    outside_hours: bool = True
+    hours_grace: timedelta = timedelta(minutes=15)
+    hours_min_presses: int = 3
+    hours_max_gap: timedelta = timedelta(minutes=60)
+
+    def __post_init__(self) -> None:
+        for name in ("run_min_presses", "one_sided_min_presses", "hours_min_presses"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise RulesError(f"review: {name} must be an integer >= 2, got {value!r}")
+        for name in ("run_probability", "one_sided_probability"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise RulesError(f"review: {name} must be a probability in (0, 1), got {value}")
+        for name in ("run_min_share", "one_sided_share", "neighbour_max_shift"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise RulesError(f"review: {name} must be a share in [0, 1], got {value}")
+        if self.mix_prior < 0:
+            raise RulesError(f"review: mix_prior must be >= 0, got {self.mix_prior}")
+        if not self.run_windows or min(self.run_windows) <= timedelta(0):
+            raise RulesError("review: run_windows must list positive durations, e.g. ['5m']")
+
+
+_FIELDS = {f.name: f for f in fields(ReviewRules)}
+_BOOLS = {"one_sided", "outside_hours"}
+_INTS = {"run_min_presses", "one_sided_min_presses", "hours_min_presses"}
+
+DEFAULT_REVIEW: Mapping[Channel, ReviewRules] = {
+    "terminal": ReviewRules(),
+    # One widget serves many visitors at once, and web pages never close.
+    "web": ReviewRules(outside_hours=False),
+}
+
+
+def _value(key: str, value: Any, where: str) -> Any:
+    if key in _BOOLS:
+        if not isinstance(value, bool):
+            raise RulesError(f"[{where}] {key} must be true or false, got {value!r}")
+        return value
+    if key in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RulesError(f"[{where}] {key} must be an integer, got {value!r}")
+        return value
+    if key == "run_windows":
+        if not isinstance(value, list):
+            raise RulesError(f'[{where}] run_windows must be a list like ["5m", "10m"]')
+        return tuple(parse_duration(v) for v in value)
+    default = getattr(DEFAULT_REVIEW["terminal"], key)
+    if isinstance(default, timedelta):
+        return parse_duration(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RulesError(f"[{where}] {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _apply(base: ReviewRules, table: Mapping[str, Any], where: str) -> ReviewRules:
+    keys = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    unknown = sorted(set(keys) - set(_FIELDS))
+    if unknown:
+        raise RulesError(
+            f"[{where}]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}"
+        )
+    try:
+        return replace(base, **{k: _value(k, v, where) for k, v in keys.items()})
+    except RulesError as exc:
+        raise RulesError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ReviewBook:
+    """Review thresholds per channel, overridable per site."""
+
+    channels: Mapping[Channel, ReviewRules] = field(default_factory=lambda: dict(DEFAULT_REVIEW))
+    sites: Mapping[tuple[str, Channel], ReviewRules] = field(default_factory=dict)
+
+    def for_device(self, channel: Channel, site_id: str | None) -> ReviewRules:
+        if site_id is not None:
+            rules = self.sites.get((site_id, channel))
+            if rules is not None:
+                return rules
+        return self.channels[channel]
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "rules") -> ReviewBook:
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError(f"{source}: not valid TOML ({exc})") from None
+        review = document.get("review", {})
+        if not isinstance(review, dict):
+            raise RulesError(f"{source}: `review` must be a table [review]")
+        extra = sorted(k for k, v in review.items() if isinstance(v, dict) and k not in {
+            *_CHANNELS, "sites"})  # fmt: skip
+        if extra:
+            raise RulesError(
+                f"{source}: unknown table(s) review.{', review.'.join(extra)}; "
+                "use [review], [review.terminal], [review.web], [review.sites.<site>.<channel>]"
+            )
+        channels: dict[Channel, ReviewRules] = {}
+        for ch in _CHANNELS:
+            common = _apply(DEFAULT_REVIEW[ch], review, f"{source}: review")
+            channels[ch] = _apply(common, review.get(ch, {}), f"{source}: review.{ch}")
+        sites: dict[tuple[str, Channel], ReviewRules] = {}
+        for site_id, per_channel in review.get("sites", {}).items():
+            if not isinstance(per_channel, dict) or set(per_channel) - set(_CHANNELS):
+                raise RulesError(
+                    f"{source}: [review.sites.{site_id}] may only hold "
+                    f"[review.sites.{site_id}.terminal] and [review.sites.{site_id}.web]"
+                )
+            for ch in _CHANNELS:
+                if ch in per_channel:
+                    where = f"{source}: review.sites.{site_id}.{ch}"
+                    sites[(site_id, ch)] = _apply(channels[ch], per_channel[ch], where)
+        return cls(channels=channels, sites=sites)
+
+    @classmethod
+    def load(cls, path: Path | None) -> ReviewBook:
+        """Thresholds from the ``[review]`` part of a rules file; ``None``: built-in defaults."""
+        if path is None:
+            return cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
+        return cls.from_toml(text, source=str(path))
