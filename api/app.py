@@ -27,7 +27,9 @@ from civicpulse.schemas.settings import Settings, get_settings
 from . import ingest, pages, web
 from .catalogue_source import CatalogueSource
 from .keys import DeviceKeys
+from .query_setup import install_queries
 from .state import IngestOptions, IngestState, Publisher, Readiness
+from .tokens import ApiTokens
 from .visitors import DailySalt, VisitorHasher
 
 __all__ = ["create_app"]
@@ -42,6 +44,7 @@ def create_app(
     catalogue: Catalogue | None = None,
     device_keys: DeviceKeys | None = None,
     options: IngestOptions | None = None,
+    api_tokens: ApiTokens | None = None,
 ) -> FastAPI:
     """The ingest API; without ``publisher``, one is made from settings at startup."""
     settings = settings or get_settings()
@@ -94,6 +97,7 @@ def create_app(
     app.include_router(ingest.router)
     app.include_router(web.router)
     app.include_router(pages.router)
+    install_queries(app, settings, api_tokens)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import typer
 
 from civicpulse.api.cli import api_app, devices_app
+from civicpulse.api.tokens_cli import tokens_app
+from civicpulse.demo import demo_command
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
 from civicpulse.producers.simulate import simulate_app
@@ -26,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command("up")(up_command)
+app.command("demo")(demo_command)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
@@ -40,6 +43,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(api_app, name="api")
 app.add_typer(devices_app, name="devices")
+app.add_typer(tokens_app, name="tokens")
 app.command("terminal")(terminal_command)
 app.add_typer(simulate_app, name="simulate")
 

@@ -1,0 +1,340 @@
+"""The query API under ``/v1`` (contract "Query API" in DESIGN.md): scores, ranking, heat map,
+verdicts, alerts, presses and the year export, all behind a bearer token.
+
+Handlers are plain functions, so FastAPI runs them in its thread pool: ClickHouse calls (chDB
+included) never block the event loop. The SQL lives in :mod:`civicpulse.sink.api_queries`; the
+export streams the very chunks ``civicpulse export`` writes (:func:`sink.export.stream_presses`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from civicpulse.schemas.settings import Settings
+from civicpulse.sink import api_queries as sql
+from civicpulse.sink.exceptions import SinkError
+
+from .auth import require_token
+from .models import ProblemDetail
+from .query_models import (
+    AlertsPage,
+    HeatmapPage,
+    PressesPage,
+    RankingPage,
+    ScoresPage,
+    VerdictsPage,
+)
+from .query_params import (
+    Limit,
+    TimeRange,
+    decode_cursor,
+    encode_cursor,
+    time_range,
+    utc_text,
+)
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+__all__ = ["router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemDetail, "description": "no or unknown bearer token"},
+    422: {"model": ProblemDetail, "description": "invalid parameter: which one and why"},
+    503: {"model": ProblemDetail, "description": "ClickHouse is not reachable or not migrated"},
+}
+
+router = APIRouter(prefix="/v1", tags=["queries"], dependencies=[Depends(require_token)])
+
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Range = Annotated[TimeRange, Depends(time_range)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.query_settings
+    return settings
+
+
+def _client(request: Request) -> Client:
+    from civicpulse.sink.clickhouse import create_client
+
+    return create_client(_settings(request))
+
+
+class _Json(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _page(
+    endpoint: str, page: sql.Page, keep: Sequence[str], rename: dict[str, str] | None = None
+) -> _Json:
+    rename = rename or {}
+    items = [{rename.get(c, c): _wire(row[c]) for c in keep} for row in page.rows]
+    cursor = None if page.next_key is None else encode_cursor(endpoint, page.next_key)
+    return _Json({"items": items, "next_cursor": cursor})
+
+
+def _list_page(
+    endpoint: str,
+    items: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[Any, ...]],
+    after: tuple[Any, ...] | None,
+    limit: int,
+) -> _Json:
+    """Page through a small list computed whole (ranking, heat map), keyed like the SQL pages."""
+    rest = [item for item in items if after is None or key(item) > after]
+    chunk = rest[:limit]
+    more = len(rest) > limit
+    cursor = encode_cursor(endpoint, key(chunk[-1])) if more else None
+    return _Json({"items": chunk, "next_cursor": cursor})
+
+
+def _query(run: Callable[[], _Json]) -> _Json:
+    try:
+        return run()
+    except SinkError as exc:
+        return _Json({"detail": str(exc)}, status_code=503)
+
+
+@router.get("/scores", response_model=ScoresPage, responses=_ERRORS, response_class=_Json)
+def scores(
+    request: Request,
+    window: Annotated[Literal["15m", "1h", "1d"], Query(description="window length")],
+    span: Range,
+    scope: Annotated[Literal["city", "department", "site", "device", "question"], Query()],
+    scope_id: Annotated[str, Query(max_length=200, description="empty: every id")] = "",
+    kind: Annotated[Literal["citizen", "employee"] | None, Query()] = None,
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Closed-window scores (the latest row of each window), ``window_start`` in [from, to)."""
+    after = decode_cursor(cursor, "scores", (str, str, datetime))
+    return _query(
+        lambda: _page(
+            "scores",
+            sql.scores_page(
+                _client(request),
+                scope=scope,
+                scope_id=scope_id,
+                window=window,
+                kind=kind or "",
+                start=span.start,
+                end=span.end,
+                limit=limit,
+                after=after,
+            ),
+            sql.SCORE_COLUMNS,
+        )
+    )
+
+
+def _names(request: Request, level: str) -> dict[str, str]:
+    ingest = getattr(request.app.state, "ingest", None)
+    if ingest is None:
+        return {}
+    catalogue = ingest.catalogue.get()
+    if level == "site":
+        return {site.site_id: site.name for site in catalogue.sites}
+    return {dep.department_id: dep.name for dep in catalogue.departments}
+
+
+@router.get("/ranking", response_model=RankingPage, responses=_ERRORS, response_class=_Json)
+def ranking(
+    request: Request,
+    level: Annotated[Literal["site", "department"], Query()],
+    span: Range,
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Fair ranking of citizen scores: shrunk toward the city mean as the annual report does."""
+    after = decode_cursor(cursor, "ranking", (int,))
+    settings = _settings(request)
+
+    def run() -> _Json:
+        items = sql.ranking(
+            _client(request),
+            tz=settings.city_timezone,
+            level=level,
+            names=_names(request, level),
+            start=span.start,
+            end=span.end,
+        )
+        return _list_page("ranking", items, lambda e: (e["rank"],), after, limit)
+
+    return _query(run)
+
+
+@router.get("/heatmap", response_model=HeatmapPage, responses=_ERRORS, response_class=_Json)
+def heatmap(
+    request: Request,
+    span: Range,
+    scope: Annotated[Literal["city", "department", "site"], Query()] = "city",
+    scope_id: Annotated[str, Query(max_length=200, description="department or site id")] = "",
+    kind: Annotated[Literal["citizen", "employee"], Query()] = "citizen",
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Counted presses by weekday (1 = Monday) and hour of day in the city time zone."""
+    after = decode_cursor(cursor, "heatmap", (int, int))
+    settings = _settings(request)
+    ident = "" if scope == "city" else scope_id
+
+    def run() -> _Json:
+        cells = sql.heatmap(
+            _client(request),
+            tz=settings.city_timezone,
+            kind=kind,
+            department=ident if scope == "department" else "",
+            site=ident if scope == "site" else "",
+            start=span.start,
+            end=span.end,
+        )
+        return _list_page("heatmap", cells, lambda c: (c["weekday"], c["hour"]), after, limit)
+
+    return _query(run)
+
+
+@router.get("/verdicts", response_model=VerdictsPage, responses=_ERRORS, response_class=_Json)
+def verdicts(
+    request: Request,
+    span: Range,
+    device_id: Annotated[str, Query(max_length=200)] = "",
+    site_id: Annotated[str, Query(max_length=200)] = "",
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Judged presses per device and verdict (each judgement of an event once)."""
+    after = decode_cursor(cursor, "verdicts", (str, str))
+    settings = _settings(request)
+    return _query(
+        lambda: _page(
+            "verdicts",
+            sql.verdicts_page(
+                _client(request),
+                tz=settings.city_timezone,
+                device_id=device_id,
+                site_id=site_id,
+                start=span.start,
+                end=span.end,
+                limit=limit,
+                after=after,
+            ),
+            ("device_id", "verdict", "n"),
+        )
+    )
+
+
+@router.get("/alerts", response_model=AlertsPage, responses=_ERRORS, response_class=_Json)
+def alerts(
+    request: Request,
+    span: Range,
+    state: Annotated[Literal["open", "all"], Query(description="open: never resolved")] = "all",
+    department: Annotated[str, Query(max_length=200)] = "",
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Alert events with ``at`` in [from, to); ``state=open``: opened and not resolved since."""
+    after = decode_cursor(cursor, "alerts", (datetime, str, str))
+    return _query(
+        lambda: _page(
+            "alerts",
+            sql.alerts_page(
+                _client(request),
+                open_only=state == "open",
+                department=department,
+                start=span.start,
+                end=span.end,
+                limit=limit,
+                after=after,
+            ),
+            sql.ALERT_COLUMNS,
+        )
+    )
+
+
+@router.get("/presses", response_model=PressesPage, responses=_ERRORS, response_class=_Json)
+def presses(
+    request: Request,
+    span: Range,
+    include_misuse: Annotated[bool, Query(description="also presses not counted")] = False,
+    limit: Limit = 1000,
+    cursor: Cursor = None,
+) -> _Json:
+    """Stored presses, each event once, in the table's order (day, device, time)."""
+    after = decode_cursor(cursor, "presses", (date, str, datetime, uuid.UUID))
+    return _query(
+        lambda: _page(
+            "presses",
+            sql.presses_page(
+                _client(request),
+                include_misuse=include_misuse,
+                start=span.start,
+                end=span.end,
+                limit=limit,
+                after=after,
+            ),
+            sql.PRESS_COLUMNS,
+        )
+    )
+
+
+_EXPORT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the presses file, streamed",
+            "content": {"application/vnd.apache.parquet": {}, "text/csv": {}},
+        },
+        **_ERRORS,
+    },
+)
+def export(
+    request: Request,
+    span: Range,
+    format: Annotated[Literal["parquet", "csv"], Query()] = "parquet",
+    include_misuse: Annotated[bool, Query(description="also presses not counted")] = False,
+) -> Response:
+    """The presses of [from, to) as one file, written chunk by chunk as ``civicpulse export``."""
+    from civicpulse.sink.export import stream_presses
+
+    try:
+        client = _client(request)
+        chunks: Iterator[bytes] = stream_presses(
+            client, start=span.start, end=span.end, fmt=format, include_rejected=include_misuse
+        )
+        first = next(chunks)  # the plan query: a failure here is still a status code
+    except SinkError as exc:
+        return _Json({"detail": str(exc)}, status_code=503)
+    stamp = f"{span.start:%Y%m%dT%H%M}-{span.end:%Y%m%dT%H%M}"
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return StreamingResponse(
+        body(),
+        media_type=_EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="presses-{stamp}.{format}"'},
+    )
