@@ -1,4 +1,8 @@
-"""Static assets: the widget script, the kiosk page and the widget demo page.
+"""Static assets: the widget script, the kiosk page, the widget demo page and the shared faces.
+
+The four faces are defined once, in ``static/faces.js``: the kiosk and the live pages load it as
+``/faces.js``; the widget, one self-contained script embedded cross-origin, gets it pasted in at
+its ``/*! FACES_JS */`` marker when served (:func:`widget_source`).
 
 Everything is served from this origin with a strict Content-Security-Policy: the pages make no
 third-party request (no CDN, no fonts, no analytics).
@@ -6,12 +10,16 @@ third-party request (no CDN, no fonts, no analytics).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
-__all__ = ["STATIC_DIR", "router"]
+__all__ = ["STATIC_DIR", "router", "widget_source"]
+
+FACES_MARKER = "/*! FACES_JS */"
+_JS = "text/javascript; charset=utf-8"
 
 STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -29,17 +37,38 @@ def _asset(name: str, media_type: str, *, page: bool = False) -> FileResponse:
     return FileResponse(STATIC_DIR / name, media_type=media_type, headers=headers)
 
 
+@cache
+def widget_source() -> str:
+    """widget.js with faces.js pasted in at its marker: one script, one definition of the faces."""
+    widget = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    if widget.count(FACES_MARKER) != 1:
+        raise RuntimeError(f"widget.js must hold the marker {FACES_MARKER} exactly once")
+    faces = (STATIC_DIR / "faces.js").read_text(encoding="utf-8")
+    return widget.replace(FACES_MARKER, faces.strip())
+
+
 @router.get("/widget.js")
-async def widget_js() -> FileResponse:
+async def widget_js() -> Response:
     # Embedded on city pages: any origin may load it, it only talks back to this API.
-    response = _asset("widget.js", "text/javascript; charset=utf-8")
-    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response
+    return Response(
+        widget_source(),
+        media_type=_JS,
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )
+
+
+@router.get("/faces.js")
+async def faces_js() -> FileResponse:
+    return _asset("faces.js", _JS)
 
 
 @router.get("/kiosk.js")
 async def kiosk_js() -> FileResponse:
-    return _asset("kiosk.js", "text/javascript; charset=utf-8")
+    return _asset("kiosk.js", _JS)
 
 
 @router.get("/kiosk")

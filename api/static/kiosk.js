@@ -13,7 +13,6 @@
  */
 (function () {
   "use strict";
-  var FACES = ["\u{1F621}", "\u{1F641}", "\u{1F642}", "\u{1F600}"];
   // ?idle=SECONDS shortens the reason screen's idle reset (default 20 s).
   var idle = Number(new URLSearchParams(location.search).get("idle")) || 20;
   var REASON_TIMEOUT_MS = idle * 1000, THANKS_MS = 3000, FLUSH_EVERY_MS = 10000, BATCH = 100;
@@ -194,7 +193,7 @@
     texts.buttons.forEach(function (label, i) {
       var b = makeButton("face b" + (i + 1), "", function () { press(i + 1, texts); });
       var span = document.createElement("span");
-      span.setAttribute("aria-hidden", "true"); span.textContent = FACES[i];
+      span.setAttribute("aria-hidden", "true"); span.innerHTML = civicpulseFaces.svg(i + 1); // /faces.js
       b.appendChild(span);
       b.setAttribute("aria-label", label); b.setAttribute("data-button", String(i + 1));
       $("face-row").appendChild(b);
@@ -212,7 +211,9 @@
   }
 
   if (!config.device || !config.key) {
-    $("question").textContent = "Open /kiosk?device=DEVICE_ID#key=DEVICE_KEY once to set this kiosk up.";
+    $("faces").hidden = true;
+    $("setup").hidden = false;
+    document.body.setAttribute("data-screen", "setup");
     return;
   }
   var cacheKey = "civicpulse.kiosk.question." + config.device + "." + config.lang;

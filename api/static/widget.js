@@ -19,8 +19,9 @@
   var lang = script.getAttribute("data-question-lang") || params.get("lang") || "pl";
   if (lang !== "en") lang = "pl";
   var askReasons = script.getAttribute("data-reasons") !== "off";
-  var FACES = ["\u{1F621}", "\u{1F641}", "\u{1F642}", "\u{1F600}"];
-  var COLORS = ["#c62828", "#ef6c00", "#7cb342", "#2e7d32"];
+  // The API pastes api/static/faces.js here when it serves this file (one definition of the faces).
+  /*! FACES_JS */
+  var faceSvg = civicpulseFaces.svg, COLORS = civicpulseFaces.COLORS;
   var REASON_TIMEOUT_MS = 20000;
 
   function hex(bytes) {
@@ -54,7 +55,8 @@
     ".box{border:1px solid #ccc;border-radius:12px;padding:16px;max-width:28rem;background:#fff}" +
     "p{margin:0 0 12px;font-weight:600}.row{display:flex;gap:8px;flex-wrap:wrap}" +
     "button{font:inherit;border:2px solid #888;border-radius:10px;background:#fafafa;cursor:pointer;padding:6px 10px}" +
-    "button.face{font-size:2rem;line-height:1;min-width:3.2rem;min-height:3.2rem}" +
+    "button.face{line-height:0;min-width:3.2rem;min-height:3.2rem;padding:6px}" +
+    "button.face span,button.face svg{display:block}button.face svg{width:2.6rem;height:2.6rem}" +
     "button:hover{background:#eee}button:focus-visible{outline:3px solid #1565c0;outline-offset:2px}" +
     ".status{margin-top:8px;min-height:1.4em}[hidden]{display:none!important}" +
     "</style><div class='box' role='group'><p class='q' id='q'></p>" +
@@ -126,7 +128,7 @@
       var b = button("", "face", function () { press(i + 1); });
       var face = document.createElement("span");
       face.setAttribute("aria-hidden", "true");
-      face.textContent = FACES[i];
+      face.innerHTML = faceSvg(i + 1);
       b.appendChild(face);
       b.setAttribute("aria-label", label);
       b.setAttribute("data-button", String(i + 1));
