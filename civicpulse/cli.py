@@ -10,6 +10,7 @@ import typer
 
 from civicpulse.api.cli import api_app, devices_app
 from civicpulse.api.tokens_cli import tokens_app
+from civicpulse.dashboards.cli import dashboards_app
 from civicpulse.demo import demo_command
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
@@ -17,6 +18,7 @@ from civicpulse.producers.simulate import simulate_app
 from civicpulse.schemas.cli import schemas_app
 from civicpulse.sink.analytics_cli import export_command, report_command, verify_command
 from civicpulse.sink.cli import db_app, sink_command
+from civicpulse.sink.review_cli import review_app
 from civicpulse.stack import up_command
 from civicpulse.stream.cli import replay_command
 from civicpulse.stream.commands import alerts_app, catalogue_app, stream_app
@@ -38,6 +40,7 @@ app.command("export")(export_command)
 app.command("report")(report_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("replay")(replay_command)
+app.add_typer(review_app, name="review")
 app.add_typer(stream_app, name="stream")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(alerts_app, name="alerts")
@@ -46,5 +49,6 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(tokens_app, name="tokens")
 app.command("terminal")(terminal_command)
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(dashboards_app, name="dashboards")
 
 __all__ = ["app"]

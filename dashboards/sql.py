@@ -1,0 +1,382 @@
+"""Every panel's SQL, written for the ClickHouse plugin: its macros and dashboard variables only.
+
+Grafana interpolates these strings itself (no server-side binding exists between a dashboard and
+the plugin): time bounds come from the plugin's macros (``$__timeFilter``, ``$__fromTime``, ...),
+selections from variables formatted ``${var:sqlstring}`` (each value quoted, quotes doubled), so
+no user text reaches the SQL unescaped. :mod:`civicpulse.dashboards.macros` expands them the same
+way for the tests, which run every query below on the real engine.
+
+Tables (contract): ``presses`` is read ``FINAL`` (one row per event), ``scores`` and ``alerts``
+``FINAL`` (the latest row per window / per alert state); the hourly rollups ``presses_hourly``
+and ``press_verdicts_hourly`` (migrations 0004/0005) are summed. The report's figures
+(site totals for the fair ranking, the weekday x hour grid, verdicts per device) are not
+re-written here: :func:`from_report_sql` rebinds the annual report's own SQL from
+:mod:`civicpulse.sink.queries` to Grafana's macros, so the dashboard and the report agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from civicpulse.sink.queries import HEATMAP, SITE_TOTALS, VERDICTS_PER_DEVICE
+from civicpulse.sink.report import SHRINKAGE_K
+
+from .exceptions import DashboardError
+
+__all__ = [
+    "ALERTS_OVER_TIME",
+    "ALERT_LIST",
+    "CITY_SCORE_COMPARISON",
+    "DEPARTMENT_BUTTONS",
+    "DEPARTMENT_OPTIONS",
+    "DEPARTMENT_QUESTIONS",
+    "DEPARTMENT_SCORE_PER_HOUR",
+    "DEPARTMENT_SITES",
+    "EMPLOYEE_BY_SITE",
+    "EMPLOYEE_DAILY",
+    "EMPLOYEE_PER_HOUR",
+    "FILTERED_BY_VERDICT_OVER_TIME",
+    "FILTERED_SHARE",
+    "FILTERED_SHARE_BY_DEVICE",
+    "HEATMAP_GRID",
+    "OPEN_ALERTS",
+    "OPEN_ALERT_COUNT",
+    "PRESSES_PER_MINUTE",
+    "QUESTION_OPTIONS",
+    "SITE_CHOICES",
+    "SITE_DESKS",
+    "SITE_OPTIONS",
+    "SITE_RANKING",
+    "SITE_SCORE_15M",
+    "VERDICTS_BY_DEVICE",
+    "from_report_sql",
+]
+
+_BINDING = re.compile(r"\{(\w+):[^{}]+\}")
+
+
+def from_report_sql(sql: str, **expressions: str) -> str:
+    """The report's SQL with each server-side binding ``{name:Type}`` replaced by a Grafana
+    expression (a macro, a formatted variable or a constant literal).
+
+    Every binding must be given and every expression used, so a change to the report's SQL
+    fails the build instead of shipping a panel with an unbound parameter.
+    """
+    used: set[str] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in expressions:
+            raise DashboardError(f"report SQL binds {{{name}}}: give it a Grafana expression")
+        used.add(name)
+        return expressions[name]
+
+    bound = _BINDING.sub(replace, sql)
+    unused = set(expressions) - used
+    if unused:
+        raise DashboardError(f"report SQL has no binding for {sorted(unused)}")
+    return bound
+
+
+# -- shared fragments ------------------------------------------------------------------------
+_FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
+# score over summed rollup counts: 100 * mean((button - 1) / 3), the contract's score
+_ROLLUP_SCORE = "100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * sum(n1 + n2 + n3 + n4))"
+_ROLLUP_HOURS = "hour >= $__fromTime AND hour < $__toTime"
+_KIND = "ifNull(CAST(question_kind, 'Nullable(String)'), 'citizen')"
+_DEPARTMENT = "$__conditionalAll(department_id IN (${department:sqlstring}), $department)"
+_SITE = "$__conditionalAll(site_id IN (${site:sqlstring}), $site)"
+_QUESTION = "$__conditionalAll(question_id IN (${question:sqlstring}), $question)"
+_SELECTION = f"{_DEPARTMENT} AND {_SITE} AND {_QUESTION}"
+_TZ = "${tz:sqlstring}"
+
+
+def _report_figure(sql: str, department: str, tz: str | None = None) -> str:
+    """A report figure over citizen presses in the panel's range (whole UTC hours)."""
+    bindings = {"start": "$__fromTime", "end": "$__toTime", "kind": "'citizen'"}
+    bindings |= {"department": department, "site": "''"}
+    return from_report_sql(sql, **bindings, **({"tz": tz} if tz else {}))
+
+
+_FRAGMENTS: dict[str, str] = {
+    "@FINAL": _FINAL,
+    "@SCORE": _ROLLUP_SCORE,
+    "@HOURS": _ROLLUP_HOURS,
+    "@KIND": _KIND,
+    "@DEPARTMENT": _DEPARTMENT,
+    "@SITE_TOTALS": _report_figure(SITE_TOTALS["rollup"], department="''"),
+    "@SITE": _SITE,
+    "@SELECTION": _SELECTION,
+    "@TZ": _TZ,
+    "@K": str(SHRINKAGE_K),
+    # the department variable's custom All value is '' (the report's "every department")
+    "@HEATMAP": _report_figure(HEATMAP["rollup"], department="${department:sqlstring}", tz=_TZ),
+}
+
+
+def _compose(template: str) -> str:
+    """Panel SQL from this module's constant fragments (no value ever comes from a user here:
+    selections reach ClickHouse through Grafana's escaped ``${var:sqlstring}``)."""
+    for name, fragment in _FRAGMENTS.items():
+        template = template.replace(name, fragment)
+    return template
+
+
+# -- city overview -----------------------------------------------------------------------------
+# The latest closed city hour before the range's end, the same local hour one day and four weeks
+# (the same weekday) earlier; addDays in the city zone keeps the wall-clock hour across DST.
+CITY_SCORE_COMPARISON = _compose(
+    """
+WITH (
+    SELECT max(window_start) FROM scores FINAL
+    WHERE scope = 'city' AND kind = 'citizen' AND `window` = '1h' AND window_end <= $__toTime
+) AS this_hour
+SELECT
+    this_hour AS hour_start,
+    anyIf(score, window_start = this_hour) AS score_this_hour,
+    anyIf(score, window_start = addDays(toTimeZone(this_hour, @TZ), -1)) AS score_yesterday,
+    anyIf(score, window_start = addDays(toTimeZone(this_hour, @TZ), -28)) AS score_4_weeks_ago
+FROM scores FINAL
+WHERE scope = 'city' AND kind = 'citizen' AND `window` = '1h'
+  AND window_start >= addDays(toTimeZone(this_hour, @TZ), -28)
+"""
+)
+
+PRESSES_PER_MINUTE = _compose(
+    """
+SELECT $__timeInterval(pressed_at) AS time,
+       count() * 60 / $__interval_s AS all_presses,
+       countIf(verdict = 'counted') * 60 / $__interval_s AS counted_presses
+FROM presses FINAL
+WHERE $__timeFilter(pressed_at)
+GROUP BY time
+ORDER BY time
+@FINAL
+"""
+)
+
+FILTERED_SHARE = _compose(
+    """
+SELECT countIf(verdict != 'counted') / count() AS filtered_share
+FROM presses FINAL
+WHERE $__timeFilter(pressed_at)
+@FINAL
+"""
+)
+
+# Open at the range's end: opened by then and not resolved by then.
+OPEN_ALERTS = """
+SELECT toString(alert_id) AS alert_id, CAST(scope, 'String') AS scope, scope_id, department_id,
+       at AS opened_at, score, n, threshold
+FROM alerts FINAL
+WHERE state = 'opened' AND at <= $__toTime
+  AND alert_id NOT IN (
+      SELECT alert_id FROM alerts FINAL WHERE state = 'resolved' AND at <= $__toTime
+  )
+ORDER BY opened_at, alert_id
+"""
+
+OPEN_ALERT_COUNT = "".join(("SELECT count() AS open_alerts FROM (", OPEN_ALERTS, ")"))
+
+# -- department drill-down ---------------------------------------------------------------------
+DEPARTMENT_OPTIONS = """
+SELECT DISTINCT department_id FROM presses_hourly WHERE kind = 'citizen' ORDER BY department_id
+"""
+
+SITE_OPTIONS = _compose(
+    """
+SELECT DISTINCT site_id FROM presses_hourly
+WHERE kind = 'citizen' AND @DEPARTMENT
+ORDER BY site_id
+"""
+)
+
+QUESTION_OPTIONS = _compose(
+    """
+SELECT DISTINCT question_id FROM presses_hourly
+WHERE kind = 'citizen' AND question_id != '' AND @DEPARTMENT AND @SITE
+ORDER BY question_id
+"""
+)
+
+DEPARTMENT_SCORE_PER_HOUR = _compose(
+    """
+SELECT hour AS time, @SCORE AS score, sum(n1 + n2 + n3 + n4) AS presses
+FROM presses_hourly
+WHERE @HOURS AND kind = 'citizen' AND @SELECTION
+GROUP BY time
+ORDER BY time
+"""
+)
+
+DEPARTMENT_BUTTONS = _compose(
+    """
+SELECT sum(n1) AS very_unhappy, sum(n2) AS unhappy, sum(n3) AS happy, sum(n4) AS very_happy
+FROM presses_hourly
+WHERE @HOURS AND kind = 'citizen' AND @SELECTION
+"""
+)
+
+DEPARTMENT_SITES = _compose(
+    """
+SELECT site_id, sum(n1 + n2 + n3 + n4) AS presses, @SCORE AS score,
+       (sum(n3) + sum(n4)) / presses AS positive_share
+FROM presses_hourly
+WHERE @HOURS AND kind = 'citizen' AND @SELECTION
+GROUP BY site_id
+ORDER BY site_id
+"""
+)
+
+DEPARTMENT_QUESTIONS = _compose(
+    """
+SELECT question_id, sum(n1 + n2 + n3 + n4) AS presses, @SCORE AS score,
+       (sum(n3) + sum(n4)) / presses AS positive_share
+FROM presses_hourly
+WHERE @HOURS AND kind = 'citizen' AND question_id != '' AND @SELECTION
+GROUP BY question_id
+ORDER BY question_id
+"""
+)
+
+# -- site and desk view ------------------------------------------------------------------------
+SITE_CHOICES = "SELECT DISTINCT site_id FROM presses_hourly ORDER BY site_id"
+
+SITE_DESKS = _compose(
+    """
+SELECT device_id,
+       countIf(verdict = 'counted' AND kind = 'citizen') AS presses,
+       100 * avgIf((button - 1) / 3, verdict = 'counted' AND kind = 'citizen') AS score,
+       countIf(verdict != 'counted') / count() AS filtered_share
+FROM (
+    SELECT device_id, verdict, button, @KIND AS kind
+    FROM presses FINAL
+    WHERE site_id = ${site:sqlstring} AND $__timeFilter(pressed_at)
+    @FINAL
+)
+GROUP BY device_id
+ORDER BY device_id
+"""
+)
+
+SITE_SCORE_15M = """
+SELECT window_end AS time, score, n AS presses
+FROM scores FINAL
+WHERE scope = 'site' AND scope_id = ${site:sqlstring} AND kind = 'citizen' AND `window` = '15m'
+  AND $__timeFilter_ms(window_end)
+ORDER BY time
+"""
+
+# -- hour-of-day x weekday: the report's own grid ----------------------------------------------
+# The department variable's custom All value is '' (the report's "every department").
+HEATMAP_GRID = _compose(
+    """
+SELECT weekday, hour_of_day, n1 + n2 + n3 + n4 AS presses,
+       100 * (n2 + 2 * n3 + 3 * n4) / (3 * presses) AS score
+FROM (@HEATMAP)
+ORDER BY weekday, hour_of_day
+"""
+)
+
+# -- fair ranking: the report's site totals and its shrinkage constant -------------------------
+SITE_RANKING = _compose(
+    """
+SELECT row_number() OVER (ORDER BY fair_score DESC, site_id) AS rank,
+       site_id, department_id, presses, score, fair_score
+FROM (
+    SELECT site_id, department_id, n1 + n2 + n3 + n4 AS presses,
+           100 * (n2 + 2 * n3 + 3 * n4) / (3 * presses) AS score,
+           (presses * score + @K * city_mean) / (presses + @K) AS fair_score
+    FROM (@SITE_TOTALS) AS sites
+    CROSS JOIN (
+        SELECT 100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * sum(n1 + n2 + n3 + n4))
+               AS city_mean
+        FROM (@SITE_TOTALS)
+    ) AS city
+)
+ORDER BY rank
+"""
+)
+
+# -- alert timeline ----------------------------------------------------------------------------
+ALERT_LIST = """
+SELECT toString(alert_id) AS alert_id, any(CAST(scope, 'String')) AS scope,
+       any(scope_id) AS scope_id, any(department_id) AS department_id,
+       minIf(at, state = 'opened') AS opened_at,
+       if(countIf(state = 'resolved') > 0, maxIf(at, state = 'resolved'), NULL) AS resolved_at,
+       anyIf(score, state = 'opened') AS score_at_open,
+       anyIf(threshold, state = 'opened') AS threshold
+FROM alerts FINAL
+WHERE alert_id IN (
+    SELECT alert_id FROM alerts FINAL WHERE state = 'opened' AND $__timeFilter_ms(at)
+)
+GROUP BY alert_id
+ORDER BY opened_at, alert_id
+"""
+
+ALERTS_OVER_TIME = """
+SELECT $__timeInterval(at) AS time,
+       countIf(state = 'opened') AS opened, countIf(state = 'resolved') AS resolved
+FROM alerts FINAL
+WHERE $__timeFilter(at)
+GROUP BY time
+ORDER BY time
+"""
+
+# -- filter / misuse ---------------------------------------------------------------------------
+VERDICTS_BY_DEVICE = from_report_sql(
+    VERDICTS_PER_DEVICE["rollup"], start="$__fromTime", end="$__toTime"
+)
+
+FILTERED_SHARE_BY_DEVICE = _compose(
+    """
+SELECT device_id, sum(presses) AS judged, sumIf(presses, verdict != 'counted') AS filtered,
+       filtered / judged AS filtered_share
+FROM press_verdicts_hourly
+WHERE @HOURS
+GROUP BY device_id
+ORDER BY filtered_share DESC, device_id
+"""
+)
+
+# Each judgement once (a re-sent press may be judged counted once and duplicate once).
+FILTERED_BY_VERDICT_OVER_TIME = """
+SELECT $__timeInterval_ms(pressed_at) AS time, CAST(verdict, 'String') AS verdict,
+       uniqExact(event_id) AS presses
+FROM presses
+WHERE $__timeFilter_ms(pressed_at) AND verdict != 'counted'
+GROUP BY time, verdict
+ORDER BY time, verdict
+"""
+
+# -- employee mood (never mixed into citizen scores) -------------------------------------------
+EMPLOYEE_DAILY = """
+SELECT window_start AS time, score, n AS presses
+FROM scores FINAL
+WHERE scope = 'city' AND kind = 'employee' AND `window` = '1d'
+  AND window_end > $__fromTime_ms AND window_start < $__toTime_ms
+ORDER BY time
+"""
+
+EMPLOYEE_PER_HOUR = _compose(
+    """
+SELECT hour AS time, @SCORE AS score, sum(n1 + n2 + n3 + n4) AS presses
+FROM presses_hourly
+WHERE @HOURS AND kind = 'employee'
+GROUP BY time
+ORDER BY time
+"""
+)
+
+# The date half of $__dateTimeFilter prunes by the table's leading key, toDate(pressed_at).
+EMPLOYEE_BY_SITE = _compose(
+    """
+SELECT site_id, count() AS presses, 100 * avg((button - 1) / 3) AS score
+FROM presses FINAL
+WHERE verdict = 'counted' AND question_kind = 'employee'
+  AND $__dateTimeFilter(toDate(pressed_at), pressed_at)
+GROUP BY site_id
+ORDER BY site_id
+@FINAL
+"""
+)
