@@ -2,9 +2,14 @@
 
 Embedded chDB can be opened by one process only, so the sink and the API run here, in this
 process, sharing the one client the factory caches; the Faust worker runs as a child process
-(it never touches ClickHouse), restarted when it exits (``civicpulse.supervisor``). With an HTTP
-ClickHouse the stages can equally run apart (`civicpulse sink`, `civicpulse api serve`,
-`civicpulse stream worker`).
+(it never touches ClickHouse), restarted when it exits and killed by the kernel if this process
+dies (``civicpulse.supervisor``). With an HTTP ClickHouse the stages can equally run apart
+(`civicpulse sink`, `civicpulse api serve`, `civicpulse stream worker`).
+
+A broker this process started is stopped when it stops; a broker that was already running (or
+an external cluster, ``KAFKA_BOOTSTRAP``) is left alone. ``civicpulse demo`` runs the same stack
+with hooks (``StackHooks``): it starts the simulator once everything answers and prints its
+summary before the sink's ClickHouse client is closed.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from civicpulse.schemas.exceptions import CivicpulseError
-from civicpulse.schemas.settings import get_settings
+from civicpulse.schemas.settings import Settings, get_settings
 
 from .supervisor import Supervisor
 
-__all__ = ["StackOptions", "up_command"]
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+    from civicpulse.infra.kafka import LauncherConfig
+
+__all__ = ["StackContext", "StackHooks", "StackOptions", "run_stack", "up_command"]
 
 console = Console(stderr=True)
 
@@ -33,69 +44,175 @@ console = Console(stderr=True)
 class StackOptions:
     api_port: int = 8000
     worker: bool = True
+    #: seconds of event time a score window stays open (the worker's --grace); None = default
+    grace: float | None = None
+    #: stop by itself after this many seconds (None = until SIGINT/SIGTERM)
+    duration: float | None = None
 
 
-def _worker_supervisor() -> Supervisor:
+@dataclass(frozen=True)
+class StackContext:
+    """What a hook may use: settings, the broker's address, the shared ClickHouse client."""
+
+    settings: Settings
+    bootstrap: str
+    client: Client
+    api_url: str
+    #: ask the stack to stop (as Ctrl-C would)
+    stop: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class StackHooks:
+    #: after topics, migrations and the catalogue, before the worker starts
+    prepare: Callable[[StackContext], None] | None = None
+    #: once the API serves (runs in its own thread)
+    started: Callable[[StackContext], None] | None = None
+    #: after the API stopped, while the worker and the sink still run
+    stopping: Callable[[StackContext], None] | None = None
+    #: after the worker and the sink stopped, before the client closes
+    stopped: Callable[[StackContext], None] | None = None
+
+
+def _worker_supervisor(grace: float | None) -> Supervisor:
     # The child inherits CIVICPULSE_* and KAFKA_BOOTSTRAP, so it sees the same settings.
     def exited(status: int, delay: float) -> None:
         console.print(
             f"[yellow]stream worker exited with status {status}; restarting in {delay:.0f}s[/]"
         )
 
-    return Supervisor(
-        [sys.executable, "-m", "civicpulse", "stream", "worker", "--loglevel", "warning"],
-        env=os.environ.copy(),
-        on_exit=exited,
-    )
+    command = [sys.executable, "-m", "civicpulse", "stream", "worker", "--loglevel", "warning"]
+    if grace is not None:
+        command += ["--grace", f"{grace:g}"]
+    return Supervisor(command, env=os.environ.copy(), on_exit=exited)
 
 
-def run_stack(options: StackOptions) -> None:
+def _start_broker(settings: Settings) -> tuple[str, LauncherConfig | None]:
+    """Bootstrap servers, and the launcher config when this call started the broker."""
+    from civicpulse.infra.kafka import LauncherConfig, ensure_broker, start_broker
+
+    if settings.kafka_bootstrap:
+        return ensure_broker(settings), None
+    config = LauncherConfig.from_settings(settings)
+    with console.status("starting Kafka") as status:
+        started = start_broker(config, progress=lambda text: status.update(text))
+    return started.bootstrap, config if started.started_now else None
+
+
+def _load_catalogue_file(settings: Settings, bootstrap: str) -> None:
+    """CIVICPULSE_CATALOGUE_FILE, when set, is loaded onto the catalogue topic (a convenience)."""
+    if settings.catalogue_file is None:
+        return
+    from civicpulse.infra.topics import ensure_alert_topics
+    from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
+    from civicpulse.stream.catalogue import publish_catalogue
+    from civicpulse.stream.cli import load_catalogue
+
+    catalogue = load_catalogue(settings.catalogue_file)
+    topic = topic_name(CATALOGUE_DEVICES, settings.topic_prefix)
+    report = publish_catalogue(bootstrap, topic, catalogue)
+    departments = [d.department_id for d in catalogue.departments]
+    ensure_alert_topics(bootstrap, departments, settings.topic_prefix)
+    console.print(f"catalogue {settings.catalogue_file}: {report.written} record(s) written")
+
+
+def run_stack(options: StackOptions, hooks: StackHooks | None = None) -> None:
     """Start broker (if local), topics, migrations; then worker, sink and API until stopped."""
+    from civicpulse.infra.kafka import stop_broker
+
+    settings = get_settings()
+    bootstrap, owned_broker = _start_broker(settings)
+    console.print(f"kafka: {bootstrap}" + (" (started here)" if owned_broker else ""))
+    try:
+        _run_on(settings, bootstrap, options, hooks or StackHooks())
+    finally:
+        if owned_broker is not None:
+            with console.status("stopping the Kafka broker this run started"):
+                stop_broker(owned_broker)
+            console.print("kafka: stopped")
+
+
+def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: StackHooks) -> None:
     import uvicorn
 
     from civicpulse.api.app import create_app
-    from civicpulse.infra.kafka import ensure_broker
     from civicpulse.infra.topics import create_topics
     from civicpulse.sink.clickhouse import close_clients, create_client
     from civicpulse.sink.migrate import migrate
     from civicpulse.sink.writer import Sink
 
-    settings = get_settings()
-    with console.status("starting Kafka"):
-        bootstrap = ensure_broker(settings)
-    console.print(f"kafka: {bootstrap}")
     report = create_topics(bootstrap, settings.topic_prefix)
     console.print(f"topics: {len(report.created)} created, {len(report.existing)} existing")
     migrate(settings)
     client = create_client(settings)
     console.print(f"clickhouse: {settings.clickhouse_database} migrated")
+    _load_catalogue_file(settings, bootstrap)
 
-    worker = _worker_supervisor() if options.worker else None
-    if worker is not None:
-        worker.start()
-    sink = Sink(settings, client=client)
-    sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
-    sink_thread.start()
-    console.print(f"api: http://127.0.0.1:{options.api_port}/  (Ctrl-C stops everything)")
-    # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal to the handler that was
-    # installed before it; a no-op there lets the sink flush and commit below instead of dying.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, lambda *_: None)
-    try:
-        uvicorn.run(
+    server = uvicorn.Server(
+        uvicorn.Config(
             create_app(settings),
             host="127.0.0.1",
             port=options.api_port,
             access_log=False,
             log_level="warning",
         )
+    )
+
+    def stop() -> None:
+        server.should_exit = True
+
+    context = StackContext(
+        settings, bootstrap, client, f"http://127.0.0.1:{options.api_port}", stop
+    )
+    if hooks.prepare is not None:
+        hooks.prepare(context)
+    worker = _worker_supervisor(options.grace) if options.worker else None
+    if worker is not None:
+        worker.start()
+    sink = Sink(settings, client=client)
+    sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
+    sink_thread.start()
+    if options.duration is not None:
+        timer = threading.Timer(options.duration, stop)
+        timer.daemon = True
+        timer.start()
+    threading.Thread(target=_when_serving, args=(server, hooks, context), daemon=True).start()
+    # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal to the handler that was
+    # installed before it; a no-op there lets the sink flush and commit below instead of dying.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
+    try:
+        server.run()
     finally:
-        sink.stop()
-        sink_thread.join(timeout=30)
-        if worker is not None:
-            worker.stop(timeout=30)
-        close_clients()
-        console.print(f"stopped; sink stored {sink.stats.messages} messages")
+        # A second Ctrl-C while stopping must not leave the worker or the broker behind.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda *_: console.print("[yellow]stopping...[/]"))
+        try:
+            if hooks.stopping is not None:
+                hooks.stopping(context)
+        finally:
+            sink.stop()
+            sink_thread.join(timeout=30)
+            if worker is not None:
+                worker.stop(timeout=30)
+            console.print(f"stopped; sink stored {sink.stats.messages} messages")
+            try:
+                if hooks.stopped is not None:
+                    hooks.stopped(context)
+            finally:
+                close_clients()
+
+
+def _when_serving(server: object, hooks: StackHooks, context: StackContext) -> None:
+    import time
+
+    while not getattr(server, "started", False):
+        if getattr(server, "should_exit", False):
+            return
+        time.sleep(0.1)
+    console.print(f"api: {context.api_url}/  (Ctrl-C stops everything)")
+    if hooks.started is not None:
+        hooks.started(context)
 
 
 def up_command(
@@ -107,7 +224,9 @@ def up_command(
     """Run the pipeline: Kafka (local unless KAFKA_BOOTSTRAP), stream worker, sink and API.
 
     The sink and the API share this process and its one ClickHouse client, which embedded chDB
-    requires; SIGINT/SIGTERM flush the sink, commit its offsets and stop the worker.
+    requires; SIGINT/SIGTERM flush the sink, commit its offsets, stop the worker and the broker
+    this command started. Load the catalogue with `civicpulse catalogue load FILE.json` (or set
+    CIVICPULSE_CATALOGUE_FILE to have it loaded at start).
     """
     try:
         run_stack(StackOptions(api_port=api_port, worker=worker))
