@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-__all__ = ["STATIC_DIR", "router", "widget_source"]
+__all__ = ["PAGE_CSP", "STATIC_DIR", "router", "widget_source"]
 
 FACES_MARKER = "/*! FACES_JS */"
 _JS = "text/javascript; charset=utf-8"
@@ -24,7 +24,7 @@ _JS = "text/javascript; charset=utf-8"
 STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 
-_PAGE_CSP = (
+PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'self'"
 )
@@ -33,7 +33,7 @@ _PAGE_CSP = (
 def _asset(name: str, media_type: str, *, page: bool = False) -> FileResponse:
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     if page:
-        headers["Content-Security-Policy"] = _PAGE_CSP
+        headers["Content-Security-Policy"] = PAGE_CSP
     return FileResponse(STATIC_DIR / name, media_type=media_type, headers=headers)
 
 

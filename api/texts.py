@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["BUTTONS", "DEFAULT_QUESTION", "REASONS", "UI", "Lang"]
+__all__ = ["BUTTONS", "DEFAULT_QUESTION", "PAGES", "REASONS", "UI", "Lang"]
 
 Lang = Literal["pl", "en"]
 
@@ -30,4 +30,68 @@ UI: dict[Lang, dict[str, str]] = {
 DEFAULT_QUESTION: dict[Lang, str] = {
     "pl": "Jak oceniasz naszą obsługę?",
     "en": "How satisfied are you with our service?",
+}
+
+# The landing page and the live wall (api/live.py pastes them into the page for its language).
+PAGES: dict[Lang, dict[str, str]] = {
+    "pl": {
+        "title": "civicpulse: zadowolenie mieszkańców",
+        "intro": "Oceny z terminali i widżetów na stronach miasta, na żywo.",
+        "live": "Ekran na żywo",
+        "live_hint": "wynik każdego wydziału, oceny na minutę, otwarte alarmy",
+        "departments": "Strony wydziałów",
+        "api_docs": "Dokumentacja API",
+        "api_hint": "zapytania /v1 wymagają tokenu: civicpulse tokens add NAZWA",
+        "widget_demo": "Demo widżetu",
+        "kiosk": "Kiosk (tablet jako terminal)",
+        "grafana": "Pulpity Grafany: civicpulse dashboards build KATALOG",
+        "city": "Miasto",
+        "score": "Wynik",
+        "score_hint": "ostatnie 15 min, 0-100",
+        "per_min": "ocen/min",
+        "in_15": "ocen w 15 min",
+        "no_data": "brak ocen",
+        "alerts": "Otwarte alarmy",
+        "no_alerts": "Brak otwartych alarmów",
+        "below": "poniżej progu",
+        "sites": "Placówki",
+        "back": "Wszystkie wydziały",
+        "token_prompt": "Token API (civicpulse tokens add NAZWA)",
+        "token_save": "Otwórz",
+        "token_bad": "Token odrzucony",
+        "updated": "aktualizacja",
+        "stream_on": "alarmy na żywo",
+        "stream_off": "łączenie…",
+        "trend": "trend 6 h",
+    },
+    "en": {
+        "title": "civicpulse: citizen satisfaction",
+        "intro": "Ratings from service-desk terminals and city web pages, live.",
+        "live": "Live wall",
+        "live_hint": "each department's score, presses per minute, open alerts",
+        "departments": "Department pages",
+        "api_docs": "API documentation",
+        "api_hint": "/v1 queries need a token: civicpulse tokens add NAME",
+        "widget_demo": "Widget demo",
+        "kiosk": "Kiosk (a tablet as a terminal)",
+        "grafana": "Grafana dashboards: civicpulse dashboards build DIR",
+        "city": "City",
+        "score": "Score",
+        "score_hint": "last 15 min, 0-100",
+        "per_min": "presses/min",
+        "in_15": "presses in 15 min",
+        "no_data": "no presses",
+        "alerts": "Open alerts",
+        "no_alerts": "No open alerts",
+        "below": "below threshold",
+        "sites": "Sites",
+        "back": "All departments",
+        "token_prompt": "API token (civicpulse tokens add NAME)",
+        "token_save": "Open",
+        "token_bad": "Token refused",
+        "updated": "updated",
+        "stream_on": "live alerts",
+        "stream_off": "connecting…",
+        "trend": "6 h trend",
+    },
 }

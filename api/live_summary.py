@@ -1,0 +1,215 @@
+"""What the live wall shows, in one answer: ``GET /v1/live/summary``.
+
+:func:`fetch_summary` runs the four queries of :mod:`civicpulse.sink.live_queries` and
+:func:`assemble` turns their rows and the catalogue's names into :class:`LiveSummary` (pure, so
+it is tested without a database). The wall asks every few seconds and hears alerts from
+``/v1/alerts/stream`` in between, so one compact answer keeps it cheap for the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.sink.live_queries import (
+    LIVE_OPEN_ALERTS,
+    LIVE_PRESSES,
+    LIVE_SCORES,
+    LIVE_SPARKLINE,
+)
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+__all__ = [
+    "CURRENT_WITHIN",
+    "SPARK_SPAN",
+    "SPARK_STEP",
+    "LiveAlert",
+    "LiveFigure",
+    "LiveSummary",
+    "Rows",
+    "SparkPoint",
+    "assemble",
+    "fetch_summary",
+]
+
+Level = Literal["department", "site"]
+# A latest window older than this is not "now": the figure shows as having no current score.
+CURRENT_WITHIN = timedelta(hours=1)
+SPARK_SPAN = timedelta(hours=6)
+SPARK_STEP = timedelta(minutes=5)
+
+
+class SparkPoint(BaseModel):
+    at: datetime
+    score: float | None
+    n: int
+
+
+class LiveAlert(BaseModel):
+    alert_id: str
+    scope: str
+    scope_id: str
+    name: str
+    department_id: str
+    score: float
+    n: int
+    threshold: float
+    at: datetime
+
+
+class LiveFigure(BaseModel):
+    id: str
+    name: str
+    score: float | None = None
+    n: int = 0
+    window_end: datetime | None = None
+    presses_1m: int = 0
+    presses_15m: int = 0
+    spark: list[SparkPoint] = []
+    open_alerts: int = 0
+
+
+class LiveSummary(BaseModel):
+    at: datetime
+    level: Level
+    department: LiveFigure | None = None
+    total: LiveFigure
+    items: list[LiveFigure]
+    alerts: list[LiveAlert]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Raw rows of the four live queries, for one level and, for the total, one more pair."""
+
+    scores: Sequence[tuple[Any, ...]]
+    spark: Sequence[tuple[Any, ...]]
+    presses: Sequence[tuple[Any, ...]]
+    alerts: Sequence[tuple[Any, ...]]
+    total_scores: Sequence[tuple[Any, ...]]
+    total_spark: Sequence[tuple[Any, ...]]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _names(catalogue: Catalogue, level: Level, department: str | None) -> dict[str, str]:
+    if level == "department":
+        return {d.department_id: d.name for d in catalogue.departments}
+    return {s.site_id: s.name for s in catalogue.sites if s.department_id == department}
+
+
+def _figure(fid: str, name: str, rows: Rows, scores: Sequence[tuple[Any, ...]]) -> LiveFigure:
+    figure = LiveFigure(id=fid, name=name)
+    for scope_id, last_end, n, score in scores:
+        if scope_id == fid or not fid:
+            figure.window_end, figure.n = _utc(last_end), int(n)
+            figure.score = None if score is None else float(score)
+    return figure
+
+
+def _spark(rows: Sequence[tuple[Any, ...]], fid: str | None) -> list[SparkPoint]:
+    return [
+        SparkPoint(at=_utc(end), n=int(n), score=None if s is None else float(s))
+        for scope_id, end, n, s in rows
+        if fid is None or scope_id == fid
+    ]
+
+
+def assemble(
+    rows: Rows,
+    catalogue: Catalogue,
+    *,
+    at: datetime,
+    level: Level,
+    department: str | None = None,
+) -> LiveSummary:
+    """Rows plus catalogue names -> the wall's figures (catalogue order, then unknown ids)."""
+    names = _names(catalogue, level, department)
+    ids = list(names)
+    ids += sorted({str(r[0]) for r in [*rows.scores, *rows.presses]} - set(names))
+    presses = {str(r[0]): (int(r[1]), int(r[2])) for r in rows.presses}
+    alert_names = {**{d.department_id: d.name for d in catalogue.departments}}
+    alert_names.update({s.site_id: s.name for s in catalogue.sites})
+    alerts = [
+        LiveAlert(
+            alert_id=str(a[0]),
+            scope=str(a[1]),
+            scope_id=str(a[2]),
+            name=alert_names.get(str(a[2]), str(a[2])),
+            department_id=str(a[3]),
+            score=float(a[4]),
+            n=int(a[5]),
+            threshold=float(a[6]),
+            at=_utc(a[7]),
+        )
+        for a in rows.alerts
+    ]
+    items = []
+    for fid in ids:
+        figure = _figure(fid, names.get(fid, fid), rows, rows.scores)
+        figure.presses_1m, figure.presses_15m = presses.get(fid, (0, 0))
+        figure.spark = _spark(rows.spark, fid)
+        figure.open_alerts = sum(1 for a in alerts if a.scope == level and a.scope_id == fid)
+        items.append(figure)
+    dep_name = {d.department_id: d.name for d in catalogue.departments}
+    total_id = department or ""
+    total = _figure(total_id, dep_name.get(total_id, total_id), rows, rows.total_scores)
+    total.id = total_id or "city"
+    total.presses_1m = sum(p[0] for p in presses.values())
+    total.presses_15m = sum(p[1] for p in presses.values())
+    total.spark = _spark(rows.total_spark, None)
+    total.open_alerts = len(alerts)
+    return LiveSummary(
+        at=at,
+        level=level,
+        department=total if department else None,
+        total=total,
+        items=items,
+        alerts=alerts,
+    )
+
+
+def fetch_summary(
+    client: Client, catalogue: Catalogue, at: datetime, department: str | None = None
+) -> LiveSummary:
+    """The city wall (``department`` None: one row per department) or one department's sites."""
+    level: Level = "site" if department else "department"
+    at = _utc(at)
+    base = {
+        "at": at,
+        "since": at - CURRENT_WITHIN,
+        "spark_since": at - SPARK_SPAN,
+        "step_s": int(SPARK_STEP.total_seconds()),
+        "minute_ago": at - timedelta(minutes=1),
+        "quarter_ago": at - timedelta(minutes=15),
+        "department": department or "",
+    }
+    # A department with no catalogued site gets [""]: an empty list would mean "every site".
+    ids = (list(_names(catalogue, level, department)) or [""]) if department else []
+    level_params = {**base, "scope": level, "ids": ids}
+    if department:
+        total_params = {**base, "scope": "department", "ids": [department]}
+    else:
+        total_params = {**base, "scope": "city", "ids": []}
+
+    def run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in client.query(sql, parameters=params).result_rows]
+
+    rows = Rows(
+        scores=run(LIVE_SCORES, level_params),
+        spark=run(LIVE_SPARKLINE, level_params),
+        presses=run(LIVE_PRESSES, level_params),
+        alerts=run(LIVE_OPEN_ALERTS, level_params),
+        total_scores=run(LIVE_SCORES, total_params),
+        total_spark=run(LIVE_SPARKLINE, total_params),
+    )
+    return assemble(rows, catalogue, at=at, level=level, department=department)
