@@ -278,8 +278,8 @@ def presses(
     limit: Limit = 1000,
     cursor: Cursor = None,
 ) -> _Json:
-    """Stored presses, each event once, in the table's order (day, device, time)."""
-    after = decode_cursor(cursor, "presses", (date, str, datetime, uuid.UUID))
+    """Stored presses, each event once, in time order (``pressed_at``, then ``event_id``)."""
+    after = decode_cursor(cursor, "presses", (datetime, uuid.UUID))
     return _query(
         lambda: _page(
             "presses",

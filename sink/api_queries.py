@@ -91,7 +91,6 @@ _NEUTRAL: dict[str, Any] = {
     "state": "",
     "device_id": "",
     "verdict": "",
-    "day": _EPOCH.date(),
     "pressed_at": _EPOCH,
     "event_id": "00000000-0000-0000-0000-000000000000",
 }
@@ -218,8 +217,8 @@ HAVING {after:UInt8} = 0 OR (device_id, verdict_s) > ({c_device_id:String}, {c_v
 ORDER BY device_id, verdict_s
 LIMIT {limit:UInt32}
 """
-# Each (event_id, verdict) pair once: a re-sent press may be counted once and judged
-# `duplicate` once; re-deliveries of one judgement count once (as press_verdicts_hourly does).
+# Each stored press once, by its stored (first) verdict; `duplicate` judgements of retries are
+# not presses of their own (as press_verdicts_hourly counts them, migration 0006).
 _VERDICTS: dict[Source, str] = {
     "rollup": """
 SELECT device_id, CAST(verdict, 'String') AS verdict_s, sum(presses) AS n
@@ -230,9 +229,10 @@ WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
 """
     + _VERDICT_PAGE,
     "raw": """
-SELECT device_id, CAST(verdict, 'String') AS verdict_s, uniqExact(event_id) AS n
-FROM presses
+SELECT device_id, CAST(verdict, 'String') AS verdict_s, count() AS n
+FROM presses FINAL
 WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
+  AND verdict != 'duplicate'
   AND ({device:String} = '' OR device_id = {device:String})
   AND ({site:String} = '' OR ifNull(site_id, '') = {site:String})
 """
@@ -280,21 +280,19 @@ PRESS_COLUMNS = (
     "question_id",
     "question_kind",
 )
-# The table's own sort key, so a page reads in order from where the last one stopped.
-PRESS_KEY = ("day", "device_id", "pressed_at", "event_id")
+# Time order (the event id breaks ties), whatever the table's sorting key is.
+PRESS_KEY = ("pressed_at", "event_id")
 _PRESSES = """
 SELECT toString(event_id) AS id, CAST(channel, 'String') AS channel_s, device_id, button,
        pressed_at, received_at, visitor, reason, lang, CAST(verdict, 'String') AS verdict_s,
        site_id, department_id, question_id,
-       CAST(question_kind, 'Nullable(String)') AS question_kind_s, toDate(pressed_at) AS day
+       CAST(question_kind, 'Nullable(String)') AS question_kind_s
 FROM presses FINAL
 WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
   AND ({misuse:UInt8} = 1 OR verdict = 'counted')
-  AND ({after:UInt8} = 0 OR (toDate(pressed_at) >= {c_day:Date}
-       AND (toDate(pressed_at), device_id, pressed_at, event_id)
-           > ({c_day:Date}, {c_device_id:String}, {c_pressed_at:DateTime64(3, 'UTC')},
-              {c_event_id:UUID})))
-ORDER BY toDate(pressed_at), device_id, pressed_at, event_id
+  AND ({after:UInt8} = 0 OR (pressed_at >= {c_pressed_at:DateTime64(3, 'UTC')}
+       AND (pressed_at, event_id) > ({c_pressed_at:DateTime64(3, 'UTC')}, {c_event_id:UUID})))
+ORDER BY pressed_at, event_id
 LIMIT {limit:UInt32}
 SETTINGS do_not_merge_across_partitions_select_final = 1
 """
@@ -310,7 +308,7 @@ def presses_page(
     after: Key | None,
 ) -> Page:
     params = {"misuse": int(include_misuse), "start": start, "end": end, **_after(PRESS_KEY, after)}
-    return _page(client, _PRESSES, params, (*PRESS_COLUMNS, "day"), PRESS_KEY, limit)
+    return _page(client, _PRESSES, params, PRESS_COLUMNS, PRESS_KEY, limit)
 
 
 # -- figures: heat map and ranking ----------------------------------------------------------------
@@ -400,4 +398,3 @@ def ranking(
         )
     entries.sort(key=lambda e: (-e["shrunk_score"], e["id"]))
     return [{**entry, "rank": rank} for rank, entry in enumerate(entries, start=1)]
-
