@@ -1,0 +1,150 @@
+"""A simulated city for the dashboard tests: judged presses, stream scores and alerts in chDB,
+and the same data read back as plain Python rows for the independent recomputation.
+
+Three simulated days, judged by the stream's own replay code: the day the panels look at
+(Tuesday 2026-11-17), the day before, and four weeks before (2026-10-20, still summer time in
+Europe/Warsaw, so "the same local hour" is another UTC hour). Scores come from the stream's pure
+window functions, alerts from its alert step over the closed 15-minute windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clickhouse_connect.driver.client import Client
+
+from civicpulse.producers.city import PRESETS
+from civicpulse.producers.simulator import Simulation
+from civicpulse.schemas.events import AlertEvent, JudgedPress
+from civicpulse.sink.rows import ALERT_COLUMNS, alert_row
+from civicpulse.stream.alerts import AlertBook, AlertState, step_window
+from civicpulse.stream.judge import Judge, MemoryStore
+from civicpulse.stream.rules import RuleBook
+from tests.integration.analytics.data import TZ, insert_presses, insert_scores, stream_scores
+
+__all__ = ["DAY_END", "DAY_START", "TZ", "Stored", "load_city"]
+
+DAY_START = datetime(2026, 11, 17, 5, 0, tzinfo=UTC)  # 06:00 Warsaw, a Tuesday
+DAY_END = datetime(2026, 11, 17, 19, 0, tzinfo=UTC)
+_RUNS = (  # (start, hours, presses per second, seed): one seed per run, or event ids repeat
+    (DAY_START, 14, 0.25, 7),
+    (DAY_START - timedelta(days=1), 14, 0.1, 8),
+    (DAY_START - timedelta(days=28), 14, 0.1, 9),
+)
+
+
+@dataclass
+class Stored:
+    """What the engine holds, read back with plain SELECTs (no FINAL, no aggregation)."""
+
+    presses: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    site_department: dict[str, str]
+
+    def final_presses(self) -> list[dict[str, Any]]:
+        """One row per event, the counted verdict winning (the ReplacingMergeTree's version)."""
+        best: dict[str, dict[str, Any]] = {}
+        for row in self.presses:
+            kept = best.get(row["event_id"])
+            if kept is None or (row["verdict"] == "counted" and kept["verdict"] != "counted"):
+                best[row["event_id"]] = row
+        return list(best.values())
+
+    def final_alerts(self) -> list[dict[str, Any]]:
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in self.alerts:
+            key = (row["alert_id"], row["state"])
+            if key not in latest or row["ingested_at"] > latest[key]["ingested_at"]:
+                latest[key] = row
+        return list(latest.values())
+
+
+def _judged(sim: Simulation) -> Iterator[JudgedPress]:
+    judge = Judge(sim.catalogue(), RuleBook.defaults(), MemoryStore())
+    for offset, press in enumerate(sim.presses(), start=1):
+        outcome = judge.judge(press.line, offset)
+        if not isinstance(outcome, str):
+            yield outcome
+
+
+def _alerts(scores: list[Any], site_department: dict[str, str]) -> list[AlertEvent]:
+    book = AlertBook()
+    states: dict[tuple[str, str], AlertState] = {}
+    events: list[AlertEvent] = []
+    order = sorted(scores, key=lambda s: (s.window_end, s.scope, s.scope_id))
+    for score in order:
+        department = (
+            score.scope_id
+            if score.scope == "department"
+            else site_department.get(score.scope_id, "")
+        )
+        key = (score.scope, score.scope_id)
+        stepped = step_window(
+            states.get(key, AlertState()),
+            score,
+            department_id=department,
+            rules=book.for_department(department),
+        )
+        if stepped is None:
+            continue
+        states[key], event = stepped
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _rows(client: Client, sql: str) -> list[dict[str, Any]]:
+    result = client.query(sql)
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def load_city(client: Client) -> Stored:
+    """Simulate, judge, score and alert the three days into ``client``'s database."""
+    presses: list[JudgedPress] = []
+    site_department: dict[str, str] = {}
+    for start, hours, rate, seed in _RUNS:
+        sim = Simulation(PRESETS["demo"], start, timedelta(hours=hours), rate, seed)
+        site_department |= {s.site_id: s.department_id for s in sim.catalogue().sites}
+        presses.extend(_judged(sim))
+    zone = ZoneInfo(TZ)
+    since = datetime(2026, 10, 19, tzinfo=zone).astimezone(UTC)
+    until = datetime(2026, 11, 19, tzinfo=zone).astimezone(UTC)
+    scores = stream_scores(presses, since, until)
+    alerts = _alerts(scores, site_department)
+    for chunk in range(0, len(presses), 20_000):
+        insert_presses(client, presses[chunk : chunk + 20_000])
+    for chunk in range(0, len(scores), 50_000):
+        insert_scores(client, scores[chunk : chunk + 50_000])
+    if alerts:
+        client.insert("alerts", [alert_row(a) for a in alerts], column_names=list(ALERT_COLUMNS))
+    stored_presses = _rows(
+        client,
+        "SELECT toString(event_id) AS event_id, device_id, button, pressed_at, "
+        "CAST(verdict, 'String') AS verdict, site_id, department_id, question_id, "
+        "CAST(question_kind, 'Nullable(String)') AS question_kind FROM presses",
+    )
+    for row in stored_presses:
+        row["pressed_at"] = _utc(row["pressed_at"])
+    stored_scores = _rows(
+        client,
+        "SELECT CAST(scope, 'String') AS scope, scope_id, CAST(kind, 'String') AS kind, "
+        "CAST(`window`, 'String') AS `window`, window_start, window_end, n FROM scores",
+    )
+    stored_alerts = _rows(
+        client,
+        "SELECT toString(alert_id) AS alert_id, CAST(state, 'String') AS state, "
+        "CAST(scope, 'String') AS scope, scope_id, department_id, score, n, threshold, at, "
+        "ingested_at FROM alerts",
+    )
+    for row in stored_alerts:
+        row["at"] = _utc(row["at"])
+    return Stored(stored_presses, stored_scores, stored_alerts, site_department)
