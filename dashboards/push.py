@@ -62,7 +62,7 @@ def push(
     url: str, token: str, dashboards: Iterable[dict[str, Any]], folder_uid: str = FOLDER_UID
 ) -> list[dict[str, Any]]:
     """Create or update every dashboard in ``folder_uid``; returns Grafana's answers."""
-    from grafana_client import GrafanaApi
+    from grafana_client.api import GrafanaApi
     from grafana_client.client import GrafanaException
 
     api = GrafanaApi.from_url(url, credential=token)

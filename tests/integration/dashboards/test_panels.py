@@ -60,13 +60,14 @@ def _selection(uid: str, label: str, stored: Stored) -> dict[str, Value]:
     for p in counted:
         by_site[p["site_id"]] = by_site.get(p["site_id"], 0) + 1
     if uid == "civicpulse-site":
-        return {"site": max(sorted(by_site), key=lambda s: by_site[s])}
+        busiest: str = max(sorted(by_site), key=by_site.__getitem__)
+        return {"site": busiest}
     if label == "all-departments":
         return {"department": ALL}
     if label == "one-department":
         return (
             {"department": [departments[0]], "site": [ALL], "question": [ALL]}
-            if uid == ("civicpulse-department")
+            if uid == "civicpulse-department"
             else {"department": departments[0]}
         )
     sites = sorted({p["site_id"] for p in counted if p["department_id"] == departments[-1]})[:2]
