@@ -41,8 +41,8 @@ def build_command(
         str | None,
         typer.Option(
             help="the dashboards folder as Grafana sees it, written into the provider YAML "
-            "(e.g. /var/lib/grafana/dashboards/civicpulse in a container) "
-            "[default: the absolute path of OUT_DIR/dashboards]"
+            "(e.g. /var/lib/grafana/dashboards/civicpulse in a container); "
+            "default: the absolute path of OUT_DIR/dashboards"
         ),
     ] = None,
 ) -> None:
@@ -71,14 +71,14 @@ def push_command(
         str,
         typer.Option(
             envvar="GRAFANA_TOKEN",
-            help="service-account token with dashboard write rights (env GRAFANA_TOKEN)",
+            help="service-account token with dashboard write rights",
         ),
     ],
     directory: Annotated[
         Path | None,
         typer.Option(
             "--dir",
-            help="a `dashboards build` output folder to push [default: build afresh in memory]",
+            help="a `dashboards build` output folder to push; default: build afresh from the code",
         ),
     ] = None,
     folder_uid: Annotated[

@@ -64,6 +64,7 @@ def push(
     """Create or update every dashboard in ``folder_uid``; returns Grafana's answers."""
     from grafana_client.api import GrafanaApi
     from grafana_client.client import GrafanaException
+    from niquests.exceptions import RequestException
 
     api = GrafanaApi.from_url(url, credential=token)
     answers = []
@@ -73,4 +74,6 @@ def push(
             answers.append(api.dashboard.update_dashboard(push_payload(dashboard, folder_uid)))
     except GrafanaException as exc:
         raise PushError(f"Grafana at {url} refused: {exc.status_code} {exc.message}") from exc
+    except RequestException as exc:
+        raise PushError(f"cannot reach Grafana at {url}: {exc}; check --url") from exc
     return answers
