@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink import api_queries as sql
@@ -68,9 +68,7 @@ def _client(request: Request) -> Client:
     return create_client(_settings(request))
 
 
-class _Json(Response):
-    media_type = "application/json"
-
+class _Json(JSONResponse):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +26,17 @@ from schemathesis.specs.openapi import checks as oas
 
 from civicpulse.api.app import create_app
 from civicpulse.infra.topics import create_topics
+from civicpulse.schemas.settings import Settings
 
+from .analytics.api_setup import alerts_for, insert_alerts, make_query_app
+from .analytics.data import (
+    DAY_END,
+    DAY_START,
+    insert_presses,
+    insert_scores,
+    make_presses,
+    stream_scores,
+)
 from .ingest_setup import KEYS, make_catalogue, make_keys, make_settings
 
 pytestmark = pytest.mark.integration
@@ -80,13 +91,22 @@ def _fuzz(
 
 def test_every_operation_is_documented(ingest_app: FastAPI) -> None:
     labels = {op.label for op in _operations(ingest_app)}
-    assert labels == {
+    # at least these (the live pages add their own operations)
+    assert labels >= {
         "POST /v1/presses",
         "GET /healthz",
         "GET /readyz",
         "POST /v1/web/presses",
         "GET /v1/web/devices/{device_id}/question",
         "GET /v1/devices/{device_id}/question",
+        "GET /v1/scores",
+        "GET /v1/ranking",
+        "GET /v1/heatmap",
+        "GET /v1/verdicts",
+        "GET /v1/alerts",
+        "GET /v1/presses",
+        "GET /v1/export",
+        "GET /v1/alerts/stream",
     }
 
 
@@ -101,3 +121,30 @@ def test_no_server_errors_authenticated(ingest_app: FastAPI) -> None:
     [operation] = [op for op in _operations(ingest_app) if op.label == "POST /v1/presses"]
     with TestClient(ingest_app) as client:
         _fuzz(client, operation, 80, {"X-Device-Id": "term-1", "X-Device-Key": KEYS["term-1"]})
+
+
+@pytest.fixture
+def query_app(
+    clickhouse_settings: Settings, clickhouse_client: Client, tmp_path: Path
+) -> tuple[FastAPI, str]:
+    presses = make_presses(count=300, seed=5)
+    insert_presses(clickhouse_client, presses)
+    insert_scores(clickhouse_client, stream_scores(presses, DAY_START, DAY_END))
+    insert_alerts(clickhouse_client, alerts_for())
+    return make_query_app(clickhouse_settings, tmp_path)
+
+
+def test_no_server_errors_with_a_token(query_app: tuple[FastAPI, str]) -> None:
+    # Every query operation over a loaded day, past authentication. The alert stream answers
+    # an endless 200 to a valid request, which an in-process client cannot end: its errors and
+    # resumption are tested on a real server in test_api_alert_stream.
+    app, token = query_app
+    operations = [
+        op
+        for op in _operations(app)
+        if "queries" in (op.definition.raw.get("tags") or []) and op.path != "/v1/alerts/stream"
+    ]
+    assert len(operations) >= 7
+    client = TestClient(app)  # no lifespan: queries need no producer
+    for operation in operations:
+        _fuzz(client, operation, 60, {"Authorization": f"Bearer {token}"})
