@@ -114,7 +114,7 @@
   }
 
   // --- alerts: the summary's open alerts, corrected by what the stream said since -----------
-  var summaryAlerts = [], streamed = {}, names = {};
+  var summaryAlerts = [], streamed = {}, names = {}, rendered = false;
   function renderAlerts() {
     var open = {};
     summaryAlerts.forEach(function (a) { open[a.alert_id] = a; });
@@ -126,7 +126,7 @@
     var shown = {};
     Array.prototype.forEach.call(list.children, function (li) { shown[li.getAttribute("data-alert-id")] = li; });
     var ids = Object.keys(open).sort(function (x, y) { return Date.parse(open[y].at) - Date.parse(open[x].at); });
-    var fresh = [];
+    var ordered = [];
     ids.forEach(function (id) {
       var a = open[id], li = shown[id] || el("li");
       li.setAttribute("data-alert-id", id);
@@ -136,16 +136,15 @@
       li.appendChild(document.createTextNode(" "));
       li.appendChild(el("span", "alert-score", fmtScore(a.score)));
       li.appendChild(document.createTextNode(" < " + num1.format(a.threshold) + " " + T.below + " (n " + a.n + ") · " + time.format(new Date(a.at))));
-      if (!shown[id]) { li.classList.add("new"); fresh.push(li); }
+      if (!shown[id] && rendered) li.classList.add("new"); // flash what arrives, not the first load
       delete shown[id];
+      ordered.push(li);
     });
     Object.keys(shown).forEach(function (id) { shown[id].remove(); });
-    ids.forEach(function (id, i) {
-      var li = list.querySelector("[data-alert-id='" + CSS.escape(id) + "']");
-      if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
-    });
+    ordered.forEach(function (li, i) { if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); });
     $("no-alerts").hidden = ids.length > 0;
     body.setAttribute("data-open-alerts", String(ids.length));
+    rendered = true;
   }
 
   function render(summary) {
