@@ -81,7 +81,7 @@ def test_scores_equal_the_stream_windows(
     for press in counted(day, DAY_START, DAY_END):
         assert press.site_id is not None
         hour = press.pressed_at.replace(minute=0, second=0, microsecond=0)
-        key = (press.site_id, press.question_kind or "citizen", iso(hour))
+        key: tuple[str, str, str] = (press.site_id, press.question_kind or "citizen", iso(hour))
         expected.setdefault(key, Counter())[press.button] += 1
     got = {
         (i["scope_id"], i["kind"], i["window_start"].replace("Z", "+00:00").replace(".000", "")): i
@@ -289,7 +289,8 @@ def test_token_store_changes_reach_a_running_api(
     params = {**RANGE, "level": "site"}
 
     def status(value: str) -> int:
-        return client.get("/v1/ranking", params=params, headers=_auth(value)).status_code
+        response = client.get("/v1/ranking", params=params, headers=_auth(value))
+        return int(response.status_code)
 
     deadline = time.monotonic() + 5
     while status(fresh) != 200:
