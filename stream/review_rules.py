@@ -38,21 +38,24 @@ class ReviewRules:
     """Thresholds of the three patterns for one channel at one site (docs/review.md)."""
 
     # one-button run: the same button far more often than the device's usual pace and mix
+    one_button_run: bool = True
     run_min_presses: int = 8
-    run_probability: float = 1e-6
+    run_probability: float = 1e-5
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
-    run_max_gap: timedelta = timedelta(seconds=90)
-    run_windows: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (3, 5, 10, 20, 40, 60))
+    run_max_gap: timedelta = timedelta(minutes=4)
+    run_windows: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (3, 5, 10, 20, 30))
     run_context: timedelta = timedelta(minutes=60)
     run_idle_cap: timedelta = timedelta(minutes=10)
     mix_prior: float = 20.0
     # one-sided hour: a device turns to one side while its neighbours do not move
-    one_sided: bool = True
+    one_sided_hour: bool = True
     one_sided_min_presses: int = 12
     one_sided_share: float = 0.9
     one_sided_probability: float = 1e-4
+    one_sided_min_shift: float = 0.3
     neighbour_max_shift: float = 0.25
+    one_sided_context: timedelta = timedelta(hours=4)
     # presses outside the site's opening hours (catalogue `opening_hours`)
     outside_hours: bool = True
     hours_grace: timedelta = timedelta(minutes=15)
@@ -68,7 +71,12 @@ class ReviewRules:
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise RulesError(f"review: {name} must be a probability in (0, 1), got {value}")
-        for name in ("run_min_share", "one_sided_share", "neighbour_max_shift"):
+        for name in (
+            "run_min_share",
+            "one_sided_share",
+            "one_sided_min_shift",
+            "neighbour_max_shift",
+        ):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise RulesError(f"review: {name} must be a share in [0, 1], got {value}")
@@ -79,13 +87,14 @@ class ReviewRules:
 
 
 _FIELDS = {f.name: f for f in fields(ReviewRules)}
-_BOOLS = {"one_sided", "outside_hours"}
+_BOOLS = {"one_button_run", "one_sided_hour", "outside_hours"}
 _INTS = {"run_min_presses", "one_sided_min_presses", "hours_min_presses"}
 
 DEFAULT_REVIEW: Mapping[Channel, ReviewRules] = {
     "terminal": ReviewRules(),
-    # One widget serves many visitors at once, and web pages never close.
-    "web": ReviewRules(outside_hours=False),
+    # One widget serves many visitors at once (no desk to lift: visitor_limit guards each
+    # visitor), its traffic swings by the hour, and web pages never close.
+    "web": ReviewRules(one_button_run=False, outside_hours=False),
 }
 
 

@@ -1,0 +1,280 @@
+"""Pattern ``one_button_run``: one button pressed far more often than the device's usual pace
+and button mix predict, at a human pace (staff lifting their own desk every 10-60 s).
+
+How a run is judged. For every press of button b (the anchor) and every window length in
+``run_windows``, the window reaches to the last press of b within that length. Under the
+device's usual behaviour, presses of b arrive at a rate learnt from the hour around the window
+(``run_context`` on each side, the window itself left out):
+
+* the device's pace there: idle stretches count at most ``run_idle_cap`` each, so a closed
+  night or the start of the file does not make the pace look slow;
+* its share of b there, pulled toward its share over its whole history (``mix_prior`` presses);
+* times how much its neighbours (same site and channel, else department) got more presses of b
+  in the window than their own context predicts: a queue that grows or a department whose
+  service worsens moves the neighbours too, staff at one desk do not.
+
+The window is suspect when at least ``run_min_presses`` presses of b fall in it, b is at least
+``run_min_share`` of all its presses, their median gap is at least ``run_min_gap`` (a human
+pace, not a child's burst) and the chance of that many presses of b (Poisson, at the expected
+rate) is at most ``run_probability``. Suspect windows of one button that overlap merge into one
+period; a period is split where b pauses longer than ``run_max_gap`` and each piece is judged
+again, so a period starts and ends with a press of b.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from statistics import median
+
+from .review import DeviceHistory, SiteContext, Suspect
+from .review_rules import ReviewRules
+from .review_stats import binomial_tail, poisson_tail
+from .review_words import BUTTONS, chance, clock, duration, share
+
+__all__ = ["one_button_runs"]
+
+_MS = timedelta(milliseconds=1)
+#: button keys: 0 = any press, 1..4 = one button, 5 = the happy side, 6 = the unhappy side
+#: (staff who alternate 3 and 4 lift the score as surely as with 4 alone)
+GROUPS: tuple[frozenset[int], ...] = (
+    frozenset((1, 2, 3, 4)), frozenset((1,)), frozenset((2,)), frozenset((3,)), frozenset((4,)),
+    frozenset((3, 4)), frozenset((1, 2)),
+)  # fmt: skip
+_NAMES = {**BUTTONS, 5: "3-4 (happy side)", 6: "1-2 (unhappy side)"}
+_SHORT = {1: "1", 2: "2", 3: "3", 4: "4", 5: "3-4", 6: "1-2"}
+
+
+class _Stream:
+    """Prefix sums over presses in time order: counts per button and idle-capped active time."""
+
+    def __init__(self, times: Sequence[int], buttons: Sequence[int], cap: int) -> None:
+        self.times, self.cap = times, cap
+        self.active = [0]
+        self.pre: list[list[int]] = [[0] for _ in GROUPS]
+        for i, (t, b) in enumerate(zip(times, buttons, strict=True)):
+            if i:
+                self.active.append(self.active[-1] + min(t - times[i - 1], cap))
+            for key, members in enumerate(GROUPS):
+                self.pre[key].append(self.pre[key][-1] + (b in members))
+
+    def count(self, button: int, lo: int, hi: int) -> int:
+        """Presses of button key ``button`` (see ``GROUPS``) among indices ``lo..hi-1``."""
+        return self.pre[button][hi] - self.pre[button][lo]
+
+    def around(self, t_first: int, t_last: int, ctx: int) -> tuple[int, int, int, int, float]:
+        """(first, after-last, context lo, context hi, active ms) of the window and its context.
+
+        Indices: window = ``first..after-1``; context = ``lo..first-1`` and ``after..hi-1``.
+        """
+        t, cap = self.times, self.cap
+        first, after = bisect_left(t, t_first), bisect_right(t, t_last)
+        lo, hi = bisect_left(t, t_first - ctx), bisect_right(t, t_last + ctx)
+        if lo < first:
+            left = min(t[lo] - (t_first - ctx), cap) + self.active[first - 1] - self.active[lo]
+            left += min(t_first - t[first - 1], cap)
+        else:
+            left = min(ctx, cap)
+        if hi > after:
+            right = min(t[after] - t_last, cap) + self.active[hi - 1] - self.active[after]
+            right += min(t_last + ctx - t[hi - 1], cap)
+        else:
+            right = min(ctx, cap)
+        return first, after, lo, hi, float(left + right)
+
+    def expected_rate(self, button: int, lo: int, first: int, after: int, hi: int,
+                      active: float, usual: float, prior: float) -> float:  # fmt: skip
+        """Presses of ``button`` per ms expected from the context (pace x local share)."""
+        seen = (first - lo) + (hi - after)
+        seen_b = self.count(button, lo, first) + self.count(button, after, hi)
+        pace = (seen + 1) / max(active, 1.0)
+        return pace * (seen_b + prior * usual) / (seen + prior)
+
+
+def _chernoff_above(k: int, mu: float, limit: float) -> bool:
+    """True when P(Poisson(mu) >= k) is surely above ``limit`` (skip the exact sum)."""
+    if k <= mu:
+        return True
+    return -mu + k * (1 + math.log(mu) - math.log(k)) > math.log(limit) if mu > 0 else False
+
+
+class _Judge:
+    """The expected count of one button in a window of one device, and its chance."""
+
+    def __init__(self, device: DeviceHistory, context: SiteContext, rules: ReviewRules) -> None:
+        cap, self.ctx = rules.run_idle_cap // _MS, rules.run_context // _MS
+        self.d, self.rules = device, rules
+        self.own = _Stream(device.times, device.buttons, cap)
+        merged = sorted(
+            (t, b)
+            for n in context.neighbours(device)
+            for t, b in zip(n.times, n.buttons, strict=True)
+        )
+        self.nb = _Stream([t for t, _ in merged], [b for _, b in merged], cap)
+        prior = context.prior_mix(device)
+        total, weight = len(device.times), rules.mix_prior
+        # the device's whole-history mix, pulled toward its neighbours'
+        self.usual = [(device.counts[b] + weight * prior[b]) / (total + weight) for b in range(5)]
+        self.usual += [self.usual[3] + self.usual[4], self.usual[1] + self.usual[2]]
+
+    def figures(self, button: int, first: int, last: int) -> dict[str, float] | None:
+        """Figures of the window from press ``first`` to press ``last`` (both of ``button``)."""
+        own, t = self.own, self.d.times
+        k = own.count(button, first, last + 1)
+        n = last - first + 1
+        if k < self.rules.run_min_presses or k < self.rules.run_min_share * n:
+            return None
+        t0, t1 = t[first], t[last]
+        _, _, lo, hi, active = own.around(t0, t1, self.ctx)
+        prior = self.rules.mix_prior
+        rate = own.expected_rate(button, lo, first, last + 1, hi, active, self.usual[button], prior)
+        factor, nb_k, nb_expected = 1.0, 0, 0.0
+        if self.nb.times:
+            f, a, nlo, nhi, nactive = self.nb.around(t0, t1, self.ctx)
+            nb_k = self.nb.count(button, f, a)
+            nb_rate = self.nb.expected_rate(
+                button, nlo, f, a, nhi, nactive, self.usual[button], prior
+            )
+            nb_expected = nb_rate * (t1 - t0)
+            factor = max(1.0, (nb_k + 1) / (nb_expected + 1))
+        expected = rate * (t1 - t0) * factor
+        return {"k": k, "n": n, "expected": expected, "factor": factor, "nb_k": nb_k,
+                "nb_expected": nb_expected, "rate_ms": rate}  # fmt: skip
+
+    def suspect_window(self, button: int, first: int, last: int) -> dict[str, float] | None:
+        figures = self.figures(button, first, last)
+        if figures is None:
+            return None
+        k, limit = int(figures["k"]), self.rules.run_probability
+        # the first press opens the window: the k - 1 after it are what the rate must explain
+        if _chernoff_above(k - 1, figures["expected"], limit):
+            return None
+        figures["p_run"] = poisson_tail(k - 1, figures["expected"])
+        return figures if figures["p_run"] <= limit else None
+
+
+def _gaps(times: Sequence[int], b_idx: Sequence[int], i: int, j: int) -> list[int]:
+    return [times[b_idx[m + 1]] - times[b_idx[m]] for m in range(i, j)]
+
+
+def _windows(judge: _Judge, button: int, b_idx: list[int]) -> Iterator[tuple[int, int]]:
+    rules, t = judge.rules, judge.d.times
+    b_times = [t[x] for x in b_idx]
+    min_gap = rules.run_min_gap // _MS
+    for i in range(len(b_idx)):
+        last_j = -1
+        for length in rules.run_windows:
+            j = bisect_right(b_times, b_times[i] + length // _MS) - 1
+            if j == last_j or j - i + 1 < rules.run_min_presses:
+                continue
+            last_j = j
+            if judge.suspect_window(button, b_idx[i], b_idx[j]) is None:
+                continue
+            if median(_gaps(t, b_idx, i, j)) < min_gap:
+                continue
+            yield i, j
+
+
+def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> Iterator[tuple[int, int]]:
+    """Split ``i..j`` where the button pauses longer than ``run_max_gap``."""
+    max_gap, t = judge.rules.run_max_gap // _MS, judge.d.times
+    start = i
+    for m in range(i, j):
+        if t[b_idx[m + 1]] - t[b_idx[m]] > max_gap:
+            yield start, m
+            start = m + 1
+    yield start, j
+
+
+def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Suspect | None:
+    first, last = b_idx[i], b_idx[j]
+    figures = judge.suspect_window(button, first, last)
+    t = judge.d.times
+    gaps = _gaps(t, b_idx, i, j)
+    if figures is None or median(gaps) < judge.rules.run_min_gap // _MS:
+        return None
+    k, n = int(figures["k"]), int(figures["n"])
+    usual = judge.usual[button]
+    p_mix = binomial_tail(k, n, usual)
+    from_ms, to_ms = t[first], t[last]
+    per_press = 1 / figures["rate_ms"]
+    neighbours = (
+        f" Its neighbours got {figures['nb_k']} presses of button {_SHORT[button]} in that time "
+        f"(about {figures['nb_expected']:.1f} expected)"
+        + (
+            f", so the expectation was raised {figures['factor']:.1f} times."
+            if figures["factor"] > 1.05
+            else ": they did not move."
+        )
+        if judge.nb.times
+        else " The device has no neighbours to compare with."
+    )
+    evidence = (
+        f"{k} presses of button {_NAMES[button]} in {duration(to_ms - from_ms)} "
+        f"({clock(from_ms)}-{clock(to_ms)} UTC), {k} of the {n} presses in that time; "
+        f"gaps between them: median {duration(median(gaps))}, shortest {duration(min(gaps))}, "
+        f"longest {duration(max(gaps))}. In the hour around it this device got one press of "
+        f"button {_SHORT[button]} every {duration(per_press)}, so about "
+        f"{figures['expected']:.1f} were expected after the first; chance of {k - 1} or more: "
+        f"{chance(figures['p_run'])}. "
+        f"Its usual share of button {_SHORT[button]} is {share(usual, 1)}; chance that {k} of {n} "
+        f"presses are button {_SHORT[button]} under that mix: {chance(p_mix)}.{neighbours}"
+    )
+    return Suspect(
+        device_id=judge.d.device_id,
+        pattern="one_button_run",
+        from_ms=from_ms,
+        to_ms=to_ms,
+        presses=n,
+        evidence=evidence,
+        site_id=judge.d.site_id,
+        figures={
+            "button": _SHORT[button],
+            "button_presses": k,
+            "median_gap_s": median(gaps) / 1000,
+            "min_gap_s": min(gaps) / 1000,
+            "max_gap_s": max(gaps) / 1000,
+            "usual_share": round(usual, 4),
+            "expected_button_presses": round(figures["expected"], 2),
+            "neighbour_factor": round(figures["factor"], 3),
+            "p_run": figures["p_run"],
+            "p_mix": p_mix,
+        },
+    )
+
+
+def one_button_runs(
+    device: DeviceHistory, context: SiteContext, rules: ReviewRules
+) -> list[Suspect]:
+    """Every one-button run of one device (see the module docstring)."""
+    if len(device.times) < rules.run_min_presses:
+        return []
+    judge = _Judge(device, context, rules)
+    found: list[Suspect] = []
+    singles: list[Suspect] = []
+    for button in (1, 2, 3, 4, 5, 6):
+        if button == 5:
+            singles, found = found, []
+        members = GROUPS[button]
+        b_idx = [x for x, b in enumerate(device.buttons) if b in members]
+        if len(b_idx) < rules.run_min_presses:
+            continue
+        merged: list[list[int]] = []
+        for i, j in _windows(judge, button, b_idx):
+            if merged and i <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], j)
+            else:
+                merged.append([i, j])
+        for i, j in merged:
+            for a, b in _pieces(judge, b_idx, i, j):
+                suspect = _suspect(judge, button, b_idx, a, b)
+                if suspect is not None:
+                    found.append(suspect)
+    # a side is reported only where no single button already explains the period
+    return singles + [
+        side
+        for side in found
+        if not any(s.from_ms <= side.to_ms and side.from_ms <= s.to_ms for s in singles)
+    ]
