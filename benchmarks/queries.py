@@ -8,6 +8,8 @@ project's client factory. Then:
 * each dashboard figure of :mod:`civicpulse.sink.queries` (site scores per local day, heat map,
   department trend per month, site totals) over the whole year: p50/p95 of the rollup form vs
   the raw scan of ``presses FINAL`` (same rows, checked) — targets p95 < 100 ms, >= 20x faster;
+* each query API endpoint (``/v1/...``, through the HTTP stack in-process): p95 against the same
+  run's raw scan of the year — target p95 < 100 ms;
 * ``civicpulse export``'s code path for the year to Parquet vs ClickHouse's own
   ``SELECT ... INTO OUTFILE ... FORMAT Parquet`` of the same rows — target within 2x.
 
@@ -26,6 +28,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.api_queries import api_figures, load_scores_and_alerts
 from benchmarks.common import Figure, parser, percentile, report, stopwatch
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink import queries
@@ -168,6 +171,11 @@ def main() -> None:
                     raw_p50,
                 )
             )
+        # the API endpoints through the HTTP stack; baseline: the raw scan of the same run
+        load_scores_and_alerts(client, TZ, YEAR_START, 2_000)
+        raw_scan = next(f.baseline for f in figures if f.name == "queries.site_totals.p95")
+        assert raw_scan is not None
+        figures.extend(api_figures(settings, YEAR_START, YEAR_END, raw_scan, rollup_runs))
         out = Path(folder) / "year.parquet"
         with stopwatch() as ours:
             summary = export(client, ExportRequest(YEAR_START, YEAR_END, "parquet", out))
