@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings
 
@@ -185,15 +186,36 @@ def export_command(
         console.print(f"{name}: {summary.rows[name]} rows -> {path}")
 
 
+def _report_catalogue(console: Console, path: Path | None) -> Catalogue | None:
+    if path is None:
+        console.print(
+            "note: no catalogue (--catalogue or CIVICPULSE_CATALOGUE_FILE): ids, not names"
+        )
+        return None
+    try:
+        return Catalogue.model_validate_json(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]error:[/red] catalogue {path}: {exc}")
+        raise typer.Exit(2) from exc
+
+
 def report_command(
     out: Annotated[Path, typer.Argument(help="output HTML file; a PDF is written beside it")],
     year: Annotated[int, typer.Option(help="calendar year in the city time zone")],
     pdf: Annotated[
         bool, typer.Option(help="also print OUT.pdf with headless Chromium when installed")
     ] = True,
+    lang: Annotated[str, typer.Option(help="language of the report: pl or en")] = "pl",
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            help="catalogue JSON for site and department names (default: CIVICPULSE_CATALOGUE_FILE)"
+        ),
+    ] = None,
 ) -> None:
     """Write the annual service report: department and site scores, monthly trend, heat map,
-    fair site ranking, filtered presses per device, alert history (one HTML file, charts inline).
+    fair site ranking, filtered presses per device, alert history (one HTML file, charts inline),
+    naming sites and departments from the catalogue, in Polish or English.
     """
     import shutil
     import subprocess
@@ -202,13 +224,16 @@ def report_command(
     from .clickhouse import create_client
     from .report import collect, render_html
 
+    if lang not in ("pl", "en"):
+        raise typer.BadParameter(f"--lang {lang!r}: choose pl or en")
     console = Console()
     settings = Settings()
+    names = _report_catalogue(console, catalogue or settings.catalogue_file)
     try:
-        data = collect(create_client(settings), year, settings.city_timezone)
+        data = collect(create_client(settings), year, settings.city_timezone, names)
     except CivicpulseError as exc:
         raise _fail(console, exc) from exc
-    out.write_text(render_html(data), encoding="utf-8")
+    out.write_text(render_html(data, "en" if lang == "en" else "pl"), encoding="utf-8")
     console.print(f"report {year}: {data.city['n']} counted presses -> {out}")
     if not pdf:
         return

@@ -5,6 +5,10 @@ data; :func:`render_html` draws the charts with matplotlib (Agg) as embedded PNG
 figures themselves as JSON (``<script type="application/json" id="report-data">``) so readers
 and tests can check the numbers against SQL.
 
+Sites and departments appear by their catalogue names (ids where the catalogue has none), and
+the page comes in Polish or English (``render_html(data, lang=...)``, words in
+:mod:`civicpulse.sink.report_texts`).
+
 Fair ranking: a site's score is shrunk toward the city mean, ``(n * mean + k * city_mean) /
 (n + k)`` with ``k = SHRINKAGE_K = 50`` presses: a site with 50 presses sits halfway between its
 own mean and the city's, one with 1000 keeps ~95 % of its own. Sites with few presses can then
@@ -30,9 +34,12 @@ from .queries import (
     figure_sql,
     score_of,
 )
+from .report_texts import REPORT_TEXTS, ReportLang, number
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+
+    from civicpulse.schemas.catalogue import Catalogue
 
 __all__ = ["SHRINKAGE_K", "ReportData", "collect", "render_html", "shrunk", "year_range"]
 
@@ -76,7 +83,22 @@ def _counts(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def collect(client: Client, year: int, tz: str) -> ReportData:
+def _namer(catalogue: Catalogue | None) -> dict[str, str]:
+    """Department and site ids -> catalogue names (ids are unique across both in a catalogue)."""
+    if catalogue is None:
+        return {}
+    names = {d.department_id: d.name for d in catalogue.departments}
+    names.update({s.site_id: s.name for s in catalogue.sites})
+    return names
+
+
+def collect(client: Client, year: int, tz: str, catalogue: Catalogue | None = None) -> ReportData:
+    """The year's figures; with ``catalogue``, every site and department also carries its name."""
+    names = _namer(catalogue)
+
+    def name(ident: str) -> str:
+        return names.get(ident, ident)
+
     start, end = year_range(year, tz)
     params = {"start": start, "end": end, "tz": tz, "kind": "citizen", "department": "", "site": ""}
 
@@ -91,16 +113,26 @@ def collect(client: Client, year: int, tz: str) -> ReportData:
     data = ReportData(year=year, timezone=tz, city=city)
     departments: dict[str, list[int]] = {}
     for dep, site, *counts in site_rows:
-        data.sites.append({"site_id": site, "department_id": dep, **_counts(tuple(counts))})
+        data.sites.append(
+            {
+                "site_id": site,
+                "name": name(site),
+                "department_id": dep,
+                "department_name": name(dep),
+                **_counts(tuple(counts)),
+            }
+        )
         acc = departments.setdefault(dep, [0, 0, 0, 0])
         for i, value in enumerate(counts):
             acc[i] += int(value)
     for site in data.sites:
         site["fair_score"] = shrunk(site["n"], site["score"], city_mean)
     data.sites.sort(key=lambda s: -s["fair_score"])
-    data.departments = [{"department_id": d, **_counts(tuple(c))} for d, c in departments.items()]
+    data.departments = [
+        {"department_id": d, "name": name(d), **_counts(tuple(c))} for d, c in departments.items()
+    ]
     data.monthly = [
-        {"department_id": dep, "month": month.isoformat(), **_counts(tuple(c))}
+        {"department_id": dep, "name": name(dep), "month": month.isoformat(), **_counts(tuple(c))}
         for dep, month, *c in rows(DEPARTMENT_MONTHLY)
     ]
     data.heatmap = [
@@ -131,7 +163,11 @@ def collect(client: Client, year: int, tz: str) -> ReportData:
     ).result_rows
     keys = ("alert_id", "state", "scope", "scope_id", "department_id", "score", "n", "threshold")
     data.alerts = [
-        {**dict(zip(keys, row[:8], strict=True)), "at": row[8].replace(tzinfo=UTC).isoformat()}
+        {
+            **dict(zip(keys, row[:8], strict=True)),
+            "name": name(str(row[3])),
+            "at": row[8].replace(tzinfo=UTC).isoformat(),
+        }
         for row in alerts
     ]
     return data
@@ -143,20 +179,22 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _charts(data: ReportData) -> dict[str, str]:
+def _charts(data: ReportData, lang: ReportLang) -> dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    t = REPORT_TEXTS[lang]
     charts: dict[str, str] = {}
     fig, ax = plt.subplots(figsize=(9, 4))
     for dep in sorted({m["department_id"] for m in data.monthly}):
         points = [(m["month"][:7], m["score"]) for m in data.monthly if m["department_id"] == dep]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=dep)
+        label = next(m.get("name", dep) for m in data.monthly if m["department_id"] == dep)
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
     ax.set_ylim(0, 100)
-    ax.set_ylabel("score (0-100)")
-    ax.set_title(f"Monthly score per department, {data.year}")
+    ax.set_ylabel(t["score_axis"])
+    ax.set_title(t["monthly_chart"].format(year=data.year))
     ax.legend(loc="lower left", fontsize=8)
     ax.tick_params(axis="x", rotation=45)
     charts["monthly"] = _png(fig)
@@ -167,79 +205,101 @@ def _charts(data: ReportData) -> dict[str, str]:
         grid[cell["weekday"] - 1][cell["hour"]] = cell["score"]
     fig, ax = plt.subplots(figsize=(9, 3.2))
     image = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100)
-    ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_yticks(range(7), t["weekdays"].split(","))
     ax.set_xticks(range(0, 24, 2))
-    ax.set_xlabel(f"hour of day ({data.timezone})")
-    ax.set_title("Score by weekday and hour")
+    ax.set_xlabel(t["hour_axis"].format(tz=data.timezone))
+    ax.set_title(t["heatmap_chart"])
     fig.colorbar(image, ax=ax)
     charts["heatmap"] = _png(fig)
     plt.close(fig)
     return charts
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def _table(headers: list[str], rows: list[list[Any]], lang: ReportLang) -> str:
     def fmt(value: Any) -> str:
-        return f"{value:.1f}" if isinstance(value, float) else html.escape(str(value))
+        return number(value, lang) if isinstance(value, float) else html.escape(str(value))
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(data: ReportData) -> str:
-    """One self-contained HTML page (charts inline), readable in any browser."""
-    charts = _charts(data)
+def render_html(data: ReportData, lang: ReportLang = "pl") -> str:
+    """One self-contained HTML page (charts inline) in ``lang``, readable in any browser."""
+    t = REPORT_TEXTS[lang]
+    charts = _charts(data, lang)
+
+    def name(entry: dict[str, Any], key: str, name_key: str = "name") -> str:
+        return str(entry.get(name_key) or entry[key])
+
     site_rows = [
-        [s["site_id"], s["department_id"], s["n"], s["score"], s["fair_score"]] for s in data.sites
+        [
+            name(s, "site_id"),
+            name(s, "department_id", "department_name"),
+            s["n"],
+            s["score"],
+            s["fair_score"],
+        ]
+        for s in data.sites
     ]
-    site_headers = ["site", "department", "presses", "score", "fair score"]
+    site_headers = [t["site"], t["department"], t["presses"], t["score"], t["fair_score"]]
     payload = json.dumps(asdict(data), default=str).replace("</", "<\\/")
-    city_score = data.city["score"]
+    city = t["city"].format(
+        score=number(data.city["score"], lang), n=data.city["n"], tz=html.escape(data.timezone)
+    )
+    alert_rows = [
+        [
+            a["at"],
+            t.get(a["state"], a["state"]),
+            t.get(a["scope"], a["scope"]),
+            name(a, "scope_id"),
+            a["score"],
+            a["n"],
+            a["threshold"],
+        ]
+        for a in data.alerts
+    ]
+    alert_headers = [t["at"], t["state"], t["scope"], t["name"], t["score"], t["presses"]]
     sections = [
-        f"<h1>Annual service report {data.year}</h1>",
-        f"<p>City score <b>{'-' if city_score is None else f'{city_score:.1f}'}</b> from "
-        f"{data.city['n']} counted citizen presses (time zone {html.escape(data.timezone)}).</p>",
-        "<h2>Departments</h2>",
+        f"<h1>{html.escape(t['title'].format(year=data.year))}</h1>",
+        f"<p>{city}</p>",
+        f"<h2>{t['departments']}</h2>",
         _table(
-            ["department", "presses", "score"],
-            [[d["department_id"], d["n"], d["score"]] for d in data.departments],
+            [t["department"], t["presses"], t["score"]],
+            [[name(d, "department_id"), d["n"], d["score"]] for d in data.departments],
+            lang,
         ),
-        "<h2>Monthly trend</h2>",
-        f'<img alt="monthly trend" src="data:image/png;base64,{charts["monthly"]}">',
-        "<h2>When citizens are happiest</h2>",
-        f'<img alt="heat map" src="data:image/png;base64,{charts["heatmap"]}">',
-        f"<h2>Best sites</h2><p>Fair score: shrunk toward the city mean with k = "
-        f"{data.shrinkage_k} presses.</p>",
-        _table(site_headers, site_rows[:5]),
-        "<h2>Sites needing attention</h2>",
-        _table(site_headers, site_rows[::-1][:5]),
-        "<h2>Filtered presses per device</h2>",
+        f"<h2>{t['monthly']}</h2>",
+        f'<img alt="{t["monthly"]}" src="data:image/png;base64,{charts["monthly"]}">',
+        f"<h2>{t['heatmap']}</h2>",
+        f'<img alt="{t["heatmap"]}" src="data:image/png;base64,{charts["heatmap"]}">',
+        f"<h2>{t['best']}</h2><p>{t['fair_note'].format(k=data.shrinkage_k)}</p>",
+        _table(site_headers, site_rows[:5], lang),
+        f"<h2>{t['attention']}</h2>",
+        _table(site_headers, site_rows[::-1][:5], lang),
+        f"<h2>{t['filtered']}</h2>",
         _table(
-            ["device", "presses", "filtered", "share %"],
+            [t["device"], t["presses"], t["filtered_n"], t["share"]],
             [
                 [d["device_id"], d["total"], d["filtered"], 100 * d["filtered_share"]]
                 for d in data.devices
             ],
+            lang,
         ),
-        "<h2>Alert history</h2>",
-        _table(
-            ["at (UTC)", "state", "scope", "id", "score", "presses", "threshold"],
-            [
-                [a["at"], a["state"], a["scope"], a["scope_id"], a["score"], a["n"], a["threshold"]]
-                for a in data.alerts
-            ],
-        )
+        f"<h2>{t['alerts']}</h2>",
+        _table([*alert_headers, t["threshold"]], alert_rows, lang)
         if data.alerts
-        else "<p>No alerts this year.</p>",
+        else f"<p>{t['no_alerts']}</p>",
     ]
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
         "img{max-width:100%}"
     )
+    title = html.escape(t["title"].format(year=data.year))
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>civicpulse report {data.year}</title><style>{style}</style></head><body>"
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{style}</style></head><body>"
         + "".join(sections)
         + f'<script type="application/json" id="report-data">{payload}</script></body></html>'
     )
