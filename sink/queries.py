@@ -184,9 +184,10 @@ VERDICTS_PER_DEVICE: dict[Source, str] = {
         GROUP BY device_id, verdict ORDER BY device_id, verdict
     """,
     "raw": """
-        SELECT device_id, CAST(verdict, 'String') AS verdict, uniqExact(event_id) AS presses
-        FROM presses
+        SELECT device_id, CAST(verdict, 'String') AS verdict, count() AS presses
+        FROM presses FINAL
         WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
+          AND verdict != 'duplicate'
         GROUP BY device_id, verdict ORDER BY device_id, verdict
     """,
 }

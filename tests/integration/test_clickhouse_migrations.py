@@ -94,7 +94,9 @@ def test_migrations_create_the_contract_tables(
     for table in EXPECTED_COLUMNS:
         assert engines[table].startswith("ReplacingMergeTree"), engines[table]
         assert "non_replicated_deduplication_window = 1000" in engines[table]
-    assert "ORDER BY (toDate(pressed_at), device_id, pressed_at, event_id)" in engines["presses"]
+    # 0006: one row per event, the earliest delivery wins (tests/integration/test_first_verdict.py)
+    assert "ReplacingMergeTree(first_delivery)" in engines["presses"]
+    assert "ORDER BY event_id SETTINGS" in engines["presses"]
     recorded = clickhouse_client.query(
         "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
     ).result_rows
