@@ -29,6 +29,8 @@ class DemoFeed:
         self.kafka = KafkaOutput(settings, create_topic=False)
         self.labels: list[dict[str, Any]] = []
         self.produced = 0
+        #: presses the broker acknowledged (set by ``stop``)
+        self.sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-feed", daemon=True)
 
@@ -55,9 +57,8 @@ class DemoFeed:
         self._thread.join(timeout=10)
         unanswered = self.kafka.close(timeout=30)
         self.files.close()
+        self.sent = self.kafka.delivered
+        # Release the producer now: a live one keeps reconnecting (and logging) once the broker
+        # this run started is stopped.
+        del self.kafka.producer
         return unanswered
-
-    @property
-    def sent(self) -> int:
-        """Presses the broker acknowledged."""
-        return self.kafka.delivered
