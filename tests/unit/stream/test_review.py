@@ -25,7 +25,8 @@ MIN = 60_000
 def _desk(device: str, rng: random.Random, start: int, end: int, mix: list[float],
           site: str = "s1", mean_gap: float = 150_000) -> list[ScanPress]:  # fmt: skip
     """An honest desk: a citizen every ``mean_gap`` ms on average (at least 6 s apart)."""
-    out, t = [], start + rng.expovariate(1 / mean_gap)
+    out: list[ScanPress] = []
+    t = start + rng.expovariate(1 / mean_gap)
     while t < end:
         button = rng.choices((1, 2, 3, 4), mix)[0]
         out.append(

@@ -1,0 +1,104 @@
+"""Properties of the review scan on simulated days (the simulator labels every press).
+
+* Shuffling which button each press of an honest day carries (times kept) never flags more
+  presses than the day itself: the scan reacts to runs, not to how often a button is used.
+* Adding a staff run to a day never reduces the presses flagged.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from civicpulse.producers.city import PRESETS
+from civicpulse.producers.simulator import Simulation
+from civicpulse.stream.judge import Judge, MemoryStore
+from civicpulse.stream.review import ScanPress, Suspect, scan
+from civicpulse.stream.review_cli import scannable
+from civicpulse.stream.rules import RuleBook
+
+START = datetime(2026, 11, 23, 6, tzinfo=UTC)  # 07:00 in Warsaw
+
+
+@cache
+def _day(seed: int) -> tuple[tuple[ScanPress, ...], tuple[ScanPress, ...], tuple[str, ...]]:
+    """(every scanned press, the honest ones, the desks) of a simulated working morning."""
+    sim = Simulation(PRESETS["demo"], START, timedelta(hours=6), 0.3, seed)
+    judge = Judge(sim.catalogue(), RuleBook.defaults(), MemoryStore())
+    every, honest = [], []
+    for press in sim.presses():
+        judged = judge.judge(press.line)
+        if isinstance(judged, str) or (scanned := scannable(judged)) is None:
+            continue
+        every.append(scanned)
+        if press.label == "honest":
+            honest.append(scanned)
+    desks = tuple(d.device_id for d in sim.city.devices if d.role == "desk")
+    return tuple(every), tuple(honest), desks
+
+
+def _flagged(presses: Sequence[ScanPress], suspects: Sequence[Suspect]) -> int:
+    periods: dict[str, list[tuple[int, int]]] = {}
+    for s in suspects:
+        periods.setdefault(s.device_id, []).append((s.from_ms, s.to_ms))
+    return sum(any(a <= p.at_ms <= b for a, b in periods.get(p.device_id, ())) for p in presses)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from([1, 2]), shuffle_seed=st.integers(0, 2**32))
+def test_a_shuffled_honest_day_is_never_flagged_more(seed: int, shuffle_seed: int) -> None:
+    _, honest, _ = _day(seed)
+    rng = random.Random(shuffle_seed)
+    by_device: dict[str, list[ScanPress]] = {}
+    for p in honest:
+        by_device.setdefault(p.device_id, []).append(p)
+    shuffled: list[ScanPress] = []
+    for presses in by_device.values():
+        buttons = [p.button for p in presses]
+        rng.shuffle(buttons)
+        shuffled += [_with_button(p, b) for p, b in zip(presses, buttons, strict=True)]
+    original = _flagged(honest, scan(honest))
+    assert _flagged(shuffled, scan(shuffled)) <= original
+
+
+def _with_button(press: ScanPress, button: int) -> ScanPress:
+    return ScanPress(press.event_id, press.device_id, press.channel, press.site_id,
+                     press.department_id, press.at_ms, button)  # fmt: skip
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from([1, 2]),
+    desk=st.integers(0, 29),
+    start_min=st.integers(60, 300),
+    pace_s=st.floats(10, 60),
+    minutes=st.integers(5, 20),
+    button=st.sampled_from([3, 4]),
+)
+def test_adding_a_staff_run_never_reduces_what_is_flagged(
+    seed: int, desk: int, start_min: int, pace_s: float, minutes: int, button: int
+) -> None:
+    every, _, desks = _day(seed)
+    device = desks[desk % len(desks)]
+    like = next(p for p in every if p.device_id == device)
+    start = int(START.timestamp() * 1000) + start_min * 60_000
+    run = [
+        ScanPress(
+            f"staff-{i}",
+            device,
+            "terminal",
+            like.site_id,
+            like.department_id,
+            start + int(i * pace_s * 1000),
+            button,
+        )
+        for i in range(int(minutes * 60 / pace_s))
+    ]
+    before = _flagged(every, scan(every))
+    after_presses = list(every) + run
+    assert _flagged(after_presses, scan(after_presses)) >= before
