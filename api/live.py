@@ -32,10 +32,12 @@ from .texts import PAGES, Lang
 
 __all__ = ["pages_router", "router"]
 
-router = APIRouter(prefix="/v1", tags=["live"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/v1", tags=["queries"], dependencies=[Depends(require_token)])
 pages_router = APIRouter(include_in_schema=False)
 
 LangParam = Annotated[str, Query(pattern="^(pl|en)$")]
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _catalogue(request: Request) -> Catalogue:
@@ -49,6 +51,7 @@ def _catalogue(request: Request) -> Catalogue:
     responses={
         401: {"model": ProblemDetail, "description": "no or unknown bearer token"},
         404: {"model": ProblemDetail, "description": "no such department in the catalogue"},
+        422: {"model": ProblemDetail, "description": "at without a zone or out of range"},
         503: {"model": ProblemDetail, "description": "ClickHouse is not reachable or not migrated"},
     },
 )
@@ -71,6 +74,9 @@ def live_summary(
 
     if at is not None and at.tzinfo is None:
         return JSONResponse({"detail": "at needs a time zone, e.g. 2026-03-29T12:00:00Z"}, 422)
+    if at is not None and not _EARLIEST <= at < _LATEST:
+        # the stored columns are DateTime64 from 1970 on; a far moment is a caller's mistake
+        return JSONResponse({"detail": "at must lie between 1970-01-02 and 2100-01-01"}, 422)
     catalogue = _catalogue(request)
     if department and department not in {d.department_id for d in catalogue.departments}:
         return JSONResponse({"detail": f"no department {department!r} in the catalogue"}, 404)
