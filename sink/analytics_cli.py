@@ -222,11 +222,15 @@ def report_command(
     import tempfile
 
     from .clickhouse import create_client
-    from .report import collect, render_html
+    from .report import collect, render_html, require_charting
 
     if lang not in ("pl", "en"):
         raise typer.BadParameter(f"--lang {lang!r}: choose pl or en")
     console = Console()
+    try:
+        require_charting()
+    except CivicpulseError as exc:
+        raise _fail(console, exc) from exc
     settings = Settings()
     names = _report_catalogue(console, catalogue or settings.catalogue_file)
     try:

@@ -10,6 +10,7 @@ __all__ = [
     "EnginePathConflictError",
     "MigrationChecksumError",
     "MigrationError",
+    "ReportExtraMissingError",
     "SinkError",
 ]
 
@@ -36,3 +37,7 @@ class MigrationError(SinkError):
 
 class MigrationChecksumError(MigrationError):
     """An already applied migration file was edited after it was applied."""
+
+
+class ReportExtraMissingError(SinkError):
+    """matplotlib, which draws the report's charts, is not installed (the ``report`` extra)."""

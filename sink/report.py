@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .exceptions import ReportExtraMissingError
 from .queries import (
     DEPARTMENT_MONTHLY,
     HEATMAP,
@@ -41,7 +42,15 @@ if TYPE_CHECKING:
 
     from civicpulse.schemas.catalogue import Catalogue
 
-__all__ = ["SHRINKAGE_K", "ReportData", "collect", "render_html", "shrunk", "year_range"]
+__all__ = [
+    "SHRINKAGE_K",
+    "ReportData",
+    "collect",
+    "render_html",
+    "require_charting",
+    "shrunk",
+    "year_range",
+]
 
 SHRINKAGE_K = 50
 
@@ -179,7 +188,22 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def require_charting() -> None:
+    """Fail early, naming the extra, when matplotlib (the ``report`` extra) is not installed.
+
+    The base install leaves matplotlib out: only the report draws charts.
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise ReportExtraMissingError(
+            "the annual report draws its charts with matplotlib, which is not installed: "
+            "pip install 'civicpulse[report]'"
+        ) from exc
+
+
 def _charts(data: ReportData, lang: ReportLang) -> dict[str, str]:
+    require_charting()
     import matplotlib
 
     matplotlib.use("Agg")
