@@ -13,6 +13,15 @@ Two families:
   ``press_verdicts_hourly``, migrations 0004/0005) and a raw form (scans ``presses FINAL``) that
   must return the same rows; the raw form is the fallback where the rollups cannot serve a zone.
 
+**Confirmed misuse** (DESIGN.md "Misuse review"): a press of a device inside one of that
+device's confirmed periods (table ``misuse_reviews``, migration 0007) is misuse everywhere.
+:data:`NOT_CONFIRMED_MISUSE` is the one condition every press-reading figure adds (the
+recomputation, export, report, query API). The rollups cannot know a decision taken after
+their rows were written, so the rollup form of every figure *subtracts* the counted presses
+that fall in confirmed periods (a second, small read of ``presses`` pruned to the confirmed
+periods' time span; it reads nothing when no period is confirmed) rather than falling back to
+the raw scan: the figure stays one SQL statement, which the Grafana panels reuse as they are.
+
 Identifiers never come from users; values always travel as bound parameters.
 """
 
@@ -23,9 +32,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "CONFIRMED_PERIODS",
     "COUNTS",
     "DEPARTMENT_MONTHLY",
     "HEATMAP",
+    "INSIDE_CONFIRMED",
+    "NOT_CONFIRMED_MISUSE",
     "RECOMPUTE_SCORES",
     "SITE_DAILY",
     "SITE_TOTALS",
@@ -42,8 +54,37 @@ __all__ = [
 Source = Literal["rollup", "raw"]
 
 
-def _counted(since: str, until: str) -> str:
-    """Counted presses, each event once, with the stream's scoping columns (kind never NULL)."""
+# Every confirmed period as (device, first press, last press): a scalar subquery, run once per
+# statement; periods are few (a reviewer decides each one), so a per-row array test is cheap.
+CONFIRMED_PERIODS = """(
+    SELECT groupArray((toString(device_id), period_from, period_to))
+    FROM misuse_reviews FINAL WHERE state = 'confirmed'
+)"""
+#: true for a press (columns ``device_id``, ``pressed_at``) inside a confirmed period of its device
+INSIDE_CONFIRMED = (
+    "arrayExists(p -> p.1 = device_id AND pressed_at >= p.2 AND pressed_at <= p.3, "
+    + CONFIRMED_PERIODS
+    + ")"
+)
+#: the building block: the press is not confirmed misuse
+NOT_CONFIRMED_MISUSE = "NOT " + INSIDE_CONFIRMED
+# The time span of the confirmed periods (an empty span when none is): lets the subtraction of
+# the rollup forms prune every partition when nothing is confirmed.
+_CONFIRMED_SPAN = """
+      AND pressed_at >= (SELECT if(count() = 0, toDateTime64('2299-12-31', 3, 'UTC'),
+                                   min(period_from))
+                         FROM misuse_reviews FINAL WHERE state = 'confirmed')
+      AND pressed_at <= (SELECT max(period_to) FROM misuse_reviews FINAL WHERE state = 'confirmed')
+      AND """
+
+
+def _counted(since: str, until: str, *, misuse: bool = False) -> str:
+    """Counted presses, each event once, with the stream's scoping columns (kind never NULL).
+
+    Confirmed misuse is left out; with ``misuse`` only the counted presses inside confirmed
+    periods are kept (what the rollup forms subtract).
+    """
+    confirmed = _CONFIRMED_SPAN + INSIDE_CONFIRMED if misuse else "AND " + NOT_CONFIRMED_MISUSE
     return (
         (
             """
@@ -54,10 +95,12 @@ def _counted(since: str, until: str) -> str:
     FROM presses FINAL
     WHERE verdict = 'counted' AND site_id IS NOT NULL AND department_id IS NOT NULL
       AND pressed_at >= {@since:DateTime64(3, 'UTC')} AND pressed_at < {@until:DateTime64(3, 'UTC')}
+      @CONFIRMED
 """
         )
         .replace("@since", since)
         .replace("@until", until)
+        .replace("@CONFIRMED", confirmed)
     )
 
 
@@ -136,13 +179,23 @@ _RAW_COUNTED = """
 """.replace("@COUNTED", _counted("start", "end"))
 
 _ROLLUP = """
-    SELECT hour, site_id, department_id, question_id, CAST(kind, 'String') AS kind, n1, n2, n3, n4
+    SELECT hour, site_id, department_id, question_id, CAST(kind, 'String') AS kind,
+           toInt64(n1) AS n1, toInt64(n2) AS n2, toInt64(n3) AS n3, toInt64(n4) AS n4
     FROM presses_hourly
     WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
       AND kind = {kind:String}
       AND ({department:String} = '' OR department_id = {department:String})
       AND ({site:String} = '' OR site_id = {site:String})
-"""
+    UNION ALL
+    SELECT toStartOfHour(pressed_at, 'UTC') AS hour, site_id, department_id,
+           ifNull(question_id, '') AS question_id, kind,
+           -toInt64(button = 1) AS n1, -toInt64(button = 2) AS n2,
+           -toInt64(button = 3) AS n3, -toInt64(button = 4) AS n4
+    FROM (@MISUSE)
+    WHERE kind = {kind:String}
+      AND ({department:String} = '' OR department_id = {department:String})
+      AND ({site:String} = '' OR site_id = {site:String})
+""".replace("@MISUSE", _counted("start", "end", misuse=True))
 
 COUNTS = {
     "rollup": "sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3, sum(n4) AS n4",
@@ -176,20 +229,30 @@ HEATMAP = _figure(
 
 # Distinct (event_id, verdict) pairs per device: a re-sent press may be counted once and judged
 # `duplicate` once; each judgement counts once however often the sink delivered it.
+# Counted presses inside confirmed periods are reported under the verdict `misuse`.
 VERDICTS_PER_DEVICE: dict[Source, str] = {
     "rollup": """
-        SELECT device_id, CAST(verdict, 'String') AS verdict, sum(presses) AS presses
-        FROM press_verdicts_hourly
-        WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
-        GROUP BY device_id, verdict ORDER BY device_id, verdict
-    """,
+        SELECT device_id, verdict, sum(presses) AS presses
+        FROM (
+            SELECT device_id, CAST(verdict, 'String') AS verdict, toInt64(presses) AS presses
+            FROM press_verdicts_hourly
+            WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
+            UNION ALL
+            SELECT device_id, move.1 AS verdict, move.2 AS presses
+            FROM (@MISUSE)
+            ARRAY JOIN [('counted', toInt64(-1)), ('misuse', toInt64(1))] AS move
+        )
+        GROUP BY device_id, verdict HAVING presses != 0 ORDER BY device_id, verdict
+    """.replace("@MISUSE", _counted("start", "end", misuse=True)),
     "raw": """
-        SELECT device_id, CAST(verdict, 'String') AS verdict, count() AS presses
+        SELECT device_id,
+               if(verdict = 'counted' AND @INSIDE, 'misuse', CAST(verdict, 'String')) AS verdict_s,
+               count() AS presses
         FROM presses FINAL
         WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
           AND verdict != 'duplicate'
-        GROUP BY device_id, verdict ORDER BY device_id, verdict
-    """,
+        GROUP BY device_id, verdict_s ORDER BY device_id, verdict_s
+    """.replace("@INSIDE", INSIDE_CONFIRMED),
 }
 
 
