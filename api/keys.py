@@ -16,6 +16,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from civicpulse.schemas.events import format_utc
+from civicpulse.schemas.files import write_private
 
 from .exceptions import KeyStoreError
 
@@ -68,50 +70,91 @@ def verify_key(key: str, stored: KeyHash) -> bool:
 
 
 class DeviceKeys:
-    """The device-key store: ``{device_id: [KeyHash, ...]}`` in one JSON file (0600)."""
+    """The device-key store: ``{device_id: [KeyHash, ...]}`` in one JSON file (0600).
 
-    def __init__(self, path: Path | None = None) -> None:
+    Every process that serves requests re-reads the file when its modification time or size
+    changes (looked at most every ``recheck_seconds``), and the CLI replaces the file atomically;
+    so a key added, replaced or revoked with ``civicpulse devices ...`` takes effect in every
+    running API within seconds, without a restart. A revoked key also leaves the in-memory
+    cache of verified keys at that re-read.
+    """
+
+    def __init__(self, path: Path | None = None, *, recheck_seconds: float = 1.0) -> None:
         self.path = path
+        self.recheck_seconds = recheck_seconds
         self._keys: dict[str, list[KeyHash]] = {}
         self._verified: dict[str, bytes] = {}
         self._secret = os.urandom(32)
         self._lock = threading.Lock()
-        if path is not None and path.exists():
-            self._load(path)
+        self._stamp: tuple[int, int, int] | None = None
+        self._checked = -1e9
+        with self._lock:
+            self._reload()
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> DeviceKeys:
         return cls(data_dir / "device-keys.json")
 
-    def _load(self, path: Path) -> None:
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
         try:
-            raw = orjson.loads(path.read_bytes())
-            self._keys = {
-                device: [KeyHash(**entry) for entry in entries] for device, entries in raw.items()
-            }
-        except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
-            raise KeyStoreError(
-                f"device-key store {path} is unreadable ({exc}); restore it from backup or "
-                "re-issue keys with `civicpulse devices add-key`"
-            ) from exc
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        # The inode changes with every atomic replace, even within one mtime tick.
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def _reload(self) -> None:
+        """Read the file if it changed since the last read (call with the lock held)."""
+        if self.path is None:
+            return  # an in-memory store (tests, embedders): nothing to re-read
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return
+        keys: dict[str, list[KeyHash]] = {}
+        if stamp is not None:
+            try:
+                raw = orjson.loads(self.path.read_bytes())
+                keys = {
+                    device: [KeyHash(**entry) for entry in entries]
+                    for device, entries in raw.items()
+                }
+            except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
+                raise KeyStoreError(
+                    f"device-key store {self.path} is unreadable ({exc}); restore it from "
+                    "backup or re-issue keys with `civicpulse devices add-key`"
+                ) from exc
+            except FileNotFoundError:
+                stamp = None
+        self._forget_changed(keys)
+        self._keys, self._stamp = keys, stamp
+
+    def _forget_changed(self, keys: dict[str, list[KeyHash]]) -> None:
+        for device in list(self._verified):
+            if keys.get(device) != self._keys.get(device):
+                del self._verified[device]
+
+    def refresh(self) -> None:
+        """Pick up changes another process made, at most every ``recheck_seconds``."""
+        now = time.monotonic()
+        if now - self._checked >= self.recheck_seconds:
+            with self._lock:
+                self._checked = now
+                self._reload()
 
     def _save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {d: [entry.__dict__ for entry in entries] for d, entries in self._keys.items()}
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_private(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        self._stamp = self._file_stamp()
 
     def add(self, device_id: str, *, replace: bool = False) -> str:
         """Issue a new key for ``device_id``; returns it (the only time it exists in clear)."""
         key = new_key()
         with self._lock:
+            self._reload()
             entries = [] if replace else list(self._keys.get(device_id, []))
             self._keys[device_id] = [*entries, hash_key(key)]
             self._verified.pop(device_id, None)
@@ -121,24 +164,40 @@ class DeviceKeys:
     def set_key(self, device_id: str, key: str) -> None:
         """Register a key chosen elsewhere (provisioning, tests); only its hash is kept."""
         with self._lock:
-            self._keys.setdefault(device_id, []).append(hash_key(key))
+            self._reload()
+            self._keys[device_id] = [*self._keys.get(device_id, []), hash_key(key)]
             self._save()
 
     def revoke(self, device_id: str) -> bool:
         with self._lock:
+            self._reload()
             self._verified.pop(device_id, None)
             found = self._keys.pop(device_id, None) is not None
-            self._save()
+            if found:
+                self._save()
             return found
 
     def devices(self) -> list[str]:
-        return sorted(self._keys)
+        with self._lock:
+            self._reload()
+            return sorted(self._keys)
+
+    def _tag(self, device_id: str, key: str) -> bytes:
+        return hmac.new(self._secret, f"{device_id}\0{key}".encode(), hashlib.sha256).digest()
+
+    def check_cached(self, device_id: str, key: str) -> bool:
+        """True when this exact key of this device was verified before and is still current.
+
+        One HMAC, no scrypt: callers try this first, so a terminal that already proved its key
+        is not held up by limits meant for guessers.
+        """
+        self.refresh()
+        remembered = self._verified.get(device_id)
+        return remembered is not None and hmac.compare_digest(remembered, self._tag(device_id, key))
 
     def check(self, device_id: str, key: str) -> bool:
         """True when ``key`` is a current key of ``device_id``."""
-        tag = hmac.new(self._secret, f"{device_id}\0{key}".encode(), hashlib.sha256).digest()
-        remembered = self._verified.get(device_id)
-        if remembered is not None and hmac.compare_digest(remembered, tag):
+        if self.check_cached(device_id, key):
             return True
         entries = self._keys.get(device_id)
         if not entries:
@@ -146,7 +205,7 @@ class DeviceKeys:
             verify_key(key, _dummy())
             return False
         if any(verify_key(key, entry) for entry in entries):
-            self._verified[device_id] = tag
+            self._verified[device_id] = self._tag(device_id, key)
             return True
         return False
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from civicpulse.schemas.events import format_utc
+from civicpulse.schemas.files import write_private
 
 from .exceptions import KeyStoreError
 
@@ -101,15 +101,8 @@ class ApiTokens:
     def _save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {name: asdict(entry) for name, entry in self._entries.items()}
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_private(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
         self._stamp = self._file_stamp()
 
     def add(self, name: str) -> str:

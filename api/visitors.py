@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from civicpulse.schemas.files import write_private
+
 __all__ = ["DailySalt", "VisitorHasher", "visitor_hash"]
 
 
@@ -54,12 +56,8 @@ class DailySalt:
     def _persist(self) -> None:
         if self.path is None or self._day is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps({"day": self._day.isoformat(), "salt": self._salt.hex()}))
-        os.replace(tmp, self.path)
+        data = orjson.dumps({"day": self._day.isoformat(), "salt": self._salt.hex()})
+        write_private(self.path, data)
 
 
 class VisitorHasher:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from civicpulse.schemas.files import private_dir
+
 from . import kafka_process as proc
 from .exceptions import BrokerStartError, PortInUseError
 from .java import require_java
@@ -43,6 +45,8 @@ __all__ = [
 
 Progress = Callable[[str], None]
 _VERSION_LINE = re.compile(r"Kafka version: (?P<version>\S+)")
+# The broker JVM and the format tool create files 0600 and directories 0700.
+_PRIVATE_UMASK = 0o077
 
 # librdkafka reports every refused connection while the broker boots; route those lines to a
 # logger without handlers instead of the user's terminal.
@@ -224,7 +228,7 @@ def _java_argv(java: Path, libs: Path, layout: BrokerLayout, heap: str, main: st
 
 def _write_configs(config: LauncherConfig) -> None:
     layout = config.layout
-    layout.logs.mkdir(parents=True, exist_ok=True)
+    private_dir(layout.logs)
     properties = broker_properties(
         layout,
         port=config.port,
@@ -240,7 +244,9 @@ def _format_storage(java: Path, libs: Path, config: LauncherConfig) -> None:
     layout = config.layout
     argv = _java_argv(java, libs, layout, "256m", "kafka.tools.StorageTool")
     argv += ["format", "--cluster-id", new_cluster_id(), "--config", str(layout.server_properties)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, check=False, umask=_PRIVATE_UMASK
+    )
     if done.returncode != 0 or not layout.meta_properties.is_file():
         raise BrokerStartError(
             f"Formatting the KRaft storage in {layout.log_dirs} failed (exit {done.returncode}):\n"
@@ -272,7 +278,7 @@ def start_broker(
     """
     say = progress or (lambda _message: None)
     layout = config.layout
-    layout.root.mkdir(parents=True, exist_ok=True)
+    private_dir(layout.root)
     # Two `civicpulse` processes starting the same data dir at once would race on the pid file.
     with proc.file_lock(layout.root / ".start.lock"):
         pid = _running_pid(layout)
@@ -302,6 +308,8 @@ def start_broker(
                 # Its own session: Ctrl-C in the shell that ran `civicpulse kafka start` must not
                 # reach the broker, and the broker outlives that shell.
                 start_new_session=True,
+                # The broker's files (partitions, logs) are the city's presses: 0600/0700.
+                umask=_PRIVATE_UMASK,
             )
         layout.pid_file.write_text(f"{process.pid}\n", encoding="ascii")
         state = {"pid": process.pid, "version": config.kafka_version, "bootstrap": config.bootstrap}

@@ -23,6 +23,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicpulse.schemas.events import Identifier, PressEvent, UtcDatetime, format_utc
+from civicpulse.schemas.files import private_file
 
 from .exceptions import BufferFullError
 
@@ -95,7 +96,7 @@ class PressBuffer:
     def __init__(self, path: Path, *, capacity: int = 100_000, warn_fraction: float = 0.8) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         self.path = path
         self.capacity = capacity
         self.warn_fraction = warn_fraction

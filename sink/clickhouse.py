@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from civicpulse.schemas.files import private_dir
+
 from .exceptions import ClickHouseDsnError, EngineLockedError, EnginePathConflictError, SinkError
 
 if TYPE_CHECKING:
@@ -184,7 +186,7 @@ def _open_chdb(path: str, database: str) -> Client:
     import clickhouse_connect
     from clickhouse_connect.driver.exceptions import DatabaseError, ProgrammingError
 
-    Path(path).mkdir(parents=True, exist_ok=True)
+    private_dir(path)
     try:
         return clickhouse_connect.get_client(dsn=f"chdb://{path}", database=database)
     except ProgrammingError as exc:

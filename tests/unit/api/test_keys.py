@@ -44,3 +44,40 @@ def test_replace_and_revoke(tmp_path: Path) -> None:
     assert keys.revoke("dev-1")
     assert not keys.check("dev-1", third)
     assert not DeviceKeys(tmp_path / "k.json").check("dev-1", third)
+
+
+def test_changes_made_by_another_process_reach_a_running_store(tmp_path: Path) -> None:
+    # Two instances on one file stand for the CLI and a running API.
+    path = tmp_path / "device-keys.json"
+    api = DeviceKeys(path, recheck_seconds=0.0)
+    cli = DeviceKeys(path)
+    first = cli.add("dev-1")
+    assert api.check("dev-1", first)  # added while the API runs: accepted
+    assert api.check_cached("dev-1", first)
+    assert cli.revoke("dev-1")
+    assert not api.check_cached("dev-1", first)  # the verified cache forgets a revoked key
+    assert not api.check("dev-1", first)
+    second = cli.add("dev-1")
+    third = DeviceKeys(path).add("dev-1", replace=True)
+    assert not api.check("dev-1", second) and api.check("dev-1", third)
+    assert DeviceKeys(path).devices() == ["dev-1"]
+
+
+def test_recheck_interval_bounds_how_often_the_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "device-keys.json"
+    api = DeviceKeys(path, recheck_seconds=3600.0)
+    api.refresh()  # the first look is due at once; the next one not for an hour
+    key = DeviceKeys(path).add("dev-1")
+    assert not api.check("dev-1", key)
+    api.recheck_seconds = 0.0
+    assert api.check("dev-1", key)
+
+
+def test_writes_are_atomic_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "new-dir" / "device-keys.json"
+    keys = DeviceKeys(path)
+    keys.add("dev-1")
+    keys.add("dev-2")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["device-keys.json"]  # no temp left
