@@ -1,23 +1,39 @@
-"""Event-time window scores of counted presses: the pure state behind the scores agent.
+"""Event-time window scores of counted presses: the pure state behind the scores stage.
 
-* Counts are kept per scope and per *minute* of ``pressed_at`` (four integers each): a rolling
-  15-min window is the sum of its 15 minutes, an hour or a local day the sum of theirs. One
-  minute slice per (scope, minute with presses) is far smaller than one record per window.
-* The *watermark* is the newest ``received_at`` seen minus ``grace``; when no press arrives,
-  ``idle`` moves it on by the wall-clock time elapsed, so windows also close at night. A window
-  ``[start, end)`` closes when ``end <= watermark``: its ScoreEvent is emitted once for every
-  scope with presses in it (a window without presses emits nothing).
-* A late press (its window already closed; anti-spam lets presses up to ``max_delay`` late
-  through) is added to its minute and the corrected ScoreEvent of every closed window it falls
-  in is emitted again: the scores table keeps the latest row per window, so closed-window scores
-  equal a recomputation from the stored presses. Minutes are kept ``keep`` (default 8 days:
-  the longest ``max_delay`` plus a day) behind the watermark; a press older than that cannot be
-  corrected any more and is refused (``add`` returns None).
-* A press is counted once per ``event_id`` (re-deliveries after a crash): ids are remembered
-  for ``keep`` of watermark time.
+* **Counts** are kept per scope and per *minute* of ``pressed_at`` (four integers each): a rolling
+  15-min window is the sum of its 15 minutes, an hour or a local day the sum of theirs. They are
+  stored as one record per (scope, hour): at most 60 minutes of four integers, so no record grows
+  with traffic.
+* **Idempotence without an id set.** Every press arrives with its *source*: the partition and
+  offset it had on presses.accepted (the hop to the scoring topic forwards each partition in
+  order). Each record remembers, per source partition, the highest offset applied to it; a press
+  at or below that offset is already in the record (a re-delivery after a crash, or the hop
+  forwarding again what it had forwarded before a crash) and is not counted twice. Because the
+  offset travels inside the record it protects, the records need no atomic multi-record flush:
+  whichever records reached the changelog before a crash carry exactly the presses they hold.
+* **Watermark.** Per *lane* (an in-order stream of presses: the worker's lanes are the pairs
+  of presses.raw partition and presses.accepted partition), the newest ``received_at`` seen (its
+  *head*). The watermark is the slowest *active* lane's head minus ``grace``: after a backlog the
+  partitions are read in chunks (one may run many minutes of event time ahead of another), and
+  a watermark taken from the fastest would close windows that the others are still filling. A
+  lane with no message for ``idle_after`` seconds of wall time is idle and does not hold the
+  watermark back. When the whole stream idles, ``idle`` raises a *floor*: the
+  wall clock (``received_at`` is stamped at ingest, so nothing newer than now can be waiting),
+  so the hour and day windows of a backlog that has drained close at once instead of a day of
+  wall-clock time later.
+* A window ``[start, end)`` **closes** when ``end <= watermark``: its ScoreEvent is emitted once
+  for every scope with presses in it (a window without presses emits nothing).
+* A **late** press (its window already closed; anti-spam lets presses up to ``max_delay`` late
+  through) is added to its minute and marks every closed window it falls in as stale;
+  ``take_corrections`` emits each stale window once, with its current counts: corrections
+  coalesce per flush, however many late presses touched the window. The scores table keeps the
+  latest row per window, so closed-window scores equal a recomputation from the stored presses.
+  A press that is skipped as already applied still marks its windows (their correction may not
+  have reached the topic before a crash). Minutes are kept ``keep`` (default 8 days: the longest
+  ``max_delay`` plus a day) behind the watermark; an older press is refused (``add`` -> False).
 
-State changes are tracked as dirty record keys (``take_dirty``) so that the worker writes only
-what changed to its table; ``load`` rebuilds the accumulator from those records.
+State changes are tracked as dirty record names (``take_dirty``) so that the worker writes only
+what changed; ``load`` rebuilds the accumulator from those records.
 """
 
 from __future__ import annotations
@@ -33,11 +49,19 @@ from .enrich import epoch_us, from_epoch_us
 from .scores import Counts, ScopeKey, WindowName, scopes_of, score_event
 from .windows import day_window, hour_window
 
-__all__ = ["MINUTE_US", "ScoreAccumulator"]
+__all__ = ["MINUTE_US", "Closed", "ScoreAccumulator", "Source"]
 
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
 _ROLLING_MINUTES = 15
+_STATE_VERSION = 3
+
+#: where a press came from: (partition, offset) on presses.accepted
+Source = tuple[int, int]
+#: one closed window: (window name, start us, end us, its events)
+Closed = tuple[WindowName, int, int, list[ScoreEvent]]
+#: a record: one scope's minutes of one hour
+RecordKey = tuple[ScopeKey, int]
 
 
 def _key_text(key: ScopeKey) -> str:
@@ -49,69 +73,140 @@ def _key_of(text: str) -> ScopeKey:
     return (scope, scope_id, kind)  # type: ignore[return-value]
 
 
+def _record_name(key: ScopeKey, hour: int) -> str:
+    return f"m|{_key_text(key)}|{hour}"
+
+
 @dataclass
 class ScoreAccumulator:
-    """Minute slices per scope, a watermark, the ids already counted (see module doc)."""
+    """Minute slices per scope, per-record applied offsets, a watermark (see module doc)."""
 
     zone: tzinfo
     city_id: str
     grace_us: int = 2 * MINUTE_US
     keep_us: int = 8 * 24 * HOUR_US
+    #: seconds of wall time without a message after which a lane is idle
+    idle_after: float = 30.0
     #: scope -> minute (epoch minutes) -> [n1, n2, n3, n4]
     slices: dict[ScopeKey, dict[int, list[int]]] = field(default_factory=dict)
     #: minute -> scopes with presses in it
     by_minute: dict[int, set[ScopeKey]] = field(default_factory=dict)
-    #: event_id -> the hour (epoch hours of the watermark) it was counted in, and the reverse
-    ids: dict[str, int] = field(default_factory=dict)
-    hours: dict[int, set[str]] = field(default_factory=dict)
-    newest_received: int | None = None
+    #: record -> source partition -> highest offset applied to it
+    applied: dict[RecordKey, dict[int, int]] = field(default_factory=dict)
+    #: lane -> newest received_at (us)
+    heads: dict[int, int] = field(default_factory=dict)
+    #: lane -> wall time (s, the caller's clock) of its last message; not stored
+    seen_at: dict[int, float] = field(default_factory=dict)
+    #: the watermark never falls below floor - grace (raised by ``idle``)
+    floor: int | None = None
     #: every window with end <= closed has been emitted
     closed: int | None = None
+    #: closed windows touched since the last ``take_corrections``
+    stale: set[tuple[ScopeKey, int, int, WindowName]] = field(default_factory=set)
     dirty: set[str] = field(default_factory=set)
+    _ends_cache: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     # -- time ---------------------------------------------------------------------------------
 
-    @property
-    def watermark(self) -> int | None:
-        return None if self.newest_received is None else self.newest_received - self.grace_us
+    def watermark(self, now: float = 0.0) -> int | None:
+        """The slowest active partition's head (or the floor, if higher) minus grace."""
+        if not self.heads and self.floor is None:
+            return None
+        active = [
+            head
+            for lane, head in self.heads.items()
+            if now - self.seen_at.get(lane, now) < self.idle_after
+        ]
+        if active:
+            base = min(active)
+        elif self.heads:
+            base = max(self.heads.values())  # every partition quiet: all of it has been read
+        else:
+            base = None
+        if self.floor is not None and (base is None or self.floor > base):
+            base = self.floor
+        assert base is not None
+        return base - self.grace_us
+
+    def idle(self, wall_us: int, elapsed_us: int = 0) -> None:
+        """No press for a while (the caller's tick): raise the floor to the wall clock.
+
+        ``received_at`` is stamped at ingest, so once the stream is idle nothing received before
+        ``wall_us`` is still on its way. ``elapsed_us`` also moves a floor that is ahead of the
+        wall clock (presses stamped in the future, as a simulation may) forward.
+        """
+        if not self.heads:
+            return  # nothing received yet: the first presses may be a backlog of any age
+        candidates = [wall_us]
+        newest = max(self.heads.values(), default=None)
+        base = self.floor if self.floor is not None else newest
+        if base is not None and newest is not None:
+            candidates.append(max(base, newest) + elapsed_us)
+        target = max(candidates)
+        if self.floor is None or target > self.floor:
+            self.floor = target
+            self.dirty.add("meta")
 
     # -- presses ------------------------------------------------------------------------------
 
-    def add(self, press: JudgedPress) -> list[ScoreEvent] | None:
-        """Count one accepted press; returns corrected events of closed windows it falls in
-        (empty for an on-time press), or None when it is refused (older than ``keep``)."""
-        event_id = press.event_id.hex
-        if event_id in self.ids:
-            return []
-        keys = scopes_of(press, self.city_id)
+    def add(
+        self,
+        press: JudgedPress,
+        source: Source | None = None,
+        now: float = 0.0,
+        lane: int | None = None,
+    ) -> bool:
+        """Count one accepted press (once per source offset). False: refused, older than keep.
+
+        ``lane`` names the in-order stream the press came through, for the watermark (default:
+        its source partition); the worker uses the pair (presses.raw partition, presses.accepted
+        partition), the finest order the pipeline keeps. A press in closed windows marks them
+        for ``take_corrections``.
+        """
+        partition, offset = source if source is not None else (-1, -1)
+        lane = partition if lane is None else lane
         received = epoch_us(press.received_at)
-        if self.newest_received is None or received > self.newest_received:
-            self.newest_received = received
+        if received > self.heads.get(lane, received - 1):
+            self.heads[lane] = received
             self.dirty.add("meta")
+        self.seen_at[lane] = now
         minute = epoch_us(press.pressed_at) // MINUTE_US
-        watermark = self.watermark
+        watermark = self.watermark(now)
         assert watermark is not None
         if minute * MINUTE_US < watermark - self.keep_us:
-            return None
-        hour = watermark // HOUR_US
-        self.ids[event_id] = hour
-        self.hours.setdefault(hour, set()).add(event_id)
-        self.dirty.add(f"i|{hour}")
-        if not keys:
-            return []
+            return False
+        keys = scopes_of(press, self.city_id)
+        hour = minute * MINUTE_US // HOUR_US
         button = press.button
         for key in keys:
+            marks = self.applied.setdefault((key, hour), {})
+            if source is not None and marks.get(partition, -1) >= offset:
+                continue  # this record holds the press already
+            if source is not None:
+                marks[partition] = offset
             counts = self.slices.setdefault(key, {}).setdefault(minute, [0, 0, 0, 0])
             counts[button - 1] += 1
             self.by_minute.setdefault(minute, set()).add(key)
-            self.dirty.add(f"m|{_key_text(key)}|{minute * MINUTE_US // HOUR_US}")
-        if self.closed is None or minute * MINUTE_US >= self.closed:
-            return []  # every window holding it ends after its start: none closed yet
+            self.dirty.add(_record_name(key, hour))
+        if self.closed is not None and minute * MINUTE_US < self.closed:
+            for start, end, name in self._windows_of(minute):
+                if end <= self.closed:
+                    for key in keys:
+                        self.stale.add((key, start, end, name))
+        return True
+
+    def advance(self, now: float = 0.0) -> tuple[list[ScoreEvent], list[Closed]]:
+        """What a flush emits: the corrections of stale closed windows, then the windows the
+        watermark has closed since (corrections first: closing prunes old minutes)."""
+        corrections = self.take_corrections()
+        return corrections, self.close(now)
+
+    def take_corrections(self) -> list[ScoreEvent]:
+        """The current value of every closed window touched since the last call, once each."""
+        stale, self.stale = sorted(self.stale), set()
         return [
             event
-            for start, end, name in self._windows_of(minute)
-            if end <= self.closed
-            for key in keys
+            for key, start, end, name in stale
             if (event := self._event(key, start, end, name)) is not None
         ]
 
@@ -145,40 +240,67 @@ class ScoreAccumulator:
 
     # -- closing ------------------------------------------------------------------------------
 
-    def idle(self, elapsed_us: int) -> None:
-        """No press for ``elapsed_us`` of wall-clock time: event time moves on as well."""
-        if self.newest_received is not None and elapsed_us > 0:
-            self.newest_received += elapsed_us
-            self.dirty.add("meta")
-
-    def close(self) -> list[tuple[WindowName, int, int, list[ScoreEvent]]]:
+    def close(self, now: float = 0.0) -> list[Closed]:
         """Close every window whose end the watermark has passed, oldest end first.
 
         Returns ``(window, start, end, events)`` per closed window (events only for scopes with
-        presses in it), and prunes minutes and ids older than ``keep``.
+        presses in it), and prunes minutes older than ``keep``.
         """
-        watermark = self.watermark
+        watermark = self.watermark(now)
         if watermark is None:
             return []
-        now = watermark // MINUTE_US * MINUTE_US  # windows end on whole minutes
+        end_now = watermark // MINUTE_US * MINUTE_US  # windows end on whole minutes
         if self.closed is None:
-            # First start: nothing was emitted yet; begin with the oldest minute held.
-            oldest = min(self.by_minute, default=now // MINUTE_US) * MINUTE_US
-            self.closed = oldest
-        if now <= self.closed:
+            if not self.by_minute:
+                return []  # nothing to close yet: begin with the first press held
+            self.closed = min(self.by_minute) * MINUTE_US
+            self.dirty.add("meta")
+        if end_now <= self.closed:
             return []
-        out: list[tuple[WindowName, int, int, list[ScoreEvent]]] = []
-        for end in range(self.closed + MINUTE_US, now + 1, MINUTE_US):
+        out: list[Closed] = []
+        for end in self._ends_between(self.closed, end_now):
             for start, name in self._ending_at(end):
                 keys = self._scopes_between(start, end)
                 found = (self._event(key, start, end, name) for key in sorted(keys))
                 events = [e for e in found if e is not None]
                 if events:
                     out.append((name, start, end, events))
-        self.closed = now
+        self.closed = end_now
         self.dirty.add("meta")
         self._prune(watermark)
         return out
+
+    def _ends_between(self, low: int, high: int) -> list[int]:
+        """Window ends in ``(low, high]`` of windows that hold a press, in order.
+
+        Only these can emit anything, so a watermark that jumps days ahead (an idle stream after
+        an old backlog) costs the minutes with presses, not the minutes in between.
+        """
+        horizon = (low - 26 * HOUR_US) // MINUTE_US  # no window is longer than 25 hours
+        ends: set[int] = set()
+        for minute in self.by_minute:
+            if minute < horizon:
+                continue
+            for k in range(1, _ROLLING_MINUTES + 1):
+                end = (minute + k) * MINUTE_US
+                if low < end <= high:
+                    ends.add(end)
+            for end in self._calendar_ends(minute):
+                if low < end <= high:
+                    ends.add(end)
+        return sorted(ends)
+
+    def _calendar_ends(self, minute: int) -> tuple[int, int]:
+        """The ends of the local hour and the local day holding ``minute`` (cached)."""
+        found = self._ends_cache.get(minute)
+        if found is None:
+            moment = from_epoch_us(minute * MINUTE_US)
+            found = (
+                epoch_us(hour_window(moment, self.zone).end),
+                epoch_us(day_window(moment, self.zone).end),
+            )
+            self._ends_cache[minute] = found
+        return found
 
     def _ending_at(self, end: int) -> Iterator[tuple[int, WindowName]]:
         yield end - _ROLLING_MINUTES * MINUTE_US, "15m"
@@ -189,7 +311,12 @@ class ScoreAccumulator:
 
     def _scopes_between(self, start: int, end: int) -> set[ScopeKey]:
         keys: set[ScopeKey] = set()
-        for minute in range(start // MINUTE_US, end // MINUTE_US):
+        first, last = start // MINUTE_US, end // MINUTE_US
+        if last - first > len(self.by_minute):
+            minutes: Iterable[int] = (m for m in self.by_minute if first <= m < last)
+        else:
+            minutes = range(first, last)
+        for minute in minutes:
             found = self.by_minute.get(minute)
             if found:
                 keys |= found
@@ -199,56 +326,81 @@ class ScoreAccumulator:
         floor = (watermark - self.keep_us) // MINUTE_US
         old = [m for m in self.by_minute if m < floor]
         for minute in old:
+            self._ends_cache.pop(minute, None)
+            hour = minute * MINUTE_US // HOUR_US
             for key in self.by_minute.pop(minute):
                 slices = self.slices[key]
                 slices.pop(minute, None)
-                self.dirty.add(f"m|{_key_text(key)}|{minute * MINUTE_US // HOUR_US}")
                 if not slices:
                     del self.slices[key]
-        oldest_hour = (watermark - self.keep_us) // HOUR_US
-        for hour in [h for h in self.hours if h < oldest_hour]:
-            for event_id in self.hours.pop(hour):
-                del self.ids[event_id]
-            self.dirty.add(f"i|{hour}")
+                if all(m not in slices for m in range(hour * 60, hour * 60 + 60)):
+                    self.applied.pop((key, hour), None)
+                self.dirty.add(_record_name(key, hour))
 
     # -- records (what the worker's table holds) ----------------------------------------------
 
     def record(self, name: str) -> Any:
         """The current value of record ``name`` (None: delete it)."""
         if name == "meta":
-            return {"newest_received": self.newest_received, "closed": self.closed}
+            return {
+                "v": _STATE_VERSION,
+                "heads": {str(p): us for p, us in sorted(self.heads.items())},
+                "floor": self.floor,
+                "closed": self.closed,
+            }
         kind, rest = name.split("|", 1)
-        if kind == "i":
-            return sorted(self.hours.get(int(rest), ())) or None
+        if kind != "m":
+            return None  # a record of an older version (e.g. the event-id sets): deleted
         key_text, hour_text = rest.rsplit("|", 1)
-        slices = self.slices.get(_key_of(key_text), {})
-        first = int(hour_text) * 60
-        value = {str(m): c for m in range(first, first + 60) if (c := slices.get(m)) is not None}
-        return value or None
+        key, hour = _key_of(key_text), int(hour_text)
+        slices = self.slices.get(key, {})
+        first = hour * 60
+        counts = {
+            str(m): list(c) for m in range(first, first + 60) if (c := slices.get(m)) is not None
+        }
+        if not counts:
+            return None
+        marks = self.applied.get((key, hour), {})
+        return {"c": counts, "o": {str(p): o for p, o in sorted(marks.items())}}
 
     def take_dirty(self) -> list[tuple[str, Any]]:
         changed = [(name, self.record(name)) for name in sorted(self.dirty)]
         self.dirty.clear()
         return changed
 
-    def load(self, records: Iterable[tuple[str, Any]]) -> None:
-        """Rebuild from stored records (the worker's recovered table)."""
+    def load(self, records: Iterable[tuple[str, Any]], now: float = 0.0) -> None:
+        """Rebuild from stored records (the worker's recovered table).
+
+        Every partition counts as active from ``now``: a partition that is still catching up
+        after a restart holds the watermark back until it has been quiet for ``idle_after``.
+        """
         for name, value in records:
             if value is None:
                 continue
             if name == "meta":
-                self.newest_received = value["newest_received"]
-                self.closed = value["closed"]
+                self._load_meta(value)
                 continue
             kind, rest = name.split("|", 1)
-            if kind == "i":
-                hour = int(rest)
-                self.hours[hour] = set(value)
-                for event_id in value:
-                    self.ids[event_id] = hour
+            if kind != "m":
+                self.dirty.add(name)  # an older version's record: delete it at the next flush
                 continue
-            key = _key_of(rest.rsplit("|", 1)[0])
-            for minute_text, counts in value.items():
+            key_text, hour_text = rest.rsplit("|", 1)
+            key, hour = _key_of(key_text), int(hour_text)
+            counts = value.get("c", value)  # version 2 stored the minutes only
+            for minute_text, four in counts.items():
                 minute = int(minute_text)
-                self.slices.setdefault(key, {})[minute] = list(counts)
+                self.slices.setdefault(key, {})[minute] = list(four)
                 self.by_minute.setdefault(minute, set()).add(key)
+            marks = value.get("o", {}) if "c" in value else {}
+            self.applied[(key, hour)] = {int(p): int(o) for p, o in marks.items()}
+        for lane in self.heads:
+            self.seen_at[lane] = now
+
+    def _load_meta(self, value: dict[str, Any]) -> None:
+        if value.get("v") == _STATE_VERSION:
+            self.heads = {int(p): int(us) for p, us in value["heads"].items()}
+            self.floor = value.get("floor")
+        elif value.get("newest_received") is not None:  # version 2: one global head
+            self.heads = {-1: int(value["newest_received"])}
+            self.dirty.add("meta")
+        self.closed = value.get("closed")

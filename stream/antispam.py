@@ -42,7 +42,16 @@ from .enrich import ResolvedPress
 from .rules import Rules
 from .state import BUCKET_US, DeviceState
 
-__all__ = ["MAX_IDS", "MAX_TIMES", "RETENTION_MARGIN_US", "DeviceState", "decide"]
+__all__ = [
+    "IDS_PER_PART",
+    "MAX_IDS",
+    "MAX_TIMES",
+    "RETENTION_MARGIN_US",
+    "TIMES_PER_PART",
+    "VISITORS_PER_PART",
+    "DeviceState",
+    "decide",
+]
 
 # Pruning (bounded state). Let R be the newest received_at of the device's presses that passed
 # check 3. A later press passes check 3 only if pressed_at >= received_at - max_delay. Assuming
@@ -56,6 +65,18 @@ RETENTION_MARGIN_US = 3_600_000_000
 SWEEP_EVERY_US = 3_600_000_000
 MAX_IDS = 200_000
 MAX_TIMES = 50_000
+
+# Bounded records (each part is one changelog record, rewritten when it changes): ids and web
+# visitors go to parts of at most IDS_PER_PART / VISITORS_PER_PART entries (~80 KB of JSON),
+# several per arrival hour if need be (at most PARTS_PER_HOUR). Press times (burst rule) are
+# bucketed by the hour of pressed_at and a bucket holds at most TIMES_PER_PART times: a device
+# pressed that often within one hour has been in burst since its first few presses of it, and
+# staying in burst needs only the previous press (burst_quiet), so the times past the cap can
+# change no verdict of presses that arrive in time order.
+IDS_PER_PART = 1_000
+VISITORS_PER_PART = 500
+TIMES_PER_PART = 8_000
+PARTS_PER_HOUR = 1_000
 
 
 def decide(
@@ -82,7 +103,7 @@ def decide(
         state.applied = at
     t, received = press.pressed_us, press.received_us
     record = [t, at, "clock_skew"]
-    shard = f"s{received // BUCKET_US}"
+    shard = _current_part(state, "s", "ids", received, IDS_PER_PART)
     state.create(shard, {"ids": {}})["ids"][event_id] = record
     state.touch(shard)
     state.n_seen += 1
@@ -113,7 +134,7 @@ def _judge(state: DeviceState, press: ResolvedPress, t: int, rules: Rules) -> Ve
             counted = () if part is None else part["by"].get(visitor, {}).get(question, ())
             if any(abs(t - u) < window for u in counted):
                 return "visitor_limit"
-        shard = f"v{press.received_us // BUCKET_US}"
+        shard = _current_part(state, "v", "by", press.received_us, VISITORS_PER_PART)
         part = state.create(shard, {"by": {}})
         part["by"].setdefault(visitor, {}).setdefault(question, []).append(t)
         state.touch(shard)
@@ -162,9 +183,29 @@ def _add_time(state: DeviceState, t: int) -> None:
     if position == len(state.buckets) or state.buckets[position] != bucket:
         state.buckets.insert(position, bucket)
     part = state.create(name, {"t": []})
+    if len(part["t"]) >= TIMES_PER_PART:
+        return  # see TIMES_PER_PART: the device is in burst, which needs no more times
     insort(part["t"], t)
     state.touch(name)
     state.n_times += 1
+
+
+def _current_part(state: DeviceState, kind: str, field: str, received: int, cap: int) -> str:
+    """The part that takes a new entry: the newest of its arrival hour while it has room.
+
+    Part names are ``<kind><hour * 1000 + k>``: several bounded parts per hour, newest last;
+    the parts of earlier versions (``<kind><hour>``) sort before every new one.
+    """
+    hour = received // BUCKET_US
+    live = state.live(kind)
+    if live:
+        newest = int(live[0][1:])
+        if newest // PARTS_PER_HOUR == hour:
+            part = state.part(live[0])
+            if part is None or len(part[field]) < cap:
+                return live[0]
+            return f"{kind}{newest + 1}"
+    return f"{kind}{hour * PARTS_PER_HOUR}"
 
 
 def _maybe_sweep(state: DeviceState, rules: Rules) -> None:

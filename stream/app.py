@@ -21,9 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from civicpulse.schemas.events import AlertEvent, DeadLetter, JudgedPress, ScoreEvent
+from civicpulse.schemas.events import AlertEvent, DeadLetter, JudgedPress
 from civicpulse.schemas.topics import (
     ALERTS_ALL,
     CATALOGUE_DEVICES,
@@ -35,18 +34,23 @@ from civicpulse.schemas.topics import (
     topic_name,
 )
 
-from .accumulator import ScoreAccumulator
-from .alerts import AlertBook, AlertState, step_window
+from .alerts import AlertBook
 from .catalogue import CatalogueReader
+from .failfast import FailureLedger, die, run_guarded
 from .judge import Judge
 from .ordering import InOrder, withhold_ack
 from .outputs import Outputs, TableStore
 from .rules import RuleBook
+from .scoring import ScoresStage, scoring_key
 from .watchdog import GroupOffsets, install_stall_watchdog
 
-__all__ = ["StreamConfig", "app_settings", "create_app", "judged_bytes"]
+__all__ = ["RAW_PARTITION_HEADER", "StreamConfig", "app_settings", "create_app", "judged_bytes"]
 
 log = logging.getLogger("civicpulse.stream")
+
+#: header of a judged press on presses.accepted: the presses.raw partition it was judged from
+#: (the scores stage orders its watermark by raw and accepted partition, see ``scoring``)
+RAW_PARTITION_HEADER = "civicpulse-raw-partition"
 
 
 @dataclass(frozen=True)
@@ -186,90 +190,100 @@ def create_app(config: StreamConfig) -> Any:
         log.warning("presses.raw[%d]: out of order delivery; seeking back to %d", partition, offset)
         await app.consumer.seek(TP(raw.get_topic_name(), partition), offset)
 
+    ledger = FailureLedger(config.data_dir / "failures.json")
+
+    async def antispam_batch(events: list[Any], store: TableStore) -> None:
+        judge = Judge(catalogue().index(), config.rules, store)
+        out = outputs()
+        by_partition: dict[int, list[Any]] = {}
+        for event in events:
+            by_partition.setdefault(event.message.partition, []).append(event)
+        unknown = [p for p in by_partition if not order.knows(p)]
+        if unknown:
+            await start_partitions(unknown)
+        holes: set[int] = set()
+        for partition, part in by_partition.items():
+            store.partition = partition
+            for event in part:
+                if order.admit(partition, event.message.offset) == "hole":
+                    withhold_ack(event)
+                    holes.add(partition)
+                    continue
+                _judge_one(judge, event, out, names)
+            judge.flush()
+        await out.flush()
+        for partition in sorted(holes):
+            await seek_back(partition)
+
     async def antispam(stream: Any) -> None:
         await ready.wait()
         store = TableStore(antispam_table, outputs())
-        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
-            judge = Judge(catalogue().index(), config.rules, store)
-            out = outputs()
-            by_partition: dict[int, list[Any]] = {}
-            for event in batch:
-                by_partition.setdefault(event.message.partition, []).append(event)
-            unknown = [p for p in by_partition if not order.knows(p)]
-            if unknown:
-                await start_partitions(unknown)
-            holes: set[int] = set()
-            for partition, events in by_partition.items():
-                store.partition = partition
-                for event in events:
-                    if order.admit(partition, event.message.offset) == "hole":
-                        withhold_ack(event)
-                        holes.add(partition)
-                        continue
-                    _judge_one(judge, event, out, names)
-                judge.flush()
-            await out.flush()
-            for partition in sorted(holes):
-                await seek_back(partition)
+
+        async def batch(events: list[Any]) -> None:
+            await antispam_batch(events, store)
+
+        await run_guarded("antispam", stream, config, ledger, batch, dead)
+
+    async def hop_batch(events: list[Any]) -> None:
+        out = outputs()
+        for event in events:
+            message = event.message
+            key = scoring_key(message.partition, message.offset, _raw_partition(message))
+            out.send(scoring.get_topic_name(), key, message.value)
+        await out.flush()
 
     async def scoring_hop(stream: Any) -> None:
-        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
-            out = outputs()
-            for event in batch:
-                out.send(scoring.get_topic_name(), b"city", event.message.value)
-            await out.flush()
+        await run_guarded("scoring_hop", stream, config, ledger, hop_batch, dead)
 
-    zone = ZoneInfo(config.timezone)
     lock = asyncio.Lock()
     scores_tp = TP(scoring.get_topic_name(), 0)
+    stage = ScoresStage(
+        table=scores_table,
+        outputs=outputs,
+        catalogue=catalogue,
+        send_alert=lambda out, alert: _send_alert(out, names, config, alert),
+        scores_topic=names["scores"],
+        alerts=config.alerts,
+        timezone=config.timezone,
+        city_id=config.city_id,
+        grace_seconds=config.grace_seconds,
+    )
 
-    def accumulator() -> ScoreAccumulator:
-        acc = runtime.get("acc")
-        if acc is None:
-            acc = ScoreAccumulator(zone, config.city_id, grace_us=int(config.grace_seconds * 1e6))
-            acc.load(
-                (str(k), v) for k, v in scores_table.data.items() if not str(k).startswith("a|")
-            )
-            runtime["acc"] = acc
-            runtime["alerts"] = {
-                str(k): AlertState.from_dict(v)
-                for k, v in scores_table.data.items()
-                if str(k).startswith("a|")
-            }
-        return acc
+    async def scores_batch(events: list[Any]) -> None:
+        async with lock:
+            now = time.monotonic()
+            for event in events:
+                try:
+                    stage.add(event.message.key, event.message.value, now)
+                except Exception as exc:  # one bad message must never stop the stream
+                    log.exception("scoring a press failed")
+                    dead(event, f"{type(exc).__name__}: {exc}", "stream.scores")
+            await stage.flush(now)
 
     async def scores(stream: Any) -> None:
         await ready.wait()
-        store = TableStore(scores_table, outputs())
-        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
-            async with lock:
-                acc = accumulator()
-                out = outputs()
-                for event in batch:
-                    _score_one(acc, event, out, names)
-                runtime["last_press"] = time.monotonic()
-                _close(acc, runtime, config, out, names)
-                _flush_scores(acc, runtime, store)
-                await out.flush()
+        await run_guarded("scores", stream, config, ledger, scores_batch, dead)
 
     async def tick() -> None:
-        if not ready.is_set() or scores_tp not in app.consumer.assignment():
-            runtime.pop("acc", None)  # not ours (any more): rebuild from the table when it is
-            return
-        async with lock:
-            now = time.monotonic()
-            acc = accumulator()
-            last = max(runtime.get("last_press", now), runtime.get("last_tick", now))
-            if now - runtime.get("last_press", 0.0) >= config.tick_seconds:
-                acc.idle(int((now - last) * 1e6))
-            runtime["last_tick"] = now
-            out = outputs()
-            _close(acc, runtime, config, out, names)
-            _flush_scores(acc, runtime, TableStore(scores_table, out))
-            await out.flush()
+        try:
+            if not ready.is_set() or scores_tp not in app.consumer.assignment():
+                stage.forget()  # not ours (any more): rebuild from the table when it is
+                return
+            async with lock:
+                now = time.monotonic()
+                last = max(stage.last_press, runtime.get("last_tick", now))
+                if now - stage.last_press >= config.tick_seconds:
+                    stage.idle(now, int(time.time() * 1e6), int((now - last) * 1e6))
+                runtime["last_tick"] = now
+                await stage.flush(now)
+        except Exception as exc:
+            die("scores tick", exc)
+
+    def dead(event: Any, error: str, stage_name: str = "stream") -> None:
+        _dead(outputs(), names, event.message, error, stage_name)
 
     async def _revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        runtime.pop("acc", None)
+        stage.forget()
 
     async def _reassigned(sender: Any, /, *args: Any, **kwargs: Any) -> None:
         order.forget()  # Faust seeks every partition back to its committed offset
@@ -303,17 +317,20 @@ def _judge_one(judge: Judge, event: Any, out: Outputs, names: dict[str, str]) ->
             _dead(out, names, message, result)
             return
         topic = names["accepted"] if result.verdict == "counted" else names["rejected"]
-        out.send(topic, result.device_id.encode(), judged_bytes(result))
+        headers = [(RAW_PARTITION_HEADER, str(message.partition).encode())]
+        out.send(topic, result.device_id.encode(), judged_bytes(result), headers=headers)
     except Exception as exc:  # one bad message must never stop the stream
         log.exception("press at %s[%s]@%s failed", message.topic, message.partition, message.offset)
         _dead(out, names, message, f"{type(exc).__name__}: {exc}")
 
 
-def _dead(out: Outputs, names: dict[str, str], message: Any, error: str) -> None:
+def _dead(
+    out: Outputs, names: dict[str, str], message: Any, error: str, stage: str = "stream.antispam"
+) -> None:
     letter = DeadLetter.of(
         message.value or b"",
         error,
-        "stream.antispam",
+        stage,
         source_topic=message.topic,
         source_partition=message.partition,
         source_offset=message.offset,
@@ -321,78 +338,13 @@ def _dead(out: Outputs, names: dict[str, str], message: Any, error: str) -> None
     out.send(names["deadletter"], message.key, letter.model_dump_json().encode())
 
 
-def _score_one(acc: ScoreAccumulator, event: Any, out: Outputs, names: dict[str, str]) -> None:
-    try:
-        press = JudgedPress.model_validate_json(event.message.value)
-        corrections = acc.add(press)
-        if corrections is None:
-            log.warning("press %s is older than the kept windows: not scored", press.event_id)
-            return
-        for score in corrections:
-            _send_score(out, names, score)
-    except Exception as exc:
-        log.exception("scoring a press failed")
-        letter = DeadLetter.of(
-            event.message.value or b"",
-            str(exc),
-            "stream.scores",
-            source_topic=event.message.topic,
-            source_partition=event.message.partition,
-            source_offset=event.message.offset,
-        )
-        out.send(names["deadletter"], None, letter.model_dump_json().encode())
-
-
-def _send_score(out: Outputs, names: dict[str, str], score: ScoreEvent) -> None:
-    out.send(
-        names["scores"],
-        f"{score.scope}:{score.scope_id}".encode(),
-        score.model_dump_json().encode(),
-    )
-
-
-def _close(
-    acc: ScoreAccumulator,
-    runtime: dict[str, Any],
-    config: StreamConfig,
-    out: Outputs,
-    names: dict[str, str],
-) -> None:
-    states: dict[str, AlertState] = runtime.setdefault("alerts", {})
-    dirty: set[str] = runtime.setdefault("alerts_dirty", set())
-    for _window, _start, _end, events in acc.close():
-        for score in events:
-            _send_score(out, names, score)
-        for score in events:
-            if score.window != "15m" or score.scope not in ("department", "site"):
-                continue
-            department = _department_of(score, runtime)
-            if department is None:
-                continue
-            key = f"a|{score.scope}|{score.scope_id}"
-            stepped = step_window(
-                states.get(key, AlertState()),
-                score,
-                department_id=department,
-                rules=config.alerts.for_department(department),
-            )
-            if stepped is None:
-                continue
-            state, alert = stepped
-            if state != states.get(key, AlertState()):
-                states[key] = state
-                dirty.add(key)
-            if alert is not None:
-                _send_alert(out, names, config, alert)
-
-
-def _department_of(score: ScoreEvent, runtime: dict[str, Any]) -> str | None:
-    if score.scope == "department":
-        return score.scope_id
-    reader: CatalogueReader = runtime["catalogue"]
-    for site in reader.index().catalogue.sites:
-        if site.site_id == score.scope_id:
-            return site.department_id
+def _raw_partition(message: Any) -> int | None:
+    """The presses.raw partition a judged press came from (header set by the anti-spam agent)."""
+    headers = message.headers or ()
+    items = headers.items() if isinstance(headers, dict) else headers
+    for name, value in items:
+        if name == RAW_PARTITION_HEADER:
+            return int(value)
     return None
 
 
@@ -421,14 +373,3 @@ def _send_alert(
 
 
 _KNOWN_ALERT_TOPICS: dict[str, set[str]] = {}
-
-
-def _flush_scores(acc: ScoreAccumulator, runtime: dict[str, Any], store: TableStore) -> None:
-    store.partition = 0
-    for name, value in acc.take_dirty():
-        store.set(name, value)
-    states: dict[str, AlertState] = runtime.setdefault("alerts", {})
-    dirty: set[str] = runtime.setdefault("alerts_dirty", set())
-    for key in sorted(dirty):
-        store.set(key, states[key].to_dict())
-    dirty.clear()

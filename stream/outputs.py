@@ -16,9 +16,11 @@ import orjson
 
 from .exceptions import StreamError
 
-__all__ = ["Outputs", "TableStore"]
+__all__ = ["Headers", "Outputs", "TableStore"]
 
 log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
 
 
 class Outputs:
@@ -38,18 +40,30 @@ class Outputs:
                 "queue.buffering.max.messages": 1_000_000,
             }
         )
-        self._failed: list[tuple[str, bytes | None, bytes | None, int]] = []
+        self._failed: list[tuple[str, bytes | None, bytes | None, int, Headers | None]] = []
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int = -1) -> None:
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int = -1,
+        headers: Headers | None = None,
+    ) -> None:
         def delivered(error: Any, message: Any) -> None:
             if error is not None:
-                self._failed.append((topic, key, value, partition))
+                self._failed.append((topic, key, value, partition, headers))
                 log.warning("output to %s failed, will retry: %s", topic, error)
 
         while True:
             try:
                 self._producer.produce(
-                    topic, key=key, value=value, partition=partition, on_delivery=delivered
+                    topic,
+                    key=key,
+                    value=value,
+                    partition=partition,
+                    headers=headers,
+                    on_delivery=delivered,
                 )
                 return
             except BufferError:
@@ -64,8 +78,8 @@ class Outputs:
                 return
             # Not acknowledged: never let the inputs be committed. Retry until the broker is back.
             failed, self._failed = self._failed, []
-            for topic, key, value, partition in failed:
-                self.send(topic, key, value, partition)
+            for topic, key, value, partition, headers in failed:
+                self.send(topic, key, value, partition, headers)
             await asyncio.sleep(retry_every)
 
     def close(self) -> None:

@@ -7,13 +7,16 @@ written back only when changed (``dirty``):
 
 * the *core* (key ``device_id``): last press, burst flag, last counted press, newest
   ``received_at``, the last applied source offset, the list of time buckets;
-* ``s<h>`` (key ``device_id|s<h>.<gen>``): the event ids that *arrived* in hour ``h`` (of
-  ``received_at``), ``{event_id: [pressed_us, offset, verdict]}`` -- the verdict lets a
-  re-delivered message be answered with the verdict it got the first time (see ``decide``);
-* ``v<h>``: the counted web presses that arrived in hour ``h``,
+* ``s<n>`` (key ``device_id|s<n>.<gen>``): event ids by *arrival* hour ``h`` (of
+  ``received_at``), ``n = h * 1000 + k``: at most ``IDS_PER_PART`` ids a part, a new part when
+  one is full, ``{event_id: [pressed_us, offset, verdict]}`` -- the verdict lets a re-delivered
+  message be answered with the verdict it got the first time (see ``decide``);
+* ``v<n>``: the counted web presses by arrival hour, the same way (``VISITORS_PER_PART``),
   ``{visitor: {question_id: [pressed_us, ...]}}``;
-* ``t<b>``: the press times of one hour ``b`` (burst rule), ``{"t": [...], "o": [...]}`` sorted by
-  time; a press reads only the buckets its burst window overlaps.
+* ``t<b>``: the press times of one hour ``b`` (burst rule), ``{"t": [...]}`` sorted, at most
+  ``TIMES_PER_PART``; a press reads only the buckets its burst window overlaps.
+
+Every part is therefore one bounded changelog record, whatever the device's rate.
 
 Buckets by arrival hour mean a batch rewrites only the current hour's ids and visitors (a few
 small records per device), never the week behind them; a lookup reads every live bucket (at

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import JudgedPress, ScoreEvent
-from civicpulse.stream.accumulator import MINUTE_US, ScoreAccumulator
+from civicpulse.stream.accumulator import MINUTE_US, ScoreAccumulator, Source
 from civicpulse.stream.enrich import epoch_us, judged, resolve
 from civicpulse.stream.scores import Counts, scopes_of
 from civicpulse.stream.windows import windows_of
@@ -20,16 +21,21 @@ from .factory import INDEX, event
 ZONE = ZoneInfo("Europe/Warsaw")
 # Sunday 2026-03-29 is the spring DST day in Warsaw (23 hours).
 START = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)
+FAR_FUTURE_US = epoch_us(datetime(2026, 6, 1, tzinfo=UTC))
+
+Window = tuple[object, ...]
 
 
-def accepted(pressed: datetime, received: datetime, button: int = 3) -> JudgedPress:
-    press = resolve(event(pressed, received=received, button=button), INDEX)
+def accepted(
+    pressed: datetime, received: datetime, button: int = 3, device: str = "t1"
+) -> JudgedPress:
+    press = resolve(event(pressed, received=received, button=button, device=device), INDEX)
     return judged(press, "counted")
 
 
-def recompute(presses: list[JudgedPress], closed: int) -> dict[tuple[object, ...], Counts]:
+def recompute(presses: list[JudgedPress], closed: int) -> dict[Window, Counts]:
     """Every window ending at or before ``closed``, per scope, from the presses themselves."""
-    out: dict[tuple[object, ...], Counts] = defaultdict(Counts)
+    out: dict[Window, Counts] = defaultdict(Counts)
     seen: set[str] = set()
     for press in presses:
         if press.event_id.hex in seen:
@@ -43,96 +49,218 @@ def recompute(presses: list[JudgedPress], closed: int) -> dict[tuple[object, ...
     return dict(out)
 
 
-def latest(events: list[ScoreEvent]) -> dict[tuple[object, ...], Counts]:
+def latest(events: list[ScoreEvent]) -> dict[Window, Counts]:
     """What a ReplacingMergeTree keeps: the last row per window."""
-    out: dict[tuple[object, ...], Counts] = {}
+    out: dict[Window, Counts] = {}
     for e in events:
         where = (e.scope, e.scope_id, e.kind, e.window, e.window_start)
         out[where] = Counts(e.n1, e.n2, e.n3, e.n4)
     return out
 
 
-steps = st.lists(
-    st.tuples(
-        st.sampled_from(["press", "press", "press", "late", "resend", "idle", "close"]),
-        st.integers(0, 600),  # seconds of ingest time that pass before the step
-        st.integers(0, 4 * 3600),  # how late a late press is, in seconds
-        st.integers(1, 4),
-    ),
-    max_size=60,
-)
+def advanced(acc: ScoreAccumulator) -> list[ScoreEvent]:
+    """Everything one flush emits, in order."""
+    corrections, closed = acc.advance()
+    return corrections + [e for _, _, _, events in closed for e in events]
 
 
-@settings(max_examples=150, deadline=None)
-@given(steps=steps, restart=st.integers(0, 60))
-def test_closed_windows_equal_a_recomputation(
-    steps: list[tuple[str, int, int, int]], restart: int
+# -- the property: any arrival order, batch split, re-forwarding and crash ----------------------
+
+Message = tuple[int, int, JudgedPress]  # source partition, source offset, press
+CRASHES = ("none", "none", "none", "before_outputs", "mid_outputs", "mid_records", "after_records")
+
+
+@st.composite
+def scoring_logs(draw: st.DrawFn) -> list[Message]:
+    """Per-partition ordered streams, interleaved, with suffixes forwarded again.
+
+    Each source partition has its own ingest clock, so after interleaving one partition may run
+    hours of event time ahead of another (a backlog read in chunks). ``resend`` appends the last
+    ``k`` messages of a partition again, as the hop does after a crash.
+    """
+    clocks = {p: START for p in range(3)}
+    sent: dict[int, list[Message]] = {p: [] for p in range(3)}
+    log: list[Message] = []
+    for _ in range(draw(st.integers(1, 70))):
+        partition = draw(st.integers(0, 2))
+        if draw(st.integers(0, 9)) == 0 and sent[partition]:
+            k = draw(st.integers(1, len(sent[partition])))
+            log.extend(sent[partition][-k:])
+            continue
+        clocks[partition] += timedelta(seconds=draw(st.integers(0, 900)))
+        lateness = draw(st.sampled_from([0, 0, 0, 30, 600, 3 * 3600, 30 * 3600]))
+        press = accepted(
+            clocks[partition] - timedelta(seconds=lateness),
+            clocks[partition],
+            button=draw(st.integers(1, 4)),
+            device=draw(st.sampled_from(["t1", "w1"])),
+        )
+        message = (partition, len(sent[partition]), press)
+        sent[partition].append(message)
+        log.append(message)
+    return log
+
+
+@settings(max_examples=300, deadline=None)
+@given(log=scoring_logs(), data=st.data())
+def test_the_last_emitted_value_of_every_window_equals_the_recomputation(
+    log: list[Message], data: st.DataObject
 ) -> None:
-    acc = ScoreAccumulator(ZONE, "city")
-    stored: list[tuple[str, object]] = []
-    emitted: list[ScoreEvent] = []
-    presses: list[JudgedPress] = []
-    now = START
-    for number, (kind, gap, lateness, button) in enumerate(steps):
-        if number == restart:
-            # Crash and recover: a new accumulator from the records written so far.
-            acc = ScoreAccumulator(ZONE, "city")
-            acc.load(stored)
-        now += timedelta(seconds=gap)
-        if kind == "idle":
-            acc.idle(gap * 1_000_000)
-        elif kind == "close":
-            for _, _, _, events in acc.close():
-                emitted.extend(events)
-        else:
-            if kind == "resend" and presses:
-                press = presses[-1]
-            else:
-                pressed = now - timedelta(seconds=lateness if kind == "late" else 0)
-                press = accepted(pressed, now, button)
-            corrections = acc.add(press)
-            assert corrections is not None  # never older than `keep` here
-            emitted.extend(corrections)
-            presses.append(press)
-        stored.extend(acc.take_dirty())
-    for _, _, _, events in acc.close():
-        emitted.extend(events)
-    assert acc.closed is not None or not presses
-    if acc.closed is not None:
-        want = recompute(presses, acc.closed)
-        got = latest(emitted)
-        assert got == want
+    note(
+        "log: "
+        + ", ".join(
+            f"{p}@{o} {m.pressed_at:%d %H:%M:%S}/{m.received_at:%d %H:%M:%S} b{m.button}"
+            f" {m.device_id} {m.event_id.hex[-4:]}"
+            for p, o, m in log
+        )
+    )
+    stored: dict[str, Any] = {}  # the table's changelog, as recovery reads it
+    emitted: list[ScoreEvent] = []  # what reached the scores topic, in order
+    committed = 0  # the scoring topic's committed offset
+
+    def recovered() -> ScoreAccumulator:
+        acc = ScoreAccumulator(ZONE, "city")
+        acc.load(stored.items())
+        return acc
+
+    acc = recovered()
+    position = 0
+    while position < len(log):
+        size = data.draw(st.integers(1, 8), label="batch size")
+        batch = log[position : position + size]
+        for partition, offset, press in batch:
+            assert acc.add(press, (partition, offset))
+        outputs = advanced(acc)
+        crash = data.draw(st.sampled_from(CRASHES), label="crash")
+        # Phase 1: outputs, flushed; phase 2: table records, flushed; then the commit.
+        if crash == "mid_outputs":
+            outputs = outputs[: data.draw(st.integers(0, len(outputs)), label="landed")]
+        if crash != "before_outputs":
+            emitted.extend(outputs)
+        records = acc.take_dirty()
+        if crash == "mid_records":
+            records = [r for r in records if data.draw(st.booleans(), label="record landed")]
+        if crash in ("none", "mid_records", "after_records"):
+            stored.update(records)
+        position += len(batch)
+        if crash == "none":
+            if data.draw(st.booleans(), label="commit"):
+                committed = position
+            continue
+        acc, position = recovered(), committed  # restart from the committed offset
+    acc.idle(FAR_FUTURE_US)
+    emitted.extend(advanced(acc))
+    presses = [press for _, _, press in log]
+    assert acc.closed is not None
+    assert latest(emitted) == recompute(presses, acc.closed)
 
 
-def test_a_window_closes_after_grace_and_late_presses_correct_it() -> None:
+# -- examples -------------------------------------------------------------------------------
+
+
+def test_a_window_closes_after_grace_and_late_presses_correct_it_once_per_flush() -> None:
     acc = ScoreAccumulator(ZONE, "city", grace_us=2 * MINUTE_US)
     t = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
-    assert acc.add(accepted(t, t, button=4)) == []
-    acc.idle(16 * MINUTE_US)  # 08:16:30 - 2 min grace: windows ending by 08:14 are closed
+    acc.add(accepted(t, t, button=4), (0, 0))
+    acc.idle(epoch_us(t + timedelta(minutes=16)))  # 08:16:30 - 2 min grace: ends by 08:14 close
     closed = acc.close()
     fifteen = [(s, e) for name, s, e, _ in closed if name == "15m"]
     assert fifteen[-1][1] == epoch_us(datetime(2026, 3, 2, 8, 14, tzinfo=UTC))
     assert all(name == "15m" for name, *_ in closed)  # the hour is still open
-    # A press at 08:00:40, received now: every closed 15m window holding it comes again.
-    late = acc.add(accepted(t + timedelta(seconds=10), t + timedelta(minutes=17), button=1))
-    assert late is not None
-    assert {e.window_end for e in late if e.scope == "city"} == {
+    # Two presses at 08:00:40, received later: each closed 15m window holding them comes again,
+    # once, with both presses in it.
+    late = t + timedelta(minutes=17)
+    acc.add(accepted(t + timedelta(seconds=10), late, button=1), (0, 1))
+    acc.add(accepted(t + timedelta(seconds=20), late, button=1), (0, 2))
+    corrections = acc.take_corrections()
+    city = [e for e in corrections if e.scope == "city"]
+    assert sorted(e.window_end for e in city) == [
         datetime(2026, 3, 2, 8, m, tzinfo=UTC) for m in range(1, 15)
-    }
-    assert all(e.n == 2 and e.score == 50.0 for e in late)
+    ]
+    assert all(e.n == 3 and e.n1 == 2 and e.n4 == 1 for e in corrections)
+    assert acc.take_corrections() == []
+
+
+def test_a_press_forwarded_twice_is_counted_once() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    press = accepted(t, t)
+    acc.add(press, (2, 41))
+    acc.add(press, (2, 41))
+    acc.idle(epoch_us(t + timedelta(days=2)))
+    days = [e for _, _, _, events in acc.close() for e in events if e.window == "1d"]
+    assert {e.n for e in days} == {1}
+
+
+def test_the_slowest_active_partition_holds_the_watermark() -> None:
+    acc = ScoreAccumulator(ZONE, "city", grace_us=0, idle_after=10.0)
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    acc.add(accepted(t, t), (0, 0), now=0.0)
+    acc.add(accepted(t + timedelta(hours=1), t + timedelta(hours=1)), (1, 0), now=0.0)
+    assert acc.watermark(now=5.0) == epoch_us(t)  # partition 0 is behind and active
+    acc.close(now=5.0)
+    assert acc.closed == epoch_us(t)
+    # Partition 0 quiet for longer than idle_after: it no longer holds the others back.
+    assert acc.watermark(now=11.0) == epoch_us(t + timedelta(hours=1))
+
+
+def test_an_old_backlog_closes_its_hour_and_day_once_the_stream_idles() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    day = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for minute in range(0, 120, 7):
+        at = day + timedelta(minutes=minute)
+        acc.add(accepted(at, at), (0, minute))
+    names = {name for name, *_ in acc.close()}
+    assert names == {"15m", "1h"}  # the day is still open: its last press was at 09:59
+    acc.idle(epoch_us(datetime(2026, 3, 5, 12, 0, tzinfo=UTC)))  # the wall clock, days later
+    later = acc.close()
+    assert {name for name, *_ in later} == {"15m", "1h", "1d"}
 
 
 def test_a_press_older_than_keep_is_refused() -> None:
     acc = ScoreAccumulator(ZONE, "city", keep_us=3600 * 1_000_000)
     t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-    acc.add(accepted(t, t))
-    assert acc.add(accepted(t - timedelta(hours=2), t)) is None
+    acc.add(accepted(t, t), (0, 0))
+    assert not acc.add(accepted(t - timedelta(hours=2), t), (0, 1))
 
 
 def test_the_dst_day_window_is_23_hours() -> None:
     acc = ScoreAccumulator(ZONE, "city")
     t = datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
-    acc.add(accepted(t, t))
-    acc.idle(24 * 3600 * 1_000_000)
+    acc.add(accepted(t, t), (0, 0))
+    acc.idle(epoch_us(t + timedelta(days=1)))
     days = [(s, e) for name, s, e, _ in acc.close() if name == "1d"]
     assert len(days) == 1 and days[0][1] - days[0][0] == 23 * 3600 * 1_000_000
+
+
+def test_records_stay_small_whatever_the_rate() -> None:
+    """A city's busiest minute: every record is one scope's hour, 60 minutes at most."""
+    acc = ScoreAccumulator(ZONE, "city")
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for offset in range(20_000):
+        at = t + timedelta(milliseconds=offset * 180)  # one hour at ~5.5 presses/s
+        acc.add(accepted(at, at, button=1 + offset % 4), (offset % 6, offset))
+    import orjson
+
+    sizes = [len(orjson.dumps(value)) for _, value in acc.take_dirty()]
+    assert max(sizes) < 4096
+
+
+def test_records_of_the_old_event_id_sets_are_deleted_on_load() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    acc.load([("i|493000", ["ab" * 16]), ("meta", {"newest_received": 10**15, "closed": None})])
+    dirty = dict(acc.take_dirty())
+    assert dirty["i|493000"] is None
+    assert acc.heads == {-1: 10**15}
+
+
+def test_a_source_is_optional_for_offline_use() -> None:
+    """Without a source (the alert benchmark, offline tools) every add counts."""
+    acc = ScoreAccumulator(ZONE, "city")
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    source: Source | None = None
+    acc.add(accepted(t, t), source)
+    acc.add(accepted(t, t), source)
+    acc.idle(epoch_us(t + timedelta(days=2)))
+    days = [e for _, _, _, events in acc.close() for e in events if e.window == "1d"]
+    assert {e.n for e in days} == {2}

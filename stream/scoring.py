@@ -1,0 +1,179 @@
+"""The scores stage: accumulator + alert states over one table, and its two-phase flush.
+
+Thin wiring around the pure parts (``accumulator``, ``alerts``):
+
+* ``add`` counts one message of the scoring topic. Its key is ``<accepted partition>:<offset>:
+  <raw partition>`` (``scoring_key``): the accepted partition and offset make the count
+  idempotent (see ``accumulator``), the pair of partitions is the press's lane for the
+  watermark.
+* ``flush`` emits, then stores: (1) corrections of closed windows and newly closed windows go to
+  ``scores``, alert events to ``alerts.<department>`` and ``alerts.all``, and the producer is
+  flushed; (2) only then the changed state records (minute slices, meta, alert states) go to the
+  table's changelog, flushed again; the agent acknowledges its inputs after that. A crash before
+  (2) recomputes and emits again (at-least-once; the scores table keeps the latest row and alert
+  ids are deterministic); a crash after it finds every effect in the records. Writing the records
+  first would lose the closing events of a crash in between: the recovered ``closed`` mark would
+  say they were sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
+
+from .accumulator import ScoreAccumulator, Source
+from .alerts import AlertBook, AlertState, step_window
+from .catalogue import CatalogueReader
+from .outputs import Outputs, TableStore
+
+__all__ = ["ScoresStage", "scoring_key", "source_of"]
+
+log = logging.getLogger("civicpulse.stream")
+
+_ALERT_PREFIX = "a|"
+
+
+def scoring_key(accepted_partition: int, offset: int, raw_partition: int | None) -> bytes:
+    """The key the hop gives a press on the scoring topic (see module doc)."""
+    raw = -1 if raw_partition is None else raw_partition
+    return f"{accepted_partition}:{offset}:{raw}".encode()
+
+
+def source_of(key: bytes | None) -> tuple[Source | None, int | None]:
+    """``(source, lane)`` from a scoring key; (None, None) for a key without them."""
+    try:
+        accepted, offset, raw = (int(part) for part in (key or b"").split(b":"))
+    except ValueError:
+        return None, None
+    return (accepted, offset), raw * 1000 + accepted
+
+
+class ScoresStage:
+    """The scores agent's state and flush (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        table: Any,
+        outputs: Callable[[], Outputs],
+        catalogue: Callable[[], CatalogueReader],
+        send_alert: Callable[[Outputs, AlertEvent], None],
+        scores_topic: str,
+        alerts: AlertBook,
+        timezone: str,
+        city_id: str,
+        grace_seconds: float,
+    ) -> None:
+        self._table = table
+        self._outputs = outputs
+        self._catalogue = catalogue
+        self._send_alert = send_alert
+        self._scores_topic = scores_topic
+        self._alerts = alerts
+        self._zone = ZoneInfo(timezone)
+        self._city_id = city_id
+        self._grace_us = int(grace_seconds * 1e6)
+        self._acc: ScoreAccumulator | None = None
+        self._states: dict[str, AlertState] = {}
+        self._dirty_states: set[str] = set()
+        self.last_press = 0.0
+
+    # -- state --------------------------------------------------------------------------------
+
+    def accumulator(self) -> ScoreAccumulator:
+        """The accumulator, rebuilt from the table when the stage (re)gets its partition."""
+        if self._acc is None:
+            now = time.monotonic()
+            acc = ScoreAccumulator(self._zone, self._city_id, grace_us=self._grace_us)
+            data = self._table.data
+            acc.load(((str(k), v) for k, v in data.items() if not str(k).startswith("a|")), now)
+            self._states = {
+                str(k): AlertState.from_dict(v)
+                for k, v in data.items()
+                if str(k).startswith(_ALERT_PREFIX) and v is not None
+            }
+            self._dirty_states = set()
+            self._acc = acc
+        return self._acc
+
+    def forget(self) -> None:
+        """The partition went elsewhere: rebuild from the table when it comes back."""
+        self._acc = None
+
+    # -- presses ------------------------------------------------------------------------------
+
+    def add(self, key: bytes | None, value: bytes, now: float) -> str | None:
+        """Count one message; returns a dead-letter reason for a message that is no press."""
+        press = JudgedPress.model_validate_json(value)
+        source, lane = source_of(key)
+        if not self.accumulator().add(press, source, now, lane):
+            log.warning("press %s is older than the kept windows: not scored", press.event_id)
+        self.last_press = now
+        return None
+
+    def idle(self, now: float, wall_us: int, elapsed_us: int) -> None:
+        self.accumulator().idle(wall_us, elapsed_us)
+
+    # -- flush --------------------------------------------------------------------------------
+
+    async def flush(self, now: float) -> None:
+        """Emit, flush, then store the changed records, flush (see module doc)."""
+        acc = self.accumulator()
+        out = self._outputs()
+        corrections, closed = acc.advance(now)
+        for score in corrections:
+            self._send_score(out, score)
+        for _window, _start, _end, events in closed:
+            for score in events:
+                self._send_score(out, score)
+            for score in events:
+                self._step_alert(out, score)
+        await out.flush()
+        store = TableStore(self._table, out)
+        store.partition = 0
+        for name, value in acc.take_dirty():
+            store.set(name, value)
+        for key in sorted(self._dirty_states):
+            store.set(key, self._states[key].to_dict())
+        self._dirty_states.clear()
+        await out.flush()
+
+    def _send_score(self, out: Outputs, score: ScoreEvent) -> None:
+        out.send(
+            self._scores_topic,
+            f"{score.scope}:{score.scope_id}".encode(),
+            score.model_dump_json().encode(),
+        )
+
+    def _step_alert(self, out: Outputs, score: ScoreEvent) -> None:
+        if score.window != "15m" or score.scope not in ("department", "site"):
+            return
+        department = self._department_of(score)
+        if department is None:
+            return
+        key = f"{_ALERT_PREFIX}{score.scope}|{score.scope_id}"
+        before = self._states.get(key, AlertState())
+        stepped = step_window(
+            before, score, department_id=department, rules=self._alerts.for_department(department)
+        )
+        if stepped is None:
+            return
+        state, alert = stepped
+        if state != before:
+            self._states[key] = state
+            self._dirty_states.add(key)
+        if alert is not None:
+            self._send_alert(out, alert)
+
+    def _department_of(self, score: ScoreEvent) -> str | None:
+        if score.scope == "department":
+            return score.scope_id
+        for site in self._catalogue().index().catalogue.sites:
+            if site.site_id == score.scope_id:
+                return site.department_id
+        return None
