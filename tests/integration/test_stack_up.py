@@ -97,3 +97,56 @@ def test_up_serves_the_api_and_sinks_presses_into_the_shared_engine(
     )
     assert counted.returncode == 0, counted.stderr
     assert int(counted.stdout.strip()) == len(ids)
+
+
+def _descendants(root: int) -> set[int]:
+    """Every living process below ``root`` (the broker runs in its own session, not group)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii")
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_ctrl_c_stops_the_broker_and_the_worker_that_up_started(tmp_path: Path) -> None:
+    port, kafka_port, controller_port = free_port(), free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP",)},
+        "CIVICPULSE_KAFKA_PORT": str(kafka_port),
+        "CIVICPULSE_KAFKA_CONTROLLER_PORT": str(controller_port),
+        "CIVICPULSE_DATA_DIR": str(tmp_path / "data"),
+        "CIVICPULSE_CLICKHOUSE_DSN": f"chdb:///{tmp_path / 'chdb'}",
+    }
+    env.pop("CIVICPULSE_KAFKA_BOOTSTRAP", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "civicpulse", "up", "--api-port", str(port)], env=env
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=180)
+        started = _descendants(process.pid)
+        assert len(started) >= 2  # the broker and the worker, at least
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in started):
+        assert time.monotonic() < deadline, [p for p in started if _running(p)]
+        time.sleep(0.2)
