@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from civicpulse.schemas.catalogue import Catalogue
@@ -37,7 +38,7 @@ def parse_moment(text: str, tz: str) -> datetime:
 
 
 def _fail(console: Console, exc: CivicpulseError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(2)
 
 
