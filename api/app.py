@@ -24,7 +24,7 @@ from civicpulse.producers.kafka_producer import AsyncPublisher, presses_topic
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings
 
-from . import ingest, live, pages, web
+from . import ingest, live, pages, review, web
 from .catalogue_source import CatalogueSource
 from .keys import DeviceKeys
 from .query_setup import install_queries
@@ -98,6 +98,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(pages.router)
     install_queries(app, settings, api_tokens)
+    app.include_router(review.router)
     app.include_router(live.router)
     app.include_router(live.pages_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

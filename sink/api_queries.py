@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from .queries import HEATMAP, SITE_TOTALS, Source, rollups_serve, score_of
+from .queries import HEATMAP, NOT_CONFIRMED_MISUSE, SITE_TOTALS, Source, rollups_serve, score_of
 from .report import shrunk
 
 if TYPE_CHECKING:
@@ -289,13 +289,13 @@ SELECT toString(event_id) AS id, CAST(channel, 'String') AS channel_s, device_id
        CAST(question_kind, 'Nullable(String)') AS question_kind_s
 FROM presses FINAL
 WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
-  AND ({misuse:UInt8} = 1 OR verdict = 'counted')
+  AND ({misuse:UInt8} = 1 OR (verdict = 'counted' AND @NOT_MISUSE))
   AND ({after:UInt8} = 0 OR (pressed_at >= {c_pressed_at:DateTime64(3, 'UTC')}
        AND (pressed_at, event_id) > ({c_pressed_at:DateTime64(3, 'UTC')}, {c_event_id:UUID})))
 ORDER BY pressed_at, event_id
 LIMIT {limit:UInt32}
 SETTINGS do_not_merge_across_partitions_select_final = 1
-"""
+""".replace("@NOT_MISUSE", NOT_CONFIRMED_MISUSE)
 
 
 def presses_page(

@@ -11,6 +11,7 @@ __all__ = [
     "MigrationChecksumError",
     "MigrationError",
     "ReportExtraMissingError",
+    "ReviewNotFoundError",
     "SinkError",
 ]
 
@@ -41,3 +42,7 @@ class MigrationChecksumError(MigrationError):
 
 class ReportExtraMissingError(SinkError):
     """matplotlib, which draws the report's charts, is not installed (the ``report`` extra)."""
+
+
+class ReviewNotFoundError(SinkError):
+    """A misuse review decision names a period id that ``misuse_reviews`` does not hold."""

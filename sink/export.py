@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .exceptions import SinkError
+from .queries import NOT_CONFIRMED_MISUSE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -147,10 +148,10 @@ FROM presses FINAL
 """
 _PRESS_WHERE = """
 WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
-  AND ({rejected:UInt8} = 1 OR verdict = 'counted')
+  AND ({rejected:UInt8} = 1 OR (verdict = 'counted' AND @NOT_MISUSE))
   AND ({site:String} = '' OR site_id = {site:String})
   AND ({department:String} = '' OR department_id = {department:String})
-"""
+""".replace("@NOT_MISUSE", NOT_CONFIRMED_MISUSE)
 _PRESS_DAYS = "".join(
     (
         "SELECT toDate(pressed_at) AS day, count() FROM presses",

@@ -6,8 +6,9 @@ Heavy imports (chDB) happen inside the command bodies so that ``civicpulse --hel
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -15,6 +16,11 @@ from rich.markup import escape
 
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings
+
+if TYPE_CHECKING:
+    from civicpulse.schemas.catalogue import OpeningHours
+    from civicpulse.stream.review import Suspect
+    from civicpulse.stream.review_rules import ReviewBook
 
 __all__ = ["review_app"]
 
@@ -94,9 +100,7 @@ def scan_command(
         if live:
             if presses is not None:
                 raise typer.BadParameter("give a presses file or --live, not both")
-            raise typer.BadParameter(
-                "--live is not built yet (issue 14, step 4): export the presses and scan the file"
-            )
+            suspects = _live_scan(settings, book, hours, since, until)
         else:
             if presses is None or cat is None:
                 raise typer.BadParameter("offline scan needs PRESSES.jsonl and --catalogue")
@@ -111,3 +115,114 @@ def scan_command(
         write_suspects(suspects, sys.stdout.buffer)
     except CivicpulseError as exc:
         raise _error(exc) from None
+
+
+def _live_scan(
+    settings: Settings,
+    book: ReviewBook,
+    hours: dict[str, OpeningHours],
+    since: str | None,
+    until: str | None,
+) -> list[Suspect]:
+    """Scan the stored presses of [since, until), store new suspects, re-apply confirmations."""
+    from civicpulse.stream.review import scan
+
+    from .analytics_cli import parse_moment
+    from .clickhouse import create_client
+    from .reviews import load_presses, rescore_confirmed, store_suspects
+
+    tz = settings.city_timezone
+    now = datetime.now(UTC)
+    end = parse_moment(until, tz) if until is not None else now
+    start = parse_moment(since, tz) if since is not None else end - timedelta(days=7)
+    if end <= start:
+        raise typer.BadParameter("--until must be after --since")
+    client = create_client(settings)
+    suspects = scan(load_presses(client, start, end), book=book, hours=hours, timezone=tz)
+    new = store_suspects(client, suspects, now)
+    rescored = rescore_confirmed(client, start, end, tz=tz)
+    Console(stderr=True).print(
+        f"{len(suspects)} suspect periods, {new} new stored in misuse_reviews; "
+        f"{rescored} confirmed periods re-applied to the stored scores",
+        highlight=False,
+    )
+    return suspects
+
+
+@review_app.command("list")
+def list_command(
+    state: Annotated[
+        str, typer.Option(help="open, confirmed, dismissed or all", show_default=True)
+    ] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """List stored suspect periods (found by `civicpulse review scan --live`)."""
+    import orjson
+    from rich.table import Table
+
+    from .clickhouse import create_client
+    from .reviews import list_reviews
+
+    if state not in ("open", "confirmed", "dismissed", "all"):
+        raise typer.BadParameter("--state is one of open, confirmed, dismissed, all")
+    try:
+        found = list_reviews(
+            create_client(Settings()),
+            state=None if state == "all" else state,  # type: ignore[arg-type]
+        )
+    except CivicpulseError as exc:
+        raise _error(exc) from None
+    if as_json:
+        for review in found:
+            sys.stdout.buffer.write(orjson.dumps(review.record()) + b"\n")
+        return
+    table = Table("id", "device", "from", "to", "pattern", "presses", "state", "note")
+    for review in found:
+        record = review.record()
+        table.add_row(
+            review.id, review.device_id, record["from"], record["to"], review.pattern,
+            str(review.presses), review.state, review.note,
+        )  # fmt: skip
+    Console(soft_wrap=True).print(table)
+
+
+def _decide(review_id: str, state: Literal["confirmed", "dismissed"], note: str) -> None:
+    import getpass
+
+    import orjson
+
+    from .clickhouse import create_client
+    from .reviews import decide
+
+    settings = Settings()
+    try:
+        review = decide(
+            create_client(settings),
+            review_id,
+            state=state,
+            note=note,
+            by=getpass.getuser(),
+            tz=settings.city_timezone,
+        )
+    except CivicpulseError as exc:
+        raise _error(exc) from None
+    sys.stdout.buffer.write(orjson.dumps(review.record()) + b"\n")
+
+
+_ID = Annotated[
+    str, typer.Argument(metavar="ID", help="the period's id (`civicpulse review list`)")
+]
+_NOTE = Annotated[str, typer.Option("--note", help="why, in the reviewer's words")]
+
+
+@review_app.command("confirm")
+def confirm_command(review_id: _ID, note: _NOTE = "") -> None:
+    """Confirm a suspect period: its presses become misuse on every surface, and the closed
+    windows it touches are recomputed so that `civicpulse verify` still holds."""
+    _decide(review_id, "confirmed", note)
+
+
+@review_app.command("dismiss")
+def dismiss_command(review_id: _ID, note: _NOTE = "") -> None:
+    """Dismiss a suspect period (honest presses; a dismissed confirmation counts them again)."""
+    _decide(review_id, "dismissed", note)

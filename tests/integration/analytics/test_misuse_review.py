@@ -1,0 +1,184 @@
+"""Misuse review on the real engine: the live scan equals the offline one, suspects are stored
+once, and a confirmed period changes every surface (scores, export, report, API) while
+``verify`` still holds; dismissing it brings every figure back."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clickhouse_connect.driver.client import Client
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from civicpulse.schemas.events import JudgedPress
+from civicpulse.schemas.settings import Settings
+from civicpulse.sink.export import stream_presses
+from civicpulse.sink.report import collect
+from civicpulse.sink.reviews import list_reviews, load_presses, store_suspects
+from civicpulse.sink.verify import verify_scores
+from civicpulse.stream.enrich import epoch_us
+from civicpulse.stream.review import ScanPress, Suspect, scan
+from civicpulse.stream.review_cli import scannable
+
+from .api_setup import RANGE, counted, make_query_app, walk
+from .data import (
+    CITY,
+    DAY_END,
+    DAY_START,
+    TZ,
+    insert_presses,
+    insert_scores,
+    make_presses,
+    stream_scores,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def day(clickhouse_client: Client) -> list[JudgedPress]:
+    presses = make_presses(count=900, seed=5)
+    insert_presses(clickhouse_client, presses)
+    insert_scores(clickhouse_client, stream_scores(presses, DAY_START, DAY_END))
+    return presses
+
+
+def _period(day: list[JudgedPress]) -> tuple[Suspect, list[JudgedPress]]:
+    """A period over 30 counted presses of t1 in the closed day, and the presses inside it."""
+    t1 = sorted(
+        (p for p in counted(day, DAY_START, DAY_END) if p.device_id == "t1"),
+        key=lambda p: p.pressed_at,
+    )
+    first, last = t1[10], t1[39]
+    inside = [p for p in t1 if first.pressed_at <= p.pressed_at <= last.pressed_at]
+    suspect = Suspect(
+        device_id="t1",
+        pattern="one_button_run",
+        from_ms=epoch_us(first.pressed_at) // 1000,
+        to_ms=epoch_us(last.pressed_at) // 1000,
+        presses=len(inside),
+        evidence="test period",
+        site_id="site-a",
+        figures={"button": "4"},
+    )
+    return suspect, inside
+
+
+def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
+    """Every surface's figure for device t1 / site-a / the city."""
+    scores = client.query(
+        "SELECT n FROM scores FINAL WHERE scope = 'device' AND scope_id = 't1' "
+        "AND `window` = '1d' AND window_start = {start:DateTime64(3, 'UTC')}",
+        parameters={"start": DAY_START},
+    ).result_rows
+    text = b"".join(stream_presses(client, start=DAY_START, end=DAY_END, fmt="csv")).decode()
+    exported = [r for r in csv.DictReader(io.StringIO(text)) if r["device_id"] == "t1"]
+    report = collect(client, 2026, TZ)
+    device = next(d for d in report.devices if d["device_id"] == "t1")
+    headers = {"Authorization": f"Bearer {token}"}
+    api_presses = list(walk(api, "/v1/presses", {**RANGE, "limit": 500}, token))
+    everything = list(
+        walk(api, "/v1/presses", {**RANGE, "limit": 500, "include_misuse": "true"}, token)
+    )
+    ranking = api.get("/v1/ranking", params={**RANGE, "level": "site"}, headers=headers)
+    return {
+        "score_n": scores[0][0],
+        "export": len(exported),
+        "report_city": report.city["n"],
+        "report_misuse": device["verdicts"].get("misuse", 0),
+        "api_presses": len([p for p in api_presses if p["device_id"] == "t1"]),
+        "api_all": len(everything),
+        "ranking_site_a": next(i["n"] for i in ranking.json()["items"] if i["id"] == "site-a"),
+    }
+
+
+@pytest.fixture
+def api(clickhouse_settings: Settings, day: list[JudgedPress], tmp_path: Path) -> Iterator[
+    tuple[TestClient, str]
+]:  # fmt: skip
+    app, token = make_query_app(clickhouse_settings, tmp_path)
+    yield TestClient(app), token
+
+
+def _verify(client: Client) -> list[Any]:
+    return verify_scores(client, since=DAY_START, until=DAY_END, tz=TZ, city_id=CITY).mismatches
+
+
+def _order(press: ScanPress) -> tuple[str, int, str]:
+    return (press.device_id, press.at_ms, press.event_id)
+
+
+def test_live_scan_equals_offline_scan(clickhouse_client: Client, day: list[JudgedPress]) -> None:
+    offline_input = [s for p in counted(day, DAY_START, DAY_END) if (s := scannable(p)) is not None]
+    live_input = load_presses(clickhouse_client, DAY_START, DAY_END)
+    assert sorted(live_input, key=_order) == sorted(offline_input, key=_order)
+    assert any(p.device_id == "t1" for p in live_input)
+    assert not any(p.device_id == "t3" for p in live_input)  # employee question: never scanned
+    assert [s.record() for s in scan(live_input)] == [s.record() for s in scan(offline_input)]
+
+
+def test_suspects_are_stored_once(clickhouse_client: Client, day: list[JudgedPress]) -> None:
+    suspect, _ = _period(day)
+    assert store_suspects(clickhouse_client, [suspect], DAY_END) == 1
+    assert store_suspects(clickhouse_client, [suspect, suspect], DAY_END) == 0
+    (stored,) = list_reviews(clickhouse_client, state="open")
+    assert stored.id == suspect.id and stored.state == "open" and stored.presses == 30
+    assert stored.record()["from"] == suspect.record()["from"]
+
+
+def test_confirmed_period_changes_every_surface_and_verify_holds(
+    clickhouse_client: Client,
+    clickhouse_settings: Settings,
+    day: list[JudgedPress],
+    api: tuple[TestClient, str],
+) -> None:
+    client, (http, token) = clickhouse_client, api
+    headers = {"Authorization": f"Bearer {token}"}
+    suspect, inside = _period(day)
+    store_suspects(client, [suspect], DAY_END)
+    assert _verify(client) == []
+    before = _figures(client, http, token)
+    listed = http.get("/v1/review/suspects", headers=headers).json()["items"]
+    assert [s["id"] for s in listed] == [suspect.id]
+    assert http.get("/v1/review/suspects").status_code == 401
+    unknown = "/v1/review/suspects/00000000-0000-0000-0000-000000000000/confirm"
+    assert http.post(unknown, headers=headers).status_code == 404
+
+    done = http.post(
+        f"/v1/review/suspects/{suspect.id}/confirm", json={"note": "desk 3"}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "confirmed" and done.json()["note"] == "desk 3"
+    k = len(inside)
+    after = _figures(client, http, token)
+    assert after == {
+        "score_n": before["score_n"] - k,
+        "export": before["export"] - k,
+        "report_city": before["report_city"] - k,  # t1 asks a citizen question
+        "report_misuse": k,
+        "api_presses": before["api_presses"] - k,
+        "api_all": before["api_all"],  # include_misuse=true keeps them
+        "ranking_site_a": before["ranking_site_a"] - k,
+    }
+    assert _verify(client) == []
+    assert http.get("/v1/review/suspects", headers=headers).json()["items"] == []
+
+    env = {
+        "CIVICPULSE_CLICKHOUSE_DSN": clickhouse_settings.clickhouse_url,
+        "CIVICPULSE_CLICKHOUSE_DATABASE": clickhouse_settings.clickhouse_database,
+        "CIVICPULSE_CITY_TIMEZONE": TZ,
+        "COLUMNS": "200",
+    }
+    from civicpulse.cli import app
+
+    result = CliRunner().invoke(app, ["review", "dismiss", suspect.id, "--note", "queue"], env=env)
+    assert result.exit_code == 0, result.output
+    assert _figures(client, http, token) == {**before, "report_misuse": 0}
+    assert _verify(client) == []
+    listed = CliRunner().invoke(app, ["review", "list", "--state", "all", "--json"], env=env)
+    assert '"state":"dismissed"' in listed.output and '"note":"queue"' in listed.output
