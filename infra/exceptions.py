@@ -10,6 +10,7 @@ __all__ = [
     "InfraError",
     "JarResolutionError",
     "JavaMissingError",
+    "KafkaClientConfigError",
     "MavenMissingError",
     "PortInUseError",
     "TopicAdminError",
@@ -46,3 +47,7 @@ class BrokerNotRunningError(InfraError):
 
 class TopicAdminError(InfraError):
     """Creating or describing topics failed."""
+
+
+class KafkaClientConfigError(InfraError):
+    """A Kafka client could not be configured: an unknown role or a value librdkafka refuses."""
