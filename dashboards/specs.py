@@ -272,6 +272,14 @@ def _misuse() -> Board:
                 "timeseries",
                 width=24,
             ),
+            PanelSpec(
+                "Open suspect periods",
+                "Which suspect periods (staff rating their own desk, one-sided hours, presses "
+                "while closed) wait for a reviewer's decision?",
+                sql.OPEN_SUSPECTS,
+                "table",
+                width=24,
+            ),
         ),
     )
 

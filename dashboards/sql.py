@@ -41,6 +41,7 @@ __all__ = [
     "HEATMAP_GRID",
     "OPEN_ALERTS",
     "OPEN_ALERT_COUNT",
+    "OPEN_SUSPECTS",
     "PRESSES_PER_MINUTE",
     "QUESTION_OPTIONS",
     "SITE_CHOICES",
@@ -338,6 +339,16 @@ GROUP BY device_id
 ORDER BY filtered_share DESC, device_id
 """
 )
+
+# The reviewers' queue (issue 14): every open suspect period, whatever the dashboard's range
+# (an old open period still waits for a decision); decided ones leave the list (FINAL).
+OPEN_SUSPECTS = """
+SELECT toString(id) AS id, device_id, site_id, period_from, period_to, pattern, presses,
+       evidence, found_at
+FROM misuse_reviews FINAL
+WHERE state = 'open'
+ORDER BY period_from, device_id, id
+"""
 
 # Each judgement once (a re-sent press may be judged counted once and duplicate once).
 FILTERED_BY_VERDICT_OVER_TIME = """

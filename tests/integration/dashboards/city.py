@@ -10,7 +10,7 @@ window functions, alerts from its alert step over the closed 15-minute windows.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,9 +20,11 @@ from clickhouse_connect.driver.client import Client
 from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import AlertEvent, JudgedPress
+from civicpulse.sink.reviews import decide, store_suspects
 from civicpulse.sink.rows import ALERT_COLUMNS, alert_row
 from civicpulse.stream.alerts import AlertBook, AlertState, step_window
 from civicpulse.stream.judge import Judge, MemoryStore
+from civicpulse.stream.review import Suspect
 from civicpulse.stream.rules import RuleBook
 from tests.integration.analytics.data import TZ, insert_presses, insert_scores, stream_scores
 
@@ -45,6 +47,7 @@ class Stored:
     scores: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
     site_department: dict[str, str]
+    reviews: list[dict[str, Any]] = field(default_factory=list)
 
     def final_presses(self) -> list[dict[str, Any]]:
         """One row per event, the counted verdict winning (the ReplacingMergeTree's version)."""
@@ -147,4 +150,32 @@ def load_city(client: Client) -> Stored:
     )
     for row in stored_alerts:
         row["at"] = _utc(row["at"])
-    return Stored(stored_presses, stored_scores, stored_alerts, site_department)
+    _reviews(client, presses)
+    stored_reviews = _rows(
+        client,
+        "SELECT toString(id) AS id, device_id, site_id, period_from, period_to, pattern, "
+        "presses, evidence, found_at, CAST(state, 'String') AS state, updated_at "
+        "FROM misuse_reviews",
+    )
+    return Stored(stored_presses, stored_scores, stored_alerts, site_department, stored_reviews)
+
+
+def _reviews(client: Client, presses: list[JudgedPress]) -> None:
+    """Three suspect periods on the day's first devices; one dismissed (none confirmed, so the
+    other panels' figures stay those of the stored presses)."""
+    found = DAY_START + timedelta(hours=14)
+    devices = sorted({p.device_id for p in presses if p.site_id is not None})[:3]
+    suspects = [
+        Suspect(
+            device_id=device,
+            pattern="one_button_run",
+            from_ms=int((DAY_START + timedelta(hours=i + 1)).timestamp() * 1000),
+            to_ms=int((DAY_START + timedelta(hours=i + 1, minutes=20)).timestamp() * 1000),
+            presses=12 + i,
+            evidence=f"test period {i}",
+            site_id=next(p.site_id or "" for p in presses if p.device_id == device),
+        )
+        for i, device in enumerate(devices)
+    ]
+    store_suspects(client, suspects, found)
+    decide(client, suspects[1].id, state="dismissed", note="queue", by="test", tz=TZ)

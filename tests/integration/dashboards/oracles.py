@@ -360,6 +360,20 @@ def filtered_by_verdict(stored: Stored, ctx: QueryContext, sel: Mapping[str, Val
     return [(t, v, len(ids)) for (t, v), ids in sorted(events.items())]
 
 
+def open_suspects(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    """The latest row of each period (a decision outranks every open row), kept when open."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in stored.reviews:
+        rank = (row["state"] != "open", row["updated_at"])
+        kept = latest.get(row["id"])
+        if kept is None or rank > (kept["state"] != "open", kept["updated_at"]):
+            latest[row["id"]] = row
+    keys = ("id", "device_id", "site_id", "period_from", "period_to", "pattern", "presses",
+            "evidence", "found_at")  # fmt: skip
+    rows = [tuple(r[k] for k in keys) for r in latest.values() if r["state"] == "open"]
+    return sorted(rows, key=lambda r: (r[3], r[1], r[0]))
+
+
 # -- employee mood ---------------------------------------------------------------------------
 def employee_daily(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
     days: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
@@ -418,6 +432,7 @@ ORACLES: dict[tuple[str, str], Oracle] = {
     ("civicpulse-misuse", "Filtered share per device"): filtered_share_by_device,
     ("civicpulse-misuse", "Verdicts per device"): verdicts_by_device,
     ("civicpulse-misuse", "Filtered presses by reason"): filtered_by_verdict,
+    ("civicpulse-misuse", "Open suspect periods"): open_suspects,
     ("civicpulse-employee-mood", "Employee mood per day"): employee_daily,
     ("civicpulse-employee-mood", "Employee mood per hour"): employee_per_hour,
     ("civicpulse-employee-mood", "Employee mood per site"): employee_by_site,
