@@ -26,6 +26,8 @@ from civicpulse.schemas.settings import Settings, get_settings
 
 from . import ingest, live, pages, review, web
 from .catalogue_source import CatalogueSource
+from .docs_pages import install_docs
+from .edge import BodyLimits, EdgeMiddleware
 from .keys import DeviceKeys
 from .query_setup import install_queries
 from .state import IngestOptions, IngestState, Publisher, Readiness
@@ -48,7 +50,7 @@ def create_app(
 ) -> FastAPI:
     """The ingest API; without ``publisher``, one is made from settings at startup."""
     settings = settings or get_settings()
-    options = options or IngestOptions()
+    options = options or IngestOptions.from_settings(settings)
     # The catalogue comes from the topic the stream reads (`civicpulse catalogue load`).
     source = (
         CatalogueSource(catalogue) if catalogue is not None else CatalogueSource.on_topic(settings)
@@ -84,8 +86,23 @@ def create_app(
         version="1",
         summary="Smiley presses from terminals, kiosks and web widgets into presses.raw.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ingest = state
+    # Added first, so it runs inside CORS: a 429 or 413 still carries the CORS headers the
+    # widget needs to read it.
+    app.add_middleware(
+        EdgeMiddleware,
+        limits=BodyLimits(
+            batch=options.max_body_bytes,
+            web=options.web_body_bytes,
+            other=options.other_body_bytes,
+            seconds=options.body_seconds,
+        ),
+        ip_limiter=lambda: state.ip_limiter,
+        ip_key=state.ip_key,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.api_cors_origins),
@@ -101,6 +118,7 @@ def create_app(
     app.include_router(review.router)
     app.include_router(live.router)
     app.include_router(live.pages_router)
+    install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

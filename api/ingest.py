@@ -1,14 +1,19 @@
 """``POST /v1/presses`` (terminals), ``/healthz`` and ``/readyz``.
 
-Status codes, checked in this order:
+Status codes, checked in this order (413 and 408 come from :mod:`civicpulse.api.edge`, which
+counts the body as it arrives):
 
 * 401 ``X-Device-Id`` or ``X-Device-Key`` missing, or the key is not a key of that device;
+* 429 too many wrong keys lately for this device id or from this address (``Retry-After``):
+  checked before the costly scrypt comparison; a key this process already verified skips it;
 * 404 the device is not in the catalogue; 410 it is retired (every catalogue entry has
   ``retired_at`` in the past; drain a terminal's buffer before retiring it); 403 it is not a
   ``terminal`` device (web widgets post to ``/v1/web/presses``);
-* 413 body over ``max_body_bytes`` or more than ``max_batch`` events;
-* 422 the body or any event is invalid; nothing of the batch is produced and ``detail`` lists
-  every problem with the event's ``index``, the ``field`` and a message;
+* 413 body over ``max_body_bytes`` or more than ``max_batch`` events; 408 body too slow;
+* 422 the body or any event is invalid (including a ``pressed_at`` before 2000 or further ahead
+  of the server's clock than any rule's ``max_future`` plus a margin, a number for a time, a
+  ``visitor``); nothing of the batch is produced and ``detail`` lists every problem with the
+  event's ``index``, the ``field`` and a message;
 * 403 an event names another device than the authenticated one;
 * 503 the broker did not acknowledge every press (``Retry-After``; resend the whole batch:
   ``event_id`` deduplicates downstream);
@@ -19,7 +24,10 @@ Status codes, checked in this order:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -29,13 +37,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from civicpulse.producers.kafka_producer import Delivery
-from civicpulse.schemas.events import PressEvent
+from civicpulse.schemas.events import PressEvent, future_problem
 
 from .catalogue_source import device_state
-from .models import BatchAccepted, EventError, PressBatch, PressIn, ProblemDetail
+from .models import BatchAccepted, EventError, PressBatch, PressIn, ProblemDetail, WebPressIn
 from .state import IngestState, get_state
 
-__all__ = ["errors_of", "problem", "publish_response", "router"]
+__all__ = ["errors_of", "future_errors", "problem", "publish_response", "router"]
 
 router = APIRouter()
 
@@ -86,8 +94,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     404: {"model": ProblemDetail, "description": "device not in the catalogue"},
     410: {"model": ProblemDetail, "description": "device retired"},
+    408: {"model": ProblemDetail, "description": "the body did not arrive in time"},
     413: {"model": ProblemDetail, "description": "batch too large"},
     422: {"model": ProblemDetail, "description": "invalid body or event; nothing produced"},
+    429: {"model": ProblemDetail, "description": "too many wrong keys; see Retry-After"},
     503: {"model": ProblemDetail, "description": "broker did not acknowledge; retry"},
 }
 
@@ -117,8 +127,9 @@ async def post_presses(
     received_at = datetime.now(UTC)
     if not x_device_id or not x_device_key:
         return problem(401, "send the X-Device-Id and X-Device-Key headers")
-    if not await run_in_threadpool(state.keys.check, x_device_id, x_device_key):
-        return problem(401, "wrong device key for this device_id")
+    refused = await _authenticate(state, request, x_device_id, x_device_key)
+    if refused is not None:
+        return refused
     status, device = device_state(state.catalogue.get(), x_device_id, received_at)
     if status == "unknown":
         return problem(404, f"device {x_device_id} is not in the catalogue")
@@ -129,15 +140,14 @@ async def post_presses(
             403, f"device {x_device_id} is a {device.channel} device; use /v1/web/presses"
         )
 
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > state.options.max_body_bytes:
-        return problem(413, f"body over {state.options.max_body_bytes} bytes; send smaller batches")
+    # The edge middleware cut the body off at max_body_bytes while it arrived (413).
     body = await request.body()
-    if len(body) > state.options.max_body_bytes:
-        return problem(413, f"body over {state.options.max_body_bytes} bytes; send smaller batches")
     parsed = _parse_batch(body, state.options.max_batch)
     if isinstance(parsed, JSONResponse):
         return parsed
+    too_late = future_errors(parsed, received_at, state.options.future_limit)
+    if too_late:
+        return problem(422, too_late)
     foreign = [i for i, press in enumerate(parsed) if press.device_id != x_device_id]
     if foreign:
         return problem(403, f"events {foreign[:20]} belong to another device than {x_device_id}")
@@ -157,6 +167,52 @@ async def post_presses(
         for i, d in enumerate(outcome)
     ]
     return JSONResponse({"accepted": len(results), "results": results}, status_code=202)
+
+
+async def _authenticate(
+    state: IngestState, request: Request, device_id: str, key: str
+) -> JSONResponse | None:
+    """None when ``key`` is a key of ``device_id``; else the 401 or 429 to answer."""
+    if state.keys.check_cached(device_id, key):
+        return None
+    # Guessing is limited per device id and per address, looked at before the scrypt work and
+    # charged only for wrong keys; the semaphore keeps concurrent guesses from all passing one
+    # look at a nearly empty bucket (and bounds the threads scrypt can take).
+    by_device = hashlib.sha256(device_id.encode()).hexdigest()
+    by_ip = state.request_ip_key(request)
+    async with state.key_checks:
+        wait = max(state.wrong_key_by_device.wait(by_device), state.wrong_key_by_ip.wait(by_ip))
+        if wait > 0:
+            return problem(
+                429,
+                "too many wrong device keys; wait before trying again",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        if await run_in_threadpool(state.keys.check, device_id, key):
+            return None
+        state.wrong_key_by_device.acquire(by_device)
+        state.wrong_key_by_ip.acquire(by_ip)
+    return problem(401, "wrong device key for this device_id")
+
+
+def future_errors(
+    presses: Sequence[PressIn | WebPressIn], received_at: datetime, limit: timedelta
+) -> list[dict[str, Any]]:
+    """422 records for presses too far ahead of ``received_at`` for any rule to count."""
+    errors = []
+    for index, press in enumerate(presses):
+        message = future_problem(press.pressed_at, received_at, limit)
+        if message is not None:
+            errors.append(
+                EventError(
+                    index=index if isinstance(press, PressIn) else None,
+                    event_id=str(press.event_id),
+                    field="pressed_at" if isinstance(press, PressIn) else "body.pressed_at",
+                    message=message,
+                    type="pressed_at_in_future",
+                ).model_dump()
+            )
+    return errors
 
 
 def _parse_batch(body: bytes, max_batch: int) -> list[PressIn] | JSONResponse:

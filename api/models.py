@@ -6,9 +6,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
-from civicpulse.schemas.events import Identifier, PressEvent
+from civicpulse.schemas.events import (
+    TERMINAL_VISITOR,
+    Button,
+    Identifier,
+    Lang,
+    PressedAt,
+    PressEvent,
+    Reason,
+)
 
 __all__ = [
     "BatchAccepted",
@@ -21,12 +29,6 @@ __all__ = [
     "ReasonOut",
     "WebPressAccepted",
     "WebPressIn",
-]
-
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
-Button = Annotated[
-    int, Field(strict=True, ge=1, le=4, description="1 very unhappy .. 4 very happy")
 ]
 
 _PRESS_EXAMPLE: dict[str, JsonValue] = {
@@ -50,9 +52,25 @@ class PressIn(BaseModel):
     channel: Literal["terminal"] = "terminal"
     device_id: Identifier
     button: Button
-    pressed_at: AwareDatetime = Field(description="terminal clock, ISO-8601 with a UTC offset")
+    pressed_at: PressedAt = Field(
+        description="terminal clock, ISO-8601 string with a UTC offset, from 2000 on; at most "
+        "max_future + 1 h ahead of the server's clock"
+    )
     reason: Reason | None = None
     lang: Lang | None = None
+    visitor: str | None = Field(
+        default=None,
+        exclude=True,
+        description="web presses only: a terminal press that carries one is refused (422)",
+    )
+
+    @field_validator("visitor")
+    @classmethod
+    def _no_visitor(cls, value: str | None) -> None:
+        # The PressEvent contract's rule, enforced where the press comes in, not dropped.
+        if value is not None:
+            raise ValueError(TERMINAL_VISITOR)
+        return None
 
     def to_event(self, received_at: datetime) -> PressEvent:
         return PressEvent(**self.model_dump(), received_at=received_at)
@@ -137,7 +155,10 @@ class WebPressIn(BaseModel):
     event_id: UUID
     device_id: Identifier
     button: Button
-    pressed_at: AwareDatetime = Field(description="browser clock")
+    pressed_at: PressedAt = Field(
+        description="browser clock, ISO-8601 string with a UTC offset, from 2000 on; at most "
+        "max_future + 1 h ahead of the server's clock"
+    )
     browser_id: Annotated[
         str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
     ] = Field(description="random id the widget keeps in localStorage; hashed, never stored")

@@ -56,6 +56,19 @@ class RateLimiter:
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` has a token (0.0: it has one now), taking none.
+
+        For limits on failures: look before the costly work, ``acquire`` only when it failed.
+        """
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0.0
+            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def _evict(self, now: float) -> None:
         full_after = self.burst / self.rate
         idle = [k for k, b in self._buckets.items() if now - b.updated >= full_after]

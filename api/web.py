@@ -2,7 +2,8 @@
 
 ``/v1/web/presses`` takes one press of a ``web`` device. The browser sends a random
 ``browser_id``; the API stores only ``visitor = HMAC(salt of today, browser_id)``. Limits: per
-IP (checked first, before the body is read) and per visitor, both answered with 429 and
+IP (in :mod:`civicpulse.api.edge`, before the body is read: the same for the question
+endpoints), body size (413) and per visitor, the rate limits answered with 429 and
 ``Retry-After``. Other codes as for terminals: 404 unknown device, 410 retired, 403 not a web
 device, 422 invalid press, 503 broker did not acknowledge, 202 durable on ``presses.raw``.
 """
@@ -13,14 +14,14 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from civicpulse.schemas.catalogue import Catalogue, Device
 from civicpulse.schemas.events import PressEvent
 
 from .catalogue_source import device_state
-from .ingest import problem, publish_response
+from .ingest import future_errors, problem, publish_response
 from .models import ProblemDetail, QuestionOut, ReasonOut, WebPressAccepted, WebPressIn
 from .state import IngestState, get_state
 from .texts import BUTTONS, DEFAULT_QUESTION, REASONS, UI
@@ -34,12 +35,6 @@ def _too_many(wait: float) -> HTTPException:
     return HTTPException(
         429, "too many presses; wait before pressing again", {"Retry-After": str(math.ceil(wait))}
     )
-
-
-def limit_ip(request: Request, state: Annotated[IngestState, Depends(get_state)]) -> None:
-    wait = state.ip_limiter.acquire(state.ip_key(request))
-    if wait > 0:
-        raise _too_many(wait)
 
 
 def _check_device(state: IngestState, device_id: str, channel: str | None) -> Device | JSONResponse:
@@ -58,14 +53,15 @@ def _check_device(state: IngestState, device_id: str, channel: str | None) -> De
     status_code=202,
     response_model=WebPressAccepted,
     summary="Ingest one press from the web widget",
-    dependencies=[Depends(limit_ip)],
     responses={
         code: {"model": ProblemDetail, "description": text}
         for code, text in [
             (403, "not a web device"),
             (404, "device not in the catalogue"),
             (410, "device retired"),
-            (422, "invalid press"),
+            (408, "the body did not arrive in time"),
+            (413, "body over the widget's limit (a few KB)"),
+            (422, "invalid press (fields, or a time no rule could count)"),
             (429, "rate limit (per IP or per visitor); see Retry-After"),
             (503, "broker did not acknowledge; retry"),
         ]
@@ -75,6 +71,9 @@ async def post_web_press(
     press: WebPressIn, state: Annotated[IngestState, Depends(get_state)]
 ) -> Any:
     received_at = datetime.now(UTC)
+    too_late = future_errors([press], received_at, state.options.future_limit)
+    if too_late:
+        return problem(422, too_late)
     checked = _check_device(state, press.device_id, "web")
     if isinstance(checked, JSONResponse):
         return checked
@@ -132,7 +131,6 @@ _QUESTION_ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=QuestionOut,
     responses=_QUESTION_ERRORS,
     summary="The question a web widget shows now",
-    dependencies=[Depends(limit_ip)],
 )
 async def web_question(
     device_id: str,
@@ -150,7 +148,6 @@ async def web_question(
     response_model=QuestionOut,
     responses=_QUESTION_ERRORS,
     summary="The question any device (e.g. a kiosk terminal) shows now",
-    dependencies=[Depends(limit_ip)],
 )
 async def device_question(
     device_id: str,

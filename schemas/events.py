@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -18,14 +20,22 @@ from pydantic import (
 )
 
 __all__ = [
+    "PRESS_TIME_FLOOR",
+    "TERMINAL_VISITOR",
     "AlertEvent",
+    "Button",
     "Channel",
     "DeadLetter",
+    "IsoTime",
     "JudgedPress",
+    "Lang",
     "PressEvent",
+    "PressedAt",
+    "Reason",
     "ScoreEvent",
     "Verdict",
     "format_utc",
+    "future_problem",
     "utc",
 ]
 
@@ -53,6 +63,56 @@ UtcDatetime = Annotated[
     AwareDatetime, PlainSerializer(format_utc, return_type=str, when_used="json")
 ]
 
+# The fields of a press as a device sends it. The API's input models and PressEvent share them,
+# so a constraint is written once.
+Button = Annotated[
+    int, Field(strict=True, ge=1, le=4, description="1 very unhappy .. 4 very happy")
+]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+Visitor = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+#: No device clock before this is a clock: the clock-skew rule could never count such a press.
+PRESS_TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+TERMINAL_VISITOR = "`visitor` is for web presses only; terminals must not send it"
+
+
+def _iso_string(value: Any) -> Any:
+    # JSON numbers would be read as Unix seconds (``0`` as 1970): a time is an ISO-8601 string.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("a time is an ISO-8601 string with a UTC offset, e.g. 2025-03-14T09:26:53Z")
+
+
+def _not_before_floor(value: datetime) -> datetime:
+    if value < PRESS_TIME_FLOOR:
+        raise ValueError(
+            f"pressed_at {value.isoformat()} is before {PRESS_TIME_FLOOR.date()}: the device "
+            "clock is not set; no press this old can be counted"
+        )
+    return value
+
+
+#: A time as a device sends it: an ISO-8601 string with an offset, never a number.
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_string)]
+#: ``pressed_at`` as the API takes it: an IsoTime no earlier than PRESS_TIME_FLOOR.
+PressedAt = Annotated[IsoTime, AfterValidator(_not_before_floor)]
+
+
+def future_problem(pressed_at: datetime, received_at: datetime, limit: timedelta) -> str | None:
+    """Why a press is too far ahead of the receiver's clock to ever be counted, or None.
+
+    ``limit`` is the largest ``max_future`` of the anti-spam rules plus a margin: presses within
+    it go on to the stream, which judges them ``clock_skew`` or not by the rules of their site.
+    """
+    if pressed_at > received_at + limit:
+        return (
+            f"pressed_at {format_utc(pressed_at)} is more than {limit} ahead of the server's "
+            f"clock ({format_utc(received_at)}): the device clock is wrong; no rule could "
+            "count this press"
+        )
+    return None
+
 
 class _Event(BaseModel):
     # Unknown fields are ignored (tolerant reader: a newer device may add one), but every known
@@ -66,16 +126,14 @@ class PressEvent(_Event):
     event_id: UUID = Field(description="UUID made at the source; the idempotency key end to end")
     channel: Channel
     device_id: Identifier
-    button: Annotated[int, Field(strict=True, ge=1, le=4)] = Field(
-        description="1 very unhappy .. 4 very happy"
-    )
+    button: Button
     pressed_at: UtcDatetime = Field(description="device clock, UTC ISO-8601 with ms")
     received_at: UtcDatetime = Field(description="set at ingest")
-    visitor: Annotated[str, StringConstraints(min_length=8, max_length=128)] | None = Field(
+    visitor: Visitor | None = Field(
         default=None, description="web only: salted hash, rotated daily; never personal data"
     )
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    lang: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
+    reason: Reason | None = None
+    lang: Lang | None = None
 
     @field_validator("pressed_at", "received_at")
     @classmethod
@@ -87,7 +145,7 @@ class PressEvent(_Event):
         if self.channel == "web" and self.visitor is None:
             raise ValueError("a web press must carry `visitor` (the widget's daily visitor hash)")
         if self.channel == "terminal" and self.visitor is not None:
-            raise ValueError("`visitor` is for web presses only; terminals must not send it")
+            raise ValueError(TERMINAL_VISITOR)
         return self
 
 

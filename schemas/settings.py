@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         default_factory=list,
         description="city web origins allowed to call the widget endpoints (JSON list in env)",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated IPs or networks of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto the API believes; empty = nobody's (the client "
+        "address is the TCP peer)",
+    )
+    api_batch_body_bytes: int = Field(
+        default=256_000,
+        gt=0,
+        description="largest body of POST /v1/presses (sized for a full batch of 500 presses)",
+    )
+    api_web_body_bytes: int = Field(
+        default=4096, gt=0, description="largest body of POST /v1/web/presses (one press)"
+    )
+    api_body_bytes: int = Field(
+        default=16_384, gt=0, description="largest body of any other request"
+    )
+    api_body_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="time a client has to send a whole request body (slow bodies get 408)",
+    )
 
     @property
     def bootstrap_servers(self) -> str:

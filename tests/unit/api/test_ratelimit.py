@@ -48,3 +48,15 @@ def test_never_more_than_burst_plus_rate_times_elapsed(gaps: list[float]) -> Non
         clock.now += gap
         allowed += limiter.acquire("v") == 0.0
     assert allowed <= 4 + 2.0 * clock.now + 1e-9
+
+
+def test_wait_looks_without_taking() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=0.5, burst=2, clock=clock)
+    assert limiter.wait("k") == 0.0 and len(limiter) == 0  # an unseen key costs no memory
+    limiter.acquire("k")
+    assert [limiter.wait("k") for _ in range(5)] == [0.0] * 5
+    limiter.acquire("k")
+    assert limiter.wait("k") == pytest.approx(2.0)
+    clock.now = 2.0
+    assert limiter.wait("k") == 0.0
