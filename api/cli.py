@@ -19,12 +19,20 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
-    """Serve the ingest API with uvicorn (access log off: it would record client IPs)."""
+    """Serve the ingest API with uvicorn (access log off: it would record client IPs).
+
+    Forwarded headers are believed only from CIVICPULSE_TRUSTED_PROXIES (docs/security.md).
+    """
     import uvicorn
 
-    from .app import create_app
+    from civicpulse.schemas.settings import get_settings
 
-    uvicorn.run(create_app(), host=host, port=port, access_log=False, log_level="info")
+    from .app import create_app
+    from .serving import uvicorn_options
+
+    settings = get_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
 
 
 @devices_app.command("add-key")

@@ -26,6 +26,7 @@ import typer
 from rich.console import Console
 
 from civicpulse.schemas.exceptions import CivicpulseError
+from civicpulse.schemas.files import private_dir
 from civicpulse.schemas.settings import Settings, get_settings
 
 from .supervisor import Supervisor
@@ -121,6 +122,7 @@ def run_stack(options: StackOptions, hooks: StackHooks | None = None) -> None:
     from civicpulse.infra.kafka import stop_broker
 
     settings = get_settings()
+    private_dir(settings.data_dir)  # keys, salt, broker log, chDB: nobody else's to read
     bootstrap, owned_broker = _start_broker(settings)
     console.print(f"kafka: {bootstrap}" + (" (started here)" if owned_broker else ""))
     try:
@@ -136,6 +138,7 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     import uvicorn
 
     from civicpulse.api.app import create_app
+    from civicpulse.api.serving import uvicorn_options
     from civicpulse.infra.topics import create_topics
     from civicpulse.sink.clickhouse import close_clients, create_client
     from civicpulse.sink.migrate import migrate
@@ -153,8 +156,8 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
             create_app(settings),
             host="127.0.0.1",
             port=options.api_port,
-            access_log=False,
             log_level="warning",
+            **uvicorn_options(settings),
         )
     )
 
