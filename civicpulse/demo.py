@@ -45,6 +45,7 @@ class _Demo:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     feed: DemoFeed | None = None
     summary: DemoSummary | None = None
+    token: str | None = None
 
     def prepare(self, ctx: StackContext) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
@@ -74,7 +75,7 @@ class _Demo:
         )
 
     def started_serving(self, ctx: StackContext) -> None:
-        _print_where_to_look(ctx)
+        _print_where_to_look(ctx, self.token)
         assert self.feed is not None
         self.feed.start()
 
@@ -135,11 +136,32 @@ def _verify(ctx: StackContext, started: datetime, until: datetime) -> tuple[bool
     return False, f"{len(result.mismatches)} window(s) in {span} differ (`civicpulse verify`)"
 
 
-def _print_where_to_look(ctx: StackContext) -> None:
+def _demo_token() -> str | None:
+    """A query-API token for this run only, unless CIVICPULSE_API_TOKEN is set already.
+
+    The live page and the query API need a bearer token; a demo should open with one click.
+    It lives in this process's environment only (never stored) and is printed in the live
+    page's address (``#token=``, which the page moves to its session storage).
+    """
+    import os
+    import secrets
+
+    from civicpulse.schemas.settings import get_settings
+
+    if os.environ.get("CIVICPULSE_API_TOKEN"):
+        return None
+    token = secrets.token_urlsafe(24)
+    os.environ["CIVICPULSE_API_TOKEN"] = token
+    get_settings.cache_clear()
+    return token
+
+
+def _print_where_to_look(ctx: StackContext, token: str | None) -> None:
     url = ctx.api_url
     table = Table(title="open these", show_header=False, title_justify="left")
     table.add_row("home", f"{url}/")
-    table.add_row("live page", f"{url}/live")
+    live = f"{url}/live" + (f"#token={token}" if token else "  (token: CIVICPULSE_API_TOKEN)")
+    table.add_row("live page", live)
     table.add_row("API docs", f"{url}/docs")
     table.add_row("widget demo", f"{url}/demo/widget")
     table.add_row("kiosk", f"{url}/kiosk")
@@ -192,6 +214,7 @@ def demo_command(
     A second run continues on the stored data (each run's presses get new ids).
     """
     seconds = parse_duration(duration).total_seconds() if duration else None
+    token = _demo_token()
     demo = _Demo(
         rate=parse_rate(rate),
         # the seed decides the press ids: a fixed default would make a second run all duplicates
@@ -206,6 +229,7 @@ def demo_command(
         stopping=demo.stopping,
         stopped=demo.stopped,
     )
+    demo.token = token
     try:
         run_stack(StackOptions(api_port=api_port, grace=grace, duration=seconds), hooks)
     except CivicpulseError as exc:
