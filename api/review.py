@@ -60,6 +60,7 @@ class _Detail(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": _Detail, "description": "no or unknown bearer token"},
     404: {"model": _Detail, "description": "no suspect period with this id"},
     503: {"model": _Detail, "description": "the database did not answer"},
 }

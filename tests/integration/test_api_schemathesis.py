@@ -27,6 +27,8 @@ from schemathesis.specs.openapi import checks as oas
 from civicpulse.api.app import create_app
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.settings import Settings
+from civicpulse.sink.reviews import store_suspects
+from civicpulse.stream.review import Suspect
 
 from .analytics.api_setup import alerts_for, insert_alerts, make_query_app
 from .analytics.data import (
@@ -123,6 +125,9 @@ def test_no_server_errors_authenticated(ingest_app: FastAPI) -> None:
         _fuzz(client, operation, 80, {"X-Device-Id": "term-1", "X-Device-Key": KEYS["term-1"]})
 
 
+DAY_START_MS = int(DAY_START.timestamp() * 1000) + 3_600_000
+
+
 @pytest.fixture
 def query_app(
     clickhouse_settings: Settings, clickhouse_client: Client, tmp_path: Path
@@ -131,6 +136,11 @@ def query_app(
     insert_presses(clickhouse_client, presses)
     insert_scores(clickhouse_client, stream_scores(presses, DAY_START, DAY_END))
     insert_alerts(clickhouse_client, alerts_for())
+    # one stored suspect period, so the review list answers with an item to check
+    period = Suspect(
+        "t1", "one_button_run", DAY_START_MS, DAY_START_MS + 600_000, 12, "test", "site-a"
+    )
+    store_suspects(clickhouse_client, [period], DAY_START)
     return make_query_app(clickhouse_settings, tmp_path)
 
 
@@ -142,9 +152,10 @@ def test_no_server_errors_with_a_token(query_app: tuple[FastAPI, str]) -> None:
     operations = [
         op
         for op in _operations(app)
-        if "queries" in (op.definition.raw.get("tags") or []) and op.path != "/v1/alerts/stream"
+        if {"queries", "review"} & set(op.definition.raw.get("tags") or [])
+        and op.path != "/v1/alerts/stream"
     ]
-    assert len(operations) >= 7
+    assert len(operations) >= 10
     client = TestClient(app)  # no lifespan: queries need no producer
     for operation in operations:
         _fuzz(client, operation, 60, {"Authorization": f"Bearer {token}"})
