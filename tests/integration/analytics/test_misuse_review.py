@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
@@ -182,3 +185,47 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
     assert _verify(client) == []
     listed = CliRunner().invoke(app, ["review", "list", "--state", "all", "--json"], env=env)
     assert '"state":"dismissed"' in listed.output and '"note":"queue"' in listed.output
+
+
+def test_live_scan_command_prints_and_stores_what_the_scan_finds(
+    clickhouse_client: Client, clickhouse_settings: Settings
+) -> None:
+    from civicpulse.cli import app
+
+    presses = make_presses(count=900, seed=5)
+    # staff at t1: button 4 every 20 s for 15 minutes, all counted
+    start = DAY_START + timedelta(hours=9)
+    staff = [
+        p.model_copy(
+            update={
+                "event_id": uuid.UUID(int=i + 1),
+                "device_id": "t1", "site_id": "site-a", "department_id": "dep-a",
+                "question_id": "q1", "question_kind": "citizen", "verdict": "counted",
+                "button": 4, "pressed_at": start + timedelta(seconds=20 * i),
+            }
+        )
+        for i, p in enumerate(presses[:45])
+    ]  # fmt: skip
+    insert_presses(clickhouse_client, [*presses, *staff])
+    env = {
+        "CIVICPULSE_CLICKHOUSE_DSN": clickhouse_settings.clickhouse_url,
+        "CIVICPULSE_CLICKHOUSE_DATABASE": clickhouse_settings.clickhouse_database,
+        "CIVICPULSE_CITY_TIMEZONE": TZ,
+    }
+    args = ["review", "scan", "--live", "--since", DAY_START.isoformat()]
+    args += ["--until", DAY_END.isoformat()]
+    first = CliRunner().invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output
+    lines = [orjson.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
+    expected = scan(load_presses(clickhouse_client, DAY_START, DAY_END), timezone=TZ)
+    assert [line["id"] for line in lines] == [s.id for s in expected]
+    assert any(
+        s.device_id == "t1"
+        and s.pattern == "one_button_run"
+        and s.from_ms <= epoch_us(start) // 1000
+        for s in expected
+    )
+    again = CliRunner().invoke(app, args, env=env)
+    assert again.exit_code == 0, again.output
+    stored = list_reviews(clickhouse_client, state="open")
+    assert sorted(r.id for r in stored) == sorted(s.id for s in expected)
