@@ -16,7 +16,10 @@ Figures (several seeds each, printed per seed):
   literal figure, target <= 0.5 %): a confirmed period removes the citizens served during the
   run as well, so this grows with how common staff runs are and how busy the desk is;
 * recall on busy days, for information (queues at 1 citizen / 10 s hide a run of 1 press /
-  20 s; the busy days measure the false flags).
+  20 s; the busy days measure the false flags);
+* the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`):
+  the share of the simulator's staff self-rating presses it rejects, and how many more honest
+  presses it judges ``burst`` on busy desks than on quiet ones.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from civicpulse.stream.review import scan
 
 from .common import Figure, parser, report
 from .misuse_days import Day, make_day, scanned_presses
+from .misuse_filter import filter_findings
 
 
 def _measure(day: Day) -> Counter[str]:
@@ -80,6 +84,7 @@ def main() -> None:
                 f"{tally['honest_false'] / tally['honest']:.4f} ({dict(tally)})",
                 flush=True,
             )
+    findings = filter_findings(range(5, 6) if arguments.quick else range(5, 8))
     both = normal + busy
     recall = normal["staff_inside"] / normal["staff"]
     false_flags = both["honest_false"] / both["honest"]
@@ -111,6 +116,22 @@ def main() -> None:
                 "information",
                 True,
                 busy["staff_filtered"] / busy["staff"],
+            ),
+            Figure(
+                "antispam_staff_self_rating_rejected",
+                findings.staff_rejected_share,
+                "share",
+                "information",
+                True,
+            ),
+            # baseline: the same hours with quiet desks; ratio 1 = busy desks no worse
+            Figure(
+                "antispam_honest_burst_busy_desks",
+                findings.honest_burst_busy,
+                "presses",
+                "information",
+                True,
+                findings.honest_burst_quiet,
             ),
         ]
     )

@@ -1,9 +1,10 @@
 """Do the labels match what anti-spam finds? A simulated hour through the replay code path.
 
 The same path as ``civicpulse replay``: ``Judge`` + ``MemoryStore`` + the default ``RuleBook``.
-Patterns the rules catch by construction must be caught almost entirely; staff rating their own
-desk every 10-30 s is mostly NOT caught by a 5 s repeat_gap (a finding for the design), and
-busy terminals reveal that the burst state only ends after a silence of burst_quiet.
+Patterns the rules catch by construction must be caught almost entirely, and honest presses
+rarely rejected (contract behaviour). The filter's blind spots (staff rating their own desk
+every 10-30 s, honest presses judged ``burst`` on busy desks) are weaknesses, not contract: they
+are measured by ``benchmarks/misuse.py`` (``benchmarks/misuse_filter.py``) instead of asserted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import orjson
 import pytest
 from rich.console import Console
 
-from civicpulse.producers import simulator
 from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulate_report import print_evaluation
 from civicpulse.producers.simulator import Simulation
@@ -64,26 +64,3 @@ def test_honest_presses_are_rarely_rejected(result: Evaluation) -> None:
     false_positives = result.rejected_share("honest")
     assert false_positives is not None and false_positives < 0.005
     assert result.precision is not None and result.precision > 0.95
-
-
-def test_staff_self_rating_mostly_escapes_the_repeat_gap(result: Evaluation) -> None:
-    # Finding: a press every 10-30 s is never closer than repeat_gap (5 s) to the previous
-    # one and never 7 within 20 s, so only the presses that happen to land near a citizen's
-    # press are rejected. Catching it needs a per-device "same button, steady cadence" rule.
-    share = result.rejected_share("staff_self_rating")
-    assert result.total("staff_self_rating") > 30
-    assert share is not None and share < 0.5
-
-
-def test_busy_terminals_stay_in_burst_long_after_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Finding: the burst state ends only after a silence of burst_quiet (60 s). A terminal
-    # with a citizen every ~10 s never falls that silent, so after a child's burst every
-    # honest press is rejected as `burst` until the queue thins out.
-    quiet = _judge_an_hour(seed=5)
-    monkeypatch.setattr(simulator, "TERMINAL_MAX_RATE", 0.1)
-    busy = _judge_an_hour(seed=5)
-    honest_burst_quiet = quiet.by_label["honest"]["burst"]
-    honest_burst_busy = busy.by_label["honest"]["burst"]
-    assert honest_burst_busy > 10 * max(honest_burst_quiet, 1)
-    print(f"honest presses judged burst: {honest_burst_quiet} (1/30 s desks) vs "
-          f"{honest_burst_busy} (1/10 s desks)")  # fmt: skip
