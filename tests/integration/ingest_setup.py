@@ -85,9 +85,10 @@ class ServerThread:
     def __init__(self, app: Any, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", access_log=False
-        )
+        from civicpulse.api.serving import uvicorn_options
+
+        options = uvicorn_options(app.state.ingest.settings)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
         self.url = f"http://127.0.0.1:{port}"
