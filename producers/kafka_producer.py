@@ -13,11 +13,12 @@ import contextlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
+from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import PRESSES_RAW, topic_name
@@ -27,6 +28,7 @@ from .exceptions import ProducerError
 __all__ = [
     "AsyncPublisher",
     "Delivery",
+    "PressRole",
     "create_producer",
     "deliver",
     "encode_press",
@@ -63,45 +65,45 @@ def encode_press(event: PressEvent) -> bytes:
     return orjson.dumps(body)
 
 
+PressRole = Literal["terminal", "ingest", "simulator", "bench"]
+
+
 def producer_config(
     settings: Settings,
     *,
-    client_id: str = "civicpulse-producer",
-    delivery_timeout_ms: int = 30_000,
+    role: PressRole = "terminal",
+    client_id: str | None = None,
+    delivery_timeout_ms: int | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The librdkafka configuration every press producer uses."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.bootstrap_servers,
-        "client.id": client_id,
-        # Idempotence implies acks=all and in-order, duplicate-free retries per partition.
-        "enable.idempotence": True,
-        "acks": "all",
-        # A few ms of lingering batches a burst of presses without adding noticeable latency.
-        "linger.ms": 5,
-        "compression.type": "lz4",
+    """The librdkafka configuration of a press producer: the factory's ``role`` (idempotent,
+    ``acks=all``, lz4, a bounded delivery timeout) with this caller's id and timeout."""
+    mine: dict[str, Any] = {}
+    if client_id is not None:
+        mine["client.id"] = client_id
+    if delivery_timeout_ms is not None:
         # Bounds how long a press can wait for an ack before its callback reports failure; the
         # terminal then keeps it buffered and the API answers 503.
-        "delivery.timeout.ms": delivery_timeout_ms,
-        "socket.connection.setup.timeout.ms": min(10_000, delivery_timeout_ms),
-        # librdkafka backs off up to 10 s between reconnects by default; a terminal whose broker
-        # comes back should notice within a couple of seconds, not after its next flush expires.
-        "reconnect.backoff.max.ms": 2_000,
-    }
-    config.update(overrides or {})
-    return config
+        mine["delivery.timeout.ms"] = delivery_timeout_ms
+        mine["socket.connection.setup.timeout.ms"] = min(10_000, delivery_timeout_ms)
+    return kafka_clients.producer_config(settings, role, {**mine, **(overrides or {})})
 
 
 def create_producer(
     settings: Settings,
     *,
-    client_id: str = "civicpulse-producer",
-    delivery_timeout_ms: int = 30_000,
+    role: PressRole = "terminal",
+    client_id: str | None = None,
+    delivery_timeout_ms: int | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Producer:
     """An idempotent confluent-kafka ``Producer`` for presses (see :func:`producer_config`)."""
     config = producer_config(
-        settings, client_id=client_id, delivery_timeout_ms=delivery_timeout_ms, overrides=overrides
+        settings,
+        role=role,
+        client_id=client_id,
+        delivery_timeout_ms=delivery_timeout_ms,
+        overrides=overrides,
     )
     try:
         return Producer(config)
@@ -190,9 +192,7 @@ class AsyncPublisher:
     def from_settings(
         cls, settings: Settings, *, delivery_timeout_ms: int = 10_000
     ) -> AsyncPublisher:
-        producer = create_producer(
-            settings, client_id="civicpulse-ingest", delivery_timeout_ms=delivery_timeout_ms
-        )
+        producer = create_producer(settings, role="ingest", delivery_timeout_ms=delivery_timeout_ms)
         return cls(producer, presses_topic(settings))
 
     def _serve(self) -> None:

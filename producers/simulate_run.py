@@ -64,11 +64,7 @@ class KafkaOutput:
 
             ensure_topics(settings.bootstrap_servers, [PRESSES_RAW], settings.topic_prefix)
         self.topic = presses_topic(settings)
-        self.producer = create_producer(
-            settings,
-            client_id="civicpulse-simulate",
-            overrides={"linger.ms": 20, "queue.buffering.max.messages": 200_000},
-        )
+        self.producer = create_producer(settings, role="simulator")
         self.delivered = self.failed = 0
         self.first_error: str | None = None
 

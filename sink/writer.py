@@ -15,7 +15,6 @@ backoff, then raises: offsets stay uncommitted and the restarted sink re-reads t
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -23,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER, topic_name
 
@@ -36,12 +36,9 @@ if TYPE_CHECKING:
 
     from civicpulse.schemas.settings import Settings
 
-__all__ = ["CRASH_ENV", "Sink", "SinkStats", "is_row_error", "write_rows"]
+__all__ = ["Sink", "SinkStats", "is_row_error", "write_rows"]
 
 log = logging.getLogger(__name__)
-
-#: test hook: the sink SIGKILLs itself after its inserts returned and before it commits
-CRASH_ENV = "CIVICPULSE_SINK_CRASH_BEFORE_COMMIT"
 
 # ClickHouse codes that blame the data, not the server: bisect to find the rows.
 _ROW_ERROR_CODES = frozenset({6, 27, 41, 53, 70, 72, 117, 321, 349, 469, 691})
@@ -114,29 +111,10 @@ class Sink:
         prefix = settings.topic_prefix
         self._routes = {topic_name(logical, prefix): route for logical, route in ROUTES.items()}
         self._deadletter_topic = topic_name(DEADLETTER, prefix)
-        self._crash_before_commit = os.environ.get(CRASH_ENV) == "1"
-        from confluent_kafka import Consumer, Producer
-
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                # A crashed sink's partitions move on after 10 s instead of the default 45 s;
-                # heartbeats run on librdkafka's own thread, so a long insert does not count.
-                "session.timeout.ms": 10_000,
-            }
-        )
-        self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 20,
-            }
-        )
+        # read_committed, 10 s session, manual commits; the dead-letter producer is idempotent
+        # (the role table of civicpulse.infra.kafka_clients says why each differs).
+        self._consumer = kafka_clients.consumer(settings, group_id, "sink")
+        self._producer = kafka_clients.producer(settings, "sink")
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -229,8 +207,6 @@ class Sink:
             # Nothing is committed; closing the consumer must not retry (see _on_revoke).
             self._failed = True
             raise
-        if self._crash_before_commit:
-            os.kill(os.getpid(), signal.SIGKILL)
         from confluent_kafka import TopicPartition
 
         offsets = [
