@@ -47,19 +47,13 @@ class AlertReader:
     """One client's position on one alert topic; blocking calls, run in a worker thread."""
 
     def __init__(self, settings: Settings, topic: str, last_event_id: str | None) -> None:
-        from confluent_kafka import Consumer
+        from civicpulse.infra import kafka_clients
 
         self.topic = topic
         # A group id is mandatory in librdkafka's config, but assign() never joins the group and
         # nothing is committed: the id is throw-away.
-        self._consumer: Any = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": f"civicpulse-sse-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "auto.offset.reset": "earliest",
-            }
+        self._consumer: Any = kafka_clients.consumer(
+            settings, f"civicpulse-sse-{uuid.uuid4().hex}", "alert-stream"
         )
         try:
             self._assign(last_event_id)

@@ -97,10 +97,10 @@ class Readiness:
         self._lock = asyncio.Lock()
 
     def _ask(self) -> tuple[bool, str]:
-        from confluent_kafka.admin import AdminClient
+        from civicpulse.infra import kafka_clients
 
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers})
+            self._admin = kafka_clients.admin(self.settings, "readiness")
         try:
             metadata = self._admin.list_topics(timeout=self.options.ready_timeout_seconds)
         except Exception as exc:  # KafkaException: broker down or unreachable

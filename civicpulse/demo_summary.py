@@ -95,16 +95,11 @@ def latest_window_end(client: Client) -> datetime | None:
 
 def read_verdicts(settings: Settings, since_ms: int, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every judged delivery on the verdict topics since ``since_ms``, in ``received_at`` order."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "civicpulse-demo-summary",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
+    from civicpulse.infra import kafka_clients
+
+    consumer = kafka_clients.consumer(settings, "civicpulse-demo-summary", "demo-summary")
     try:
         prefix = settings.topic_prefix
         topics = [topic_name(t, prefix) for t in (PRESSES_ACCEPTED, PRESSES_REJECTED)]

@@ -107,9 +107,9 @@ def broker_version_from_log(log_file: Path) -> str | None:
 
 
 def _admin_answers(bootstrap: str, timeout: float) -> bool:
-    from confluent_kafka.admin import AdminClient
+    from .kafka_clients import admin as admin_client
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _RDKAFKA_LOG})
+    admin = admin_client(bootstrap, "broker-probe", overrides={"logger": _RDKAFKA_LOG})
     try:
         metadata = admin.list_topics(timeout=timeout)
     except Exception:

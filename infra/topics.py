@@ -67,9 +67,9 @@ def new_topic_kwargs(
 
 
 def _admin(bootstrap: str) -> Any:
-    from confluent_kafka.admin import AdminClient
+    from .kafka_clients import admin
 
-    return AdminClient({"bootstrap.servers": bootstrap})
+    return admin(bootstrap, "topics")
 
 
 def list_topics(bootstrap: str, prefix: str = "", timeout: float = 10.0) -> dict[str, int]:
