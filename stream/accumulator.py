@@ -17,10 +17,9 @@
   partitions are read in chunks (one may run many minutes of event time ahead of another), and
   a watermark taken from the fastest would close windows that the others are still filling. A
   lane with no message for ``idle_after`` seconds of wall time is idle and does not hold the
-  watermark back. When the whole stream idles, ``idle`` raises a *floor*: the
-  wall clock (``received_at`` is stamped at ingest, so nothing newer than now can be waiting),
-  so the hour and day windows of a backlog that has drained close at once instead of a day of
-  wall-clock time later.
+  watermark back. When the whole stream idles, ``idle`` raises a *floor*: by the quiet time,
+  and once the stream has drained, past the end of every window holding a press, so the hour
+  and day windows of a backlog close at once instead of a day of wall-clock time later.
 * A window ``[start, end)`` **closes** when ``end <= watermark``: its ScoreEvent is emitted once
   for every scope with presses in it (a window without presses emits nothing).
 * A **late** press (its window already closed; anti-spam lets presses up to ``max_delay`` late
@@ -128,21 +127,22 @@ class ScoreAccumulator:
         assert base is not None
         return base - self.grace_us
 
-    def idle(self, wall_us: int, elapsed_us: int = 0) -> None:
-        """No press for a while (the caller's tick): raise the floor to the wall clock.
+    def idle(self, elapsed_us: int, *, drained: bool = False) -> None:
+        """No press for a while (the caller's tick): event time moves on too.
 
-        ``received_at`` is stamped at ingest, so once the stream is idle nothing received before
-        ``wall_us`` is still on its way. ``elapsed_us`` also moves a floor that is ahead of the
-        wall clock (presses stamped in the future, as a simulation may) forward.
+        ``elapsed_us`` of quiet moves the floor on from the newest head (windows close at night
+        too). ``drained``: the stream has been quiet long enough to say that everything sent has
+        been read: the floor jumps past the end of every window that holds a press, so the
+        hour and day windows of a backlog close now, not a day of wall-clock time later. Late
+        presses after that are corrections, as always.
         """
-        if not self.heads:
-            return  # nothing received yet: the first presses may be a backlog of any age
-        candidates = [wall_us]
         newest = max(self.heads.values(), default=None)
-        base = self.floor if self.floor is not None else newest
-        if base is not None and newest is not None:
-            candidates.append(max(base, newest) + elapsed_us)
-        target = max(candidates)
+        if newest is None:
+            return  # nothing received yet: the first presses may be a backlog of any age
+        target = max(self.floor or newest, newest) + elapsed_us
+        if drained and self.by_minute:
+            last = max(self.by_minute)
+            target = max(target, max(self._calendar_ends(last)) + self.grace_us)
         if self.floor is None or target > self.floor:
             self.floor = target
             self.dirty.add("meta")

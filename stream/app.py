@@ -68,6 +68,9 @@ class StreamConfig:
     batch_size: int = 2000
     batch_within: float = 0.2
     tick_seconds: float = 5.0
+    #: seconds without a press after which the scores stage takes the stream as drained and
+    #: closes every window holding a press (the hour and day windows of a replayed backlog)
+    drain_seconds: float = 30.0
     #: a worker that dies without leaving the group holds its partitions this long (Faust's
     #: default of 60 s would stall a restarted worker for a minute)
     session_timeout: float = 10.0
@@ -272,8 +275,10 @@ def create_app(config: StreamConfig) -> Any:
             async with lock:
                 now = time.monotonic()
                 last = max(stage.last_press, runtime.get("last_tick", now))
-                if now - stage.last_press >= config.tick_seconds:
-                    stage.idle(now, int(time.time() * 1e6), int((now - last) * 1e6))
+                quiet = now - stage.last_press
+                if quiet >= config.tick_seconds:
+                    drained = quiet >= config.drain_seconds
+                    stage.idle(int((now - last) * 1e6), drained=drained)
                 runtime["last_tick"] = now
                 await stage.flush(now)
         except Exception as exc:

@@ -81,7 +81,7 @@ class ScoresStage:
         self._acc: ScoreAccumulator | None = None
         self._states: dict[str, AlertState] = {}
         self._dirty_states: set[str] = set()
-        self.last_press = 0.0
+        self.last_press = time.monotonic()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -116,8 +116,8 @@ class ScoresStage:
         self.last_press = now
         return None
 
-    def idle(self, now: float, wall_us: int, elapsed_us: int) -> None:
-        self.accumulator().idle(wall_us, elapsed_us)
+    def idle(self, elapsed_us: int, *, drained: bool) -> None:
+        self.accumulator().idle(elapsed_us, drained=drained)
 
     # -- flush --------------------------------------------------------------------------------
 

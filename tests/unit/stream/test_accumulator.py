@@ -21,7 +21,6 @@ from .factory import INDEX, event
 ZONE = ZoneInfo("Europe/Warsaw")
 # Sunday 2026-03-29 is the spring DST day in Warsaw (23 hours).
 START = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)
-FAR_FUTURE_US = epoch_us(datetime(2026, 6, 1, tzinfo=UTC))
 
 Window = tuple[object, ...]
 
@@ -148,7 +147,7 @@ def test_the_last_emitted_value_of_every_window_equals_the_recomputation(
                 committed = position
             continue
         acc, position = recovered(), committed  # restart from the committed offset
-    acc.idle(FAR_FUTURE_US)
+    acc.idle(0, drained=True)
     emitted.extend(advanced(acc))
     presses = [press for _, _, press in log]
     assert acc.closed is not None
@@ -162,7 +161,7 @@ def test_a_window_closes_after_grace_and_late_presses_correct_it_once_per_flush(
     acc = ScoreAccumulator(ZONE, "city", grace_us=2 * MINUTE_US)
     t = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
     acc.add(accepted(t, t, button=4), (0, 0))
-    acc.idle(epoch_us(t + timedelta(minutes=16)))  # 08:16:30 - 2 min grace: ends by 08:14 close
+    acc.idle(16 * MINUTE_US)  # 08:16:30 - 2 min grace: windows ending by 08:14 close
     closed = acc.close()
     fifteen = [(s, e) for name, s, e, _ in closed if name == "15m"]
     assert fifteen[-1][1] == epoch_us(datetime(2026, 3, 2, 8, 14, tzinfo=UTC))
@@ -187,7 +186,7 @@ def test_a_press_forwarded_twice_is_counted_once() -> None:
     press = accepted(t, t)
     acc.add(press, (2, 41))
     acc.add(press, (2, 41))
-    acc.idle(epoch_us(t + timedelta(days=2)))
+    acc.idle(0, drained=True)
     days = [e for _, _, _, events in acc.close() for e in events if e.window == "1d"]
     assert {e.n for e in days} == {1}
 
@@ -212,7 +211,7 @@ def test_an_old_backlog_closes_its_hour_and_day_once_the_stream_idles() -> None:
         acc.add(accepted(at, at), (0, minute))
     names = {name for name, *_ in acc.close()}
     assert names == {"15m", "1h"}  # the day is still open: its last press was at 09:59
-    acc.idle(epoch_us(datetime(2026, 3, 5, 12, 0, tzinfo=UTC)))  # the wall clock, days later
+    acc.idle(0, drained=True)  # quiet long enough: the backlog has drained
     later = acc.close()
     assert {name for name, *_ in later} == {"15m", "1h", "1d"}
 
@@ -228,7 +227,7 @@ def test_the_dst_day_window_is_23_hours() -> None:
     acc = ScoreAccumulator(ZONE, "city")
     t = datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
     acc.add(accepted(t, t), (0, 0))
-    acc.idle(epoch_us(t + timedelta(days=1)))
+    acc.idle(0, drained=True)
     days = [(s, e) for name, s, e, _ in acc.close() if name == "1d"]
     assert len(days) == 1 and days[0][1] - days[0][0] == 23 * 3600 * 1_000_000
 
@@ -261,6 +260,6 @@ def test_a_source_is_optional_for_offline_use() -> None:
     source: Source | None = None
     acc.add(accepted(t, t), source)
     acc.add(accepted(t, t), source)
-    acc.idle(epoch_us(t + timedelta(days=2)))
+    acc.idle(0, drained=True)
     days = [e for _, _, _, events in acc.close() for e in events if e.window == "1d"]
     assert {e.n for e in days} == {2}
