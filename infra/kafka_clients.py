@@ -35,6 +35,7 @@ __all__ = [
     "ProducerRole",
     "admin",
     "admin_config",
+    "build_producer",
     "consumer",
     "consumer_config",
     "producer",
@@ -211,6 +212,13 @@ def _build(kind: str, factory: Any, config: dict[str, Any]) -> Any:
         ) from exc
 
 
+def build_producer(config: Mapping[str, Any]) -> Any:
+    """A ``Producer`` from a configuration made by :func:`producer_config` (and adjusted)."""
+    from confluent_kafka import Producer
+
+    return _build("producer", Producer, dict(config))
+
+
 def producer(
     settings: Settings | str,
     role: ProducerRole,
@@ -218,9 +226,7 @@ def producer(
     overrides: Mapping[str, Any] | None = None,
 ) -> Any:
     """A confluent-kafka ``Producer`` configured for ``role`` (see :func:`producer_config`)."""
-    from confluent_kafka import Producer
-
-    return _build("producer", Producer, producer_config(settings, role, overrides))
+    return build_producer(producer_config(settings, role, overrides))
 
 
 def consumer(

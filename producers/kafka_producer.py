@@ -19,6 +19,7 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from civicpulse.infra import kafka_clients
+from civicpulse.infra.exceptions import KafkaClientConfigError
 from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import PRESSES_RAW, topic_name
@@ -106,12 +107,9 @@ def create_producer(
         overrides=overrides,
     )
     try:
-        return Producer(config)
-    except Exception as exc:  # KafkaException for a bad config value
-        raise ProducerError(
-            f"cannot create the Kafka producer ({exc}); check CIVICPULSE_KAFKA_BOOTSTRAP "
-            "and the producer overrides"
-        ) from exc
+        return kafka_clients.build_producer(config)
+    except KafkaClientConfigError as exc:
+        raise ProducerError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
