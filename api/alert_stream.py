@@ -24,7 +24,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
-from civicpulse.schemas.topics import ALERTS_ALL, topic_name
+from civicpulse.schemas.topics import alert_topic_name
 
 from .alert_order import MergeBuffer, format_event_id, parse_event_id
 from .auth import require_token
@@ -156,8 +156,7 @@ class AlertReader:
 
 
 def _topic(settings: Settings, department: str | None) -> str:
-    logical = f"alerts.{department}" if department else ALERTS_ALL.name
-    return topic_name(logical, settings.topic_prefix)
+    return alert_topic_name(department or None, settings.topic_prefix)
 
 
 def _event(event_id: str, value: bytes) -> ServerSentEvent | None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ALERTS_ALL", "TOPICS", "TopicSpec", "alerts_topic", "topic_name"]
+__all__ = [
+    "ALERTS_ALL",
+    "TOPICS",
+    "TopicSpec",
+    "alert_topic_name",
+    "alerts_topic",
+    "topic_name",
+]
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,21 @@ def topic_name(spec: TopicSpec | str, prefix: str = "") -> str:
     return f"{prefix}{logical}"
 
 
+def alert_topic_name(department_id: str | None, prefix: str = "") -> str:
+    """The physical alert topic of one department, ``<prefix>alerts.<department_id>``, or
+    ``<prefix>alerts.all`` (every department) when ``department_id`` is None.
+
+    The one place that spells the per-department name: the stream writes it, the topic
+    administration creates it, the API and ``civicpulse alerts watch`` follow it.
+    """
+    logical = ALERTS_ALL.name if department_id is None else f"alerts.{department_id}"
+    return topic_name(logical, prefix)
+
+
 def alerts_topic(department_id: str, prefix: str = "") -> TopicSpec:
     """The alert topic of one department (``alerts.<department_id>``)."""
     return TopicSpec(
-        topic_name(f"alerts.{department_id}", prefix),
+        alert_topic_name(department_id, prefix),
         ALERTS_PER_DEPARTMENT_PARTITIONS,
         "scope:scope_id",
         "AlertEvent",
