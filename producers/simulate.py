@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicpulse.schemas.exceptions import CivicpulseError
+from civicpulse.schemas import durations
+from civicpulse.schemas.exceptions import CivicpulseError, DurationError
 from civicpulse.schemas.settings import get_settings
 
 from .city import PRESETS
@@ -37,8 +38,6 @@ __all__ = [
 
 console = Console(stderr=True)
 DEFAULT_START = "2026-11-23T07:00:00Z"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_DURATION_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
@@ -48,16 +47,15 @@ class Target(StrEnum):
 
 
 def parse_duration(text: str) -> timedelta:
-    """``10m``, ``1h30m``, ``90s``, ``2d``, ``500ms`` -> timedelta."""
-    compact, pos, total = text.strip().replace(" ", ""), 0, 0.0
-    for match in _DURATION.finditer(compact):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _DURATION_MS[match.group(2)]
-        pos = match.end()
-    if not compact or pos != len(compact) or total <= 0:
+    """``10m``, ``1h30m``, ``90s``, ``2d``, ``500ms`` -> a positive timedelta (the one parser of
+    :mod:`civicpulse.schemas.durations`, as a command-line error)."""
+    try:
+        duration = durations.parse_duration(text)
+    except DurationError:
+        duration = timedelta(0)
+    if duration <= timedelta(0):
         raise typer.BadParameter(f"{text!r}: use e.g. 10m, 1h30m, 90s, 2d")
-    return timedelta(milliseconds=total)
+    return duration
 
 
 def parse_rate(text: str) -> float:
