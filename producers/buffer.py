@@ -22,7 +22,15 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from civicpulse.schemas.events import Identifier, PressEvent, UtcDatetime, format_utc
+from civicpulse.schemas.events import (
+    Button,
+    Identifier,
+    Lang,
+    PressEvent,
+    Reason,
+    UtcDatetime,
+    format_utc,
+)
 from civicpulse.schemas.files import private_file
 
 from .exceptions import BufferFullError
@@ -38,10 +46,11 @@ class PressDraft(BaseModel):
     event_id: UUID = Field(default_factory=uuid4)
     channel: Literal["terminal"] = "terminal"
     device_id: Identifier
-    button: int = Field(strict=True, ge=1, le=4)
+    # The press constraints are the contract's own types (schemas/events.py): one source.
+    button: Button
     pressed_at: UtcDatetime
-    reason: str | None = Field(default=None, min_length=1, max_length=64)
-    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    reason: Reason | None = None
+    lang: Lang | None = None
 
     @field_validator("pressed_at")
     @classmethod
