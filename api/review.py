@@ -115,6 +115,7 @@ def _decide(
             note=note,
             by="api",
             tz=settings.city_timezone,
+            city_id=settings.city_id,
         )
     except ReviewNotFoundError as exc:
         return _Json({"detail": str(exc)}, status_code=404)

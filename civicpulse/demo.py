@@ -122,13 +122,13 @@ def _drain(ctx: StackContext, since: datetime, until: datetime, limit: float = 9
 
 def _verify(ctx: StackContext, started: datetime, until: datetime) -> tuple[bool, str]:
     """`civicpulse verify` over every window that closed, from an hour before the run."""
-    from civicpulse.sink.verify import detect_city_id, verify_scores
+    from civicpulse.sink.verify import verify_scores
 
     since = started.replace(second=0, microsecond=0) - timedelta(hours=1)
     if until <= since:
         return True, "no closed window yet"
     tz = ctx.settings.city_timezone
-    city = detect_city_id(ctx.client, since, until) or "city"
+    city = ctx.settings.city_id
     result = verify_scores(ctx.client, since=since, until=until, tz=tz, city_id=city)
     span = f"{since:%H:%M}..{until:%H:%M} UTC"
     if result.ok:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default="", description="prepended to every topic name so several cities share a cluster"
     )
     city_timezone: str = Field(default="Europe/Warsaw", description="IANA zone of calendar days")
+    city_id: str = Field(
+        default="city",
+        description="scope_id of the city-wide scores (the stream writes it, verify checks it)",
+    )
     data_dir: Path = Field(default=Path(".civicpulse"), description="broker logs, chDB, buffers")
     rules_file: Path | None = Field(default=None, description="anti-spam rules TOML")
     cache_dir: Path | None = Field(

@@ -6,7 +6,7 @@ Heavy imports (chDB, pyarrow, matplotlib) happen inside the command bodies so th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -45,46 +45,72 @@ def _fail(console: Console, exc: CivicpulseError) -> typer.Exit:
 def verify_command(
     since: Annotated[
         str | None,
-        typer.Option(help="start of the range (ISO; naive = city time); default: yesterday 00:00"),
+        typer.Option(
+            help="start of the range (ISO; naive = city time); default: 00:00 of the 7th day "
+            "before --until"
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="end of the range, exclusive; default: today 00:00 (city time)"),
+        typer.Option(
+            help="end of the range, exclusive; default: the end of the newest stored window"
+        ),
     ] = None,
     city_id: Annotated[
         str | None,
-        typer.Option(help="scope_id of the city scope; default: the one found in `scores`"),
+        typer.Option(help="scope_id of the city scope; default: CIVICPULSE_CITY_ID"),
     ] = None,
     limit: Annotated[int, typer.Option(help="list at most this many mismatches")] = 50,
 ) -> None:
     """Recompute closed-window scores from the stored presses and compare them with `scores`.
 
     Every window inside [--since, --until) must match count for count (n, n1..n4; score within
-    1e-9). Prints the mismatches and exits 1 if there is any.
+    1e-9). Without a range: the stored data's last 7 days. Says how many windows it compared;
+    exits 1 on any mismatch, and when it compared none in a range that holds counted presses.
     """
     from .clickhouse import create_client
-    from .verify import default_range, detect_city_id, verify_scores
+    from .verify import RECENT_DAYS, stored_range, verify_scores
 
     console = Console()
     settings = Settings()
     tz = settings.city_timezone
-    start, end = default_range(tz)
-    if since is not None:
-        start = parse_moment(since, tz)
-    if until is not None:
-        end = parse_moment(until, tz)
-    if end <= start:
-        raise typer.BadParameter("--until must be after --since")
+    city = city_id or settings.city_id
     try:
         client = create_client(settings)
-        city = city_id or detect_city_id(client, start, end) or "city"
+        stored = stored_range(client, tz)
+        if stored is None and since is None and until is None:
+            console.print(
+                "nothing stored yet (no counted press, no score window): nothing to verify"
+            )
+            return
+        start, end = stored or (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
+        if until is not None:
+            end = parse_moment(until, tz)
+        if since is not None:
+            start = parse_moment(since, tz)
+        elif until is not None:
+            start = end - timedelta(days=RECENT_DAYS)
+        if end <= start:
+            raise typer.BadParameter("--until must be after --since")
         result = verify_scores(client, since=start, until=end, tz=tz, city_id=city, limit=limit)
     except CivicpulseError as exc:
         raise _fail(console, exc) from exc
     span = f"{start.isoformat()} .. {end.isoformat()} (city scope {city!r}, zone {tz})"
-    if result.ok:
-        console.print(f"[green]ok[/green]: every closed window in {span} matches the presses")
+    if result.empty:
+        console.print(f"no counted press and no stored window in {span}: nothing compared")
         return
+    if result.ok:
+        console.print(
+            f"[green]ok[/green]: {result.compared} closed windows in {span} match the "
+            f"{result.counted} counted presses"
+        )
+        return
+    if not result.mismatches:
+        console.print(
+            f"[red]failed[/red]: {result.counted} counted presses in {span} but no closed "
+            "window to compare: is the stream scoring them (is `civicpulse up` running)?"
+        )
+        raise typer.Exit(1)
     table = Table(title=f"score mismatches in {span}")
     for column in ("problem", "scope", "scope_id", "kind", "window", "window_start"):
         table.add_column(column)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "CONFIRMED_PERIODS",
+    "COUNTED_IN_RANGE",
     "COUNTS",
     "DEPARTMENT_MONTHLY",
     "HEATMAP",
@@ -41,8 +42,10 @@ __all__ = [
     "RECOMPUTE_SCORES",
     "SITE_DAILY",
     "SITE_TOTALS",
+    "STORED_EXTENT",
     "STORED_SCORES",
     "VERDICTS_PER_DEVICE",
+    "VERIFY_COMPARED",
     "VERIFY_MISMATCHES",
     "Source",
     "figure_sql",
@@ -164,6 +167,26 @@ ORDER BY scope, scope_id, kind, `window`, window_start
 LIMIT {limit:UInt32}
 SETTINGS join_use_nulls = 1
 """.replace("@RECOMPUTE", RECOMPUTE_SCORES).replace("@STORED", STORED_SCORES)
+
+# How many windows verify compares: the union of recomputed and stored windows in the range.
+VERIFY_COMPARED = """
+SELECT count()
+FROM (SELECT scope, scope_id, kind, `window`, window_start FROM (@RECOMPUTE)
+      UNION DISTINCT
+      SELECT scope, scope_id, kind, `window`, window_start FROM (@STORED))
+""".replace("@RECOMPUTE", RECOMPUTE_SCORES).replace("@STORED", STORED_SCORES)
+
+# The stored data's extent: end of the newest stored (closed) window and newest counted press
+# (verify's default range), and whether a range holds any counted press.
+STORED_EXTENT = """
+SELECT (SELECT max(window_end) FROM scores) AS last_window_end,
+       (SELECT max(pressed_at) FROM presses WHERE verdict = 'counted') AS last_press
+"""
+COUNTED_IN_RANGE = """
+SELECT count() FROM presses FINAL
+WHERE verdict = 'counted'
+  AND pressed_at >= {since:DateTime64(3, 'UTC')} AND pressed_at < {until:DateTime64(3, 'UTC')}
+"""
 
 # -- dashboard figures ---------------------------------------------------------------------------
 # Every figure returns counts n1..n4 (scores are derived: exact and mergeable). Filters: kind,

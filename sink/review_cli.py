@@ -140,7 +140,7 @@ def _live_scan(
     client = create_client(settings)
     suspects = scan(load_presses(client, start, end), book=book, hours=hours, timezone=tz)
     new = store_suspects(client, suspects, now)
-    rescored = rescore_confirmed(client, start, end, tz=tz)
+    rescored = rescore_confirmed(client, start, end, tz=tz, city_id=settings.city_id)
     Console(stderr=True).print(
         f"{len(suspects)} suspect periods, {new} new stored in misuse_reviews; "
         f"{rescored} confirmed periods re-applied to the stored scores",
@@ -203,6 +203,7 @@ def _decide(review_id: str, state: Literal["confirmed", "dismissed"], note: str)
             note=note,
             by=getpass.getuser(),
             tz=settings.city_timezone,
+            city_id=settings.city_id,
         )
     except CivicpulseError as exc:
         raise _error(exc) from None

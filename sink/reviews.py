@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from civicpulse.schemas.settings import get_settings
 from civicpulse.stream.review import ScanPress, Suspect, format_ms
 
 from .exceptions import ReviewNotFoundError
 from .queries import RECOMPUTE_SCORES
-from .verify import detect_city_id
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -344,7 +344,7 @@ def rescore(client: Client, review: Review, *, tz: str, city_id: str | None = No
     (:func:`rescore_confirmed`).
     """
     since, until = _window_span(review, tz)
-    city_id = city_id or detect_city_id(client, since, until) or "city"
+    city_id = city_id or get_settings().city_id
     params = {
         "since": since,
         "until": until,

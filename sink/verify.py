@@ -12,12 +12,21 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from .queries import VERIFY_MISMATCHES
+from .queries import COUNTED_IN_RANGE, STORED_EXTENT, VERIFY_COMPARED, VERIFY_MISMATCHES
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["Mismatch", "VerifyResult", "default_range", "detect_city_id", "verify_scores"]
+__all__ = [
+    "Mismatch",
+    "VerifyResult",
+    "default_range",
+    "stored_range",
+    "verify_scores",
+]
+
+#: how many days back from the newest stored window ``stored_range`` covers
+RECENT_DAYS = 7
 
 Problem = Literal["missing in scores", "extra in scores", "different"]
 
@@ -45,10 +54,20 @@ class VerifyResult:
     city_id: str
     mismatches: list[Mismatch]
     truncated: bool
+    #: windows compared (recomputed or stored, each once)
+    compared: int = 0
+    #: counted presses stored in the range
+    counted: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches
+        """No mismatch, and something was compared wherever there are presses."""
+        return not self.mismatches and (self.compared > 0 or self.counted == 0)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to check: no counted press and no stored window in the range."""
+        return self.compared == 0 and self.counted == 0
 
 
 def default_range(tz: str, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -60,15 +79,31 @@ def default_range(tz: str, now: datetime | None = None) -> tuple[datetime, datet
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def detect_city_id(client: Client, since: datetime, until: datetime) -> str | None:
-    """The scope_id the stream gives the city scope, read from the stored scores (if one)."""
-    rows = client.query(
-        "SELECT DISTINCT scope_id FROM scores WHERE scope = 'city' "
-        "AND window_start >= {since:DateTime64(3, 'UTC')} "
-        "AND window_end <= {until:DateTime64(3, 'UTC')} LIMIT 2",
-        parameters={"since": since, "until": until},
-    ).result_rows
-    return str(rows[0][0]) if len(rows) == 1 else None
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None if moment.year <= 1970 else moment  # max() of an empty table is the epoch
+
+
+def stored_range(client: Client, tz: str) -> tuple[datetime, datetime] | None:
+    """The stored data's recent days: ``RECENT_DAYS`` local days up to the newest stored window.
+
+    Without stored windows, up to the local midnight after the newest counted press (every
+    window there is then missing: verify fails, as it should). None when nothing is stored.
+    """
+    last_window, last_press = (_utc(v) for v in client.query(STORED_EXTENT).result_rows[0])
+    zone = ZoneInfo(tz)
+    if last_window is not None:
+        until = last_window
+    elif last_press is not None:
+        day = last_press.astimezone(zone).date() + timedelta(days=1)
+        until = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    else:
+        return None
+    first = (until - timedelta(seconds=1)).astimezone(zone).date() - timedelta(days=RECENT_DAYS - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    return since, until
 
 
 def _counts(values: tuple[Any, ...]) -> tuple[int, int, int, int, int] | None:
@@ -88,15 +123,9 @@ def verify_scores(
     limit: int = 1000,
 ) -> VerifyResult:
     """Compare stored closed-window scores with the recomputation; list up to ``limit`` diffs."""
+    parameters = {"since": since, "until": until, "tz": tz, "city": city_id}
     rows = client.query(
-        VERIFY_MISMATCHES,
-        parameters={
-            "since": since,
-            "until": until,
-            "tz": tz,
-            "city": city_id,
-            "limit": limit + 1,
-        },
+        VERIFY_MISMATCHES, parameters={**parameters, "limit": limit + 1}
     ).result_rows
     mismatches: list[Mismatch] = []
     for row in rows[:limit]:
@@ -125,4 +154,14 @@ def verify_scores(
                 stored_score=row[18],
             )
         )
-    return VerifyResult(since, until, city_id, mismatches, truncated=len(rows) > limit)
+    compared = client.query(VERIFY_COMPARED, parameters=parameters).result_rows[0][0]
+    counted = client.query(COUNTED_IN_RANGE, parameters=parameters).result_rows[0][0]
+    return VerifyResult(
+        since,
+        until,
+        city_id,
+        mismatches,
+        truncated=len(rows) > limit,
+        compared=int(compared),
+        counted=int(counted),
+    )

@@ -52,6 +52,13 @@ def worker_command(
     tick: Annotated[
         float, typer.Option(help="seconds between idle checks that close windows at night")
     ] = 5.0,
+    drain: Annotated[
+        float,
+        typer.Option(
+            help="seconds without a press after which the stream counts as drained: every "
+            "window holding a press closes (the hour and day windows of a replayed backlog)"
+        ),
+    ] = 30.0,
     session_timeout: Annotated[
         float, typer.Option(help="seconds before a dead worker's partitions move to the others")
     ] = 10.0,
@@ -94,9 +101,11 @@ def worker_command(
             rules=RuleBook.load(rules or settings.rules_file),
             alerts=AlertBook.load(alert_rules),
             timezone=settings.city_timezone,
+            city_id=settings.city_id,
             grace_seconds=grace,
             batch_size=batch_size,
             tick_seconds=tick,
+            drain_seconds=drain,
             session_timeout=session_timeout,
             stall_seconds=stall_seconds,
             stages=frozenset(x.strip() for x in stages.split(",") if x.strip()),

@@ -104,7 +104,7 @@ def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
 def api(clickhouse_settings: Settings, day: list[JudgedPress], tmp_path: Path) -> Iterator[
     tuple[TestClient, str]
 ]:  # fmt: skip
-    app, token = make_query_app(clickhouse_settings, tmp_path)
+    app, token = make_query_app(clickhouse_settings.model_copy(update={"city_id": CITY}), tmp_path)
     yield TestClient(app), token
 
 
@@ -174,6 +174,7 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
     env = {
         "CIVICPULSE_CLICKHOUSE_DSN": clickhouse_settings.clickhouse_url,
         "CIVICPULSE_CLICKHOUSE_DATABASE": clickhouse_settings.clickhouse_database,
+        "CIVICPULSE_CITY_ID": CITY,
         "CIVICPULSE_CITY_TIMEZONE": TZ,
         "COLUMNS": "200",
     }
@@ -210,6 +211,7 @@ def test_live_scan_command_prints_and_stores_what_the_scan_finds(
     env = {
         "CIVICPULSE_CLICKHOUSE_DSN": clickhouse_settings.clickhouse_url,
         "CIVICPULSE_CLICKHOUSE_DATABASE": clickhouse_settings.clickhouse_database,
+        "CIVICPULSE_CITY_ID": CITY,
         "CIVICPULSE_CITY_TIMEZONE": TZ,
     }
     args = ["review", "scan", "--live", "--since", DAY_START.isoformat()]

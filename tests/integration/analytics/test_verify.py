@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from clickhouse_connect.driver.client import Client
 from typer.testing import CliRunner
@@ -87,6 +89,7 @@ def test_cli_exit_codes(clickhouse_settings: Settings, clickhouse_client: Client
         "CIVICPULSE_CLICKHOUSE_DSN": clickhouse_settings.clickhouse_url,
         "CIVICPULSE_CLICKHOUSE_DATABASE": clickhouse_settings.clickhouse_database,
         "CIVICPULSE_CITY_TIMEZONE": TZ,
+        "CIVICPULSE_CITY_ID": CITY,
         "COLUMNS": "200",
     }
     args = ["verify", "--since", "2026-03-29", "--until", "2026-03-30"]
@@ -102,3 +105,47 @@ def test_cli_exit_codes(clickhouse_settings: Settings, clickhouse_client: Client
     assert bad.exit_code == 1, bad.output
     assert "different" in bad.output and victim.scope_id in bad.output
     assert "1 mismatching window" in bad.output
+
+
+def _cli_env(settings: Settings) -> dict[str, str]:
+    return {
+        "CIVICPULSE_CLICKHOUSE_DSN": settings.clickhouse_url,
+        "CIVICPULSE_CLICKHOUSE_DATABASE": settings.clickhouse_database,
+        "CIVICPULSE_CITY_TIMEZONE": TZ,
+        "CIVICPULSE_CITY_ID": CITY,
+        "COLUMNS": "200",
+    }
+
+
+def test_without_a_range_verify_checks_the_stored_days_and_says_how_many_windows(
+    clickhouse_settings: Settings, clickhouse_client: Client
+) -> None:
+    from civicpulse.cli import app
+
+    env = _cli_env(clickhouse_settings)
+    empty = CliRunner().invoke(app, ["verify"], env=env)
+    assert empty.exit_code == 0 and "nothing" in empty.output, empty.output
+    # Presses whose every window lies inside the day: the stream would have scored them all.
+    edge = timedelta(minutes=15)
+    presses = [p for p in make_presses(seed=7) if DAY_START + edge <= p.pressed_at < DAY_END - edge]
+    insert_presses(clickhouse_client, presses)
+    scores = stream_scores(presses, DAY_START, DAY_END)
+    insert_scores(clickhouse_client, scores)
+    ok = CliRunner().invoke(app, ["verify"], env=env)
+    assert ok.exit_code == 0, ok.output
+    compared = len({(s.scope, s.scope_id, s.kind, s.window, s.window_start) for s in scores})
+    assert f"{compared} closed windows" in ok.output  # the stored day, not yesterday
+    assert "2026-03-29" in ok.output or "2026-03-28T23:00" in ok.output
+
+
+def test_presses_without_any_stored_window_fail(
+    clickhouse_settings: Settings, clickhouse_client: Client
+) -> None:
+    from civicpulse.cli import app
+
+    insert_presses(clickhouse_client, make_presses(seed=8))  # the stream never scored them
+    result = _verify(clickhouse_client)
+    assert not result.ok and result.counted > 0
+    run = CliRunner().invoke(app, ["verify"], env=_cli_env(clickhouse_settings))
+    assert run.exit_code == 1, run.output
+    assert "missing in scores" in run.output
