@@ -208,3 +208,42 @@ def test_the_report_of_a_bare_install_names_the_missing_extra(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "civicpulse[report]" in done.stdout
     assert not (tmp_path / "data").exists(), "the report failed before opening the database"
+
+
+# --- the lock files cover what pyproject.toml asks for -------------------------------------------
+
+
+def _locked(lock: Path) -> dict[str, str]:
+    import re
+
+    pins = (re.match(r"^([A-Za-z0-9._-]+)==(\S+)", line) for line in lock.read_text().splitlines())
+    return {_normal(m.group(1)): m.group(2) for m in pins if m}
+
+
+def _normal(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _names(requirements: list[str]) -> set[str]:
+    import re
+
+    found = (re.match(r"^\s*([A-Za-z0-9._-]+)", r) for r in requirements)
+    return {_normal(m.group(1)) for m in found if m} - {"civicpulse"}
+
+
+def test_every_dependency_of_pyproject_is_pinned_in_the_lock_files() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    base, dev = _locked(BASE_LOCK), _locked(ROOT / "requirements" / "dev.lock")
+    missing_base = _names(project["dependencies"]) - set(base)
+    wanted_dev = _names(
+        [*project["dependencies"], *extras["dev"], *extras["report"], *extras["bench"]]
+    )
+    assert missing_base == set(), "run scripts/lock"
+    assert wanted_dev - set(dev) == set(), "run scripts/lock"
+    assert {"matplotlib", "quixstreams"} & set(base) == set(), "extras leaked into the base lock"
+    assert base["faust-streaming"] == "0.15.3"
