@@ -167,7 +167,7 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
 # After a SIGKILL, Faust's read-offset race (docs/stream.md, "Restarts") used to leave a partition
 # unconsumed or lose presses in about one run in four; the ordering guard (stream/ordering.py)
 # and the stall watchdog (stream/watchdog.py) are what this test holds to account.
-def test_sigkill_mid_stream_loses_and_doubles_nothing(
+def test_sigkill_mid_stream_loses_nothing_and_copies_carry_the_first_verdict(
     kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
 ) -> None:
     raw_topic = topic_name(PRESSES_RAW, topic_prefix)
