@@ -86,6 +86,10 @@ class ScoreAccumulator:
     keep_us: int = 8 * 24 * HOUR_US
     #: seconds of wall time without a message after which a lane is idle
     idle_after: float = 30.0
+    #: seconds after the first press (or a load) during which nothing closes: the lanes of a
+    #: backlog show up over its first batches, and a watermark taken before the slow lanes are
+    #: seen would close windows that they still fill (each a correction later)
+    warmup: float = 0.0
     #: scope -> minute (epoch minutes) -> [n1, n2, n3, n4]
     slices: dict[ScopeKey, dict[int, list[int]]] = field(default_factory=dict)
     #: minute -> scopes with presses in it
@@ -104,6 +108,7 @@ class ScoreAccumulator:
     stale: set[tuple[ScopeKey, int, int, WindowName]] = field(default_factory=set)
     dirty: set[str] = field(default_factory=set)
     _ends_cache: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _warm_at: float | None = field(default=None, repr=False)
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -127,19 +132,21 @@ class ScoreAccumulator:
         assert base is not None
         return base - self.grace_us
 
-    def idle(self, elapsed_us: int, *, drained: bool = False) -> None:
+    def idle(self, elapsed_us: int, *, now: float = 0.0, drained: bool = False) -> None:
         """No press for a while (the caller's tick): event time moves on too.
 
-        ``elapsed_us`` of quiet moves the floor on from the newest head (windows close at night
-        too). ``drained``: the stream has been quiet long enough to say that everything sent has
+        ``elapsed_us`` of quiet moves the floor on from the slowest active lane's head (windows
+        close at night too). ``drained``: the stream has been quiet long enough to say that everything sent has
         been read: the floor jumps past the end of every window that holds a press, so the
         hour and day windows of a backlog close now, not a day of wall-clock time later. Late
         presses after that are corrections, as always.
         """
-        newest = max(self.heads.values(), default=None)
-        if newest is None:
+        watermark = self.watermark(now)
+        if not self.heads or watermark is None:
             return  # nothing received yet: the first presses may be a backlog of any age
-        target = max(self.floor or newest, newest) + elapsed_us
+        # From the slowest active lane, not the fastest: a pause in a backlog must not close
+        # what the slow lanes still fill.
+        target = watermark + self.grace_us + elapsed_us
         if drained and self.by_minute:
             last = max(self.by_minute)
             target = max(target, max(self._calendar_ends(last)) + self.grace_us)
@@ -170,6 +177,8 @@ class ScoreAccumulator:
             self.heads[lane] = received
             self.dirty.add("meta")
         self.seen_at[lane] = now
+        if self._warm_at is None:
+            self._warm_at = now + self.warmup
         minute = epoch_us(press.pressed_at) // MINUTE_US
         watermark = self.watermark(now)
         assert watermark is not None
@@ -247,7 +256,7 @@ class ScoreAccumulator:
         presses in it), and prunes minutes older than ``keep``.
         """
         watermark = self.watermark(now)
-        if watermark is None:
+        if watermark is None or (self._warm_at is not None and now < self._warm_at):
             return []
         end_now = watermark // MINUTE_US * MINUTE_US  # windows end on whole minutes
         if self.closed is None:
@@ -395,6 +404,7 @@ class ScoreAccumulator:
             self.applied[(key, hour)] = {int(p): int(o) for p, o in marks.items()}
         for lane in self.heads:
             self.seen_at[lane] = now
+        self._warm_at = now + self.warmup
 
     def _load_meta(self, value: dict[str, Any]) -> None:
         if value.get("v") == _STATE_VERSION:

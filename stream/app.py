@@ -278,7 +278,7 @@ def create_app(config: StreamConfig) -> Any:
                 quiet = now - stage.last_press
                 if quiet >= config.tick_seconds:
                     drained = quiet >= config.drain_seconds
-                    stage.idle(int((now - last) * 1e6), drained=drained)
+                    stage.idle(int((now - last) * 1e6), now=now, drained=drained)
                 runtime["last_tick"] = now
                 await stage.flush(now)
         except Exception as exc:

@@ -36,6 +36,8 @@ __all__ = ["ScoresStage", "scoring_key", "source_of"]
 log = logging.getLogger("civicpulse.stream")
 
 _ALERT_PREFIX = "a|"
+#: nothing closes this long after the stage (re)starts (see ScoreAccumulator.warmup)
+_WARMUP_SECONDS = 10.0
 
 
 def scoring_key(accepted_partition: int, offset: int, raw_partition: int | None) -> bytes:
@@ -89,7 +91,9 @@ class ScoresStage:
         """The accumulator, rebuilt from the table when the stage (re)gets its partition."""
         if self._acc is None:
             now = time.monotonic()
-            acc = ScoreAccumulator(self._zone, self._city_id, grace_us=self._grace_us)
+            acc = ScoreAccumulator(
+                self._zone, self._city_id, grace_us=self._grace_us, warmup=_WARMUP_SECONDS
+            )
             data = self._table.data
             acc.load(((str(k), v) for k, v in data.items() if not str(k).startswith("a|")), now)
             self._states = {
@@ -116,8 +120,8 @@ class ScoresStage:
         self.last_press = now
         return None
 
-    def idle(self, elapsed_us: int, *, drained: bool) -> None:
-        self.accumulator().idle(elapsed_us, drained=drained)
+    def idle(self, elapsed_us: int, *, now: float, drained: bool) -> None:
+        self.accumulator().idle(elapsed_us, now=now, drained=drained)
 
     # -- flush --------------------------------------------------------------------------------
 

@@ -263,3 +263,16 @@ def test_a_source_is_optional_for_offline_use() -> None:
     acc.idle(0, drained=True)
     days = [e for _, _, _, events in acc.close() for e in events if e.window == "1d"]
     assert {e.n for e in days} == {2}
+
+
+def test_nothing_closes_during_the_warm_up_while_lanes_show_up() -> None:
+    acc = ScoreAccumulator(ZONE, "city", grace_us=0, warmup=10.0)
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    acc.add(accepted(t + timedelta(hours=1), t + timedelta(hours=1)), (0, 0), now=100.0)
+    assert acc.close(now=105.0) == []  # a slower lane may still be on its way
+    acc.add(accepted(t, t), (1, 0), now=106.0)  # ...and here it is
+    half = t + timedelta(minutes=30)
+    acc.add(accepted(half, half), (1, 1), now=107.0)
+    closed = acc.close(now=111.0)
+    assert closed and acc.closed == epoch_us(half)  # the slow lane holds the watermark
+    assert all(end <= epoch_us(half) for _, _, end, _ in closed)
