@@ -136,9 +136,10 @@ class ScoreAccumulator:
         """No press for a while (the caller's tick): event time moves on too.
 
         ``elapsed_us`` of quiet moves the floor on from the slowest active lane's head (windows
-        close at night too). ``drained``: the stream has been quiet long enough to say that everything sent has
-        been read: the floor jumps past the end of every window that holds a press, so the
-        hour and day windows of a backlog close now, not a day of wall-clock time later. Late
+        close at night too). ``drained``: the stream has been quiet long enough to say that
+        everything sent has been read: the floor jumps past the end of every window that holds a
+        press, so the hour and day windows of a backlog close now, not a day of wall-clock time
+        later. Late
         presses after that are corrections, as always.
         """
         watermark = self.watermark(now)
