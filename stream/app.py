@@ -37,8 +37,9 @@ from civicpulse.schemas.topics import (
 from .alerts import AlertBook
 from .catalogue import CatalogueReader
 from .failfast import FailureLedger, die, run_guarded
+from .faust_repairs import withhold_ack
 from .judge import Judge
-from .ordering import InOrder, withhold_ack
+from .ordering import InOrder
 from .outputs import Outputs, TableStore
 from .rules import RuleBook
 from .scoring import ScoresStage, scoring_key

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from civicpulse.infra import kafka_clients
 from civicpulse.schemas.catalogue import Catalogue
 
 from .enrich import CatalogueIndex
@@ -70,20 +71,17 @@ def assemble(records: Mapping[str, bytes]) -> Catalogue:
 
 def read_records(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[str, bytes]:
     """Every live record of the topic (latest value per key), read to its end."""
-    from confluent_kafka import Consumer
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"civicpulse-catalogue-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
+    consumer = _reader(bootstrap)
     try:
         return _read_to_end(consumer, topic, {}, timeout)
     finally:
         consumer.close()
+
+
+def _reader(bootstrap: str) -> Any:
+    """A consumer in a group of its own that never commits: it reads the topic from its start."""
+    group = f"civicpulse-catalogue-{uuid.uuid4().hex}"
+    return kafka_clients.consumer(bootstrap, group, "catalogue")
 
 
 def _read_to_end(
@@ -151,11 +149,9 @@ def publish_catalogue(
     bootstrap: str, topic: str, catalogue: Catalogue, timeout: float = 30.0
 ) -> LoadReport:
     """Make the topic hold exactly ``catalogue``: changed records, tombstones for the gone."""
-    from confluent_kafka import Producer
-
     current = read_records(bootstrap, topic, timeout)
     wanted = fragments(catalogue)
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer = kafka_clients.producer(bootstrap, "catalogue")
     errors: list[str] = []
 
     def delivered(error: Any, message: Any) -> None:
@@ -193,16 +189,7 @@ class CatalogueReader:
         self._consumer: Any = None
 
     def start(self, timeout: float = 60.0) -> None:
-        from confluent_kafka import Consumer
-
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"civicpulse-catalogue-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-            }
-        )
+        self._consumer = _reader(self.bootstrap)
         _read_to_end(self._consumer, self.topic, self._records, timeout)
         self.index()
         self._thread = threading.Thread(target=self._follow, name="catalogue", daemon=True)

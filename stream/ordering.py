@@ -9,16 +9,16 @@ when they come back, into "duplicates", which is a lost press.
 ``InOrder`` (pure) tracks the next offset to judge per partition, starting from the group's
 committed offset when the worker gets the partition: an offset below it is a re-delivery
 (judged again: the anti-spam state answers with the first verdict), the next one is judged, and
-one above it is a *hole*: the press is held back without an acknowledgement (so no commit can
-pass it) and the agent seeks the partition back to the next offset, which reads the missing
-presses and the held ones again, in order.
+one above it is a *hole*: the press is held back without an acknowledgement
+(``faust_repairs.withhold_ack``: no commit can pass it) and the runner seeks the partition back
+to the next offset, which reads the missing presses and the held ones again, in order.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-__all__ = ["Admission", "InOrder", "withhold_ack"]
+__all__ = ["Admission", "InOrder"]
 
 Admission = Literal["next", "again", "hole"]
 
@@ -53,13 +53,3 @@ class InOrder:
             return "hole"
         self._next[partition] = offset + 1
         return "next"
-
-
-def withhold_ack(event: Any) -> None:
-    """Make Faust's later ack of this event a no-op: its offset stays uncommitted.
-
-    ``take_events`` acknowledges every event of a batch; a message already marked acked is
-    skipped by ``Message.ack``, so its offset never joins the consumer's acknowledged offsets
-    and the commit stops below it until the message is delivered again (a new Message object).
-    """
-    event.message.acked = True

@@ -12,9 +12,10 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
+from civicpulse.infra import kafka_clients
 
 from .exceptions import StreamError
+from .faust_repairs import changelog_record, table_data
 
 __all__ = ["Headers", "Outputs", "TableStore"]
 
@@ -27,18 +28,8 @@ class Outputs:
     """Produce now, ``await flush()`` before acknowledging the inputs."""
 
     def __init__(self, bootstrap: str, *, client_id: str = "civicpulse-stream") -> None:
-        from confluent_kafka import Producer
-
-        self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "client.id": client_id,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "compression.type": "lz4",
-                "queue.buffering.max.messages": 1_000_000,
-            }
+        self._producer = kafka_clients.producer(
+            bootstrap, "stream", overrides={"client.id": client_id}
         )
         self._failed: list[tuple[str, bytes | None, bytes | None, int, Headers | None]] = []
 
@@ -104,15 +95,14 @@ class TableStore:
         self.partition = 0
 
     def get(self, key: str) -> Any:
-        return self.table.data.get(key)
+        return table_data(self.table).get(key)
 
     def set(self, key: str, value: Any) -> None:
-        data = self.table.data
+        data = table_data(self.table)
         if value is None:
             if key not in data:
                 return
             del data[key]
-            self.outputs.send(self.topic, orjson.dumps(key), None, self.partition)
         else:
             data[key] = value
-            self.outputs.send(self.topic, orjson.dumps(key), orjson.dumps(value), self.partition)
+        self.outputs.send(self.topic, *changelog_record(key, value), self.partition)

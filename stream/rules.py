@@ -13,7 +13,6 @@ A rule left out of a ``[<channel>]`` table takes the built-in default; a rule le
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -21,34 +20,32 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from civicpulse.schemas import durations
 from civicpulse.schemas.events import Channel
+from civicpulse.schemas.exceptions import DurationError
 
 from .exceptions import RulesError
 
 __all__ = ["DEFAULT_RULES", "RuleBook", "Rules", "parse_duration"]
 
 _CHANNELS: tuple[Channel, ...] = ("terminal", "web")
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 _US = timedelta(microseconds=1)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"5s"``, ``"10m"``, ``"24h"``, ``"7d"``, ``"500ms"``, ``"1h30m"``, ``"0s"`` -> timedelta."""
+    """``"5s"``, ``"10m"``, ``"24h"``, ``"7d"``, ``"500ms"``, ``"1h30m"``, ``"0s"`` -> timedelta.
+
+    The project's one parser (``schemas.durations``); its error becomes a ``RulesError`` with the
+    rules file's wording.
+    """
     if not isinstance(text, str):
         raise RulesError(f'durations are strings like "5s" or "10m", got {text!r}')
-    compact = text.strip().replace(" ", "")
-    pos, total = 0, 0.0
-    for match in _PART.finditer(compact):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_US[match.group(2)]
-        pos = match.end()
-    if not compact or pos != len(compact):
+    try:
+        return durations.parse_duration(text)
+    except DurationError:
         raise RulesError(
             f'bad duration {text!r}: use a number and a unit ms|s|m|h|d, e.g. "5s", "7d"'
-        )
-    return timedelta(microseconds=round(total))
+        ) from None
 
 
 def _us(delta: timedelta) -> int:

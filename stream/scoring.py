@@ -29,6 +29,7 @@ from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
 from .accumulator import ScoreAccumulator, Source
 from .alerts import AlertBook, AlertState, step_window
 from .catalogue import CatalogueReader
+from .faust_repairs import table_data
 from .outputs import Outputs, TableStore
 
 __all__ = ["ScoresStage", "scoring_key", "source_of"]
@@ -94,7 +95,7 @@ class ScoresStage:
             acc = ScoreAccumulator(
                 self._zone, self._city_id, grace_us=self._grace_us, warmup=_WARMUP_SECONDS
             )
-            data = self._table.data
+            data = table_data(self._table)
             acc.load(((str(k), v) for k, v in data.items() if not str(k).startswith("a|")), now)
             self._states = {
                 str(k): AlertState.from_dict(v)

@@ -12,9 +12,10 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
+from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
-from civicpulse.schemas.topics import ALERTS_ALL, topic_name
+from civicpulse.schemas.topics import alert_topic_name
 
 from .exceptions import StreamError
 
@@ -72,17 +73,12 @@ def watch(
     from_beginning: bool = True,
     seconds: float | None = None,
 ) -> AlertBoard:
-    from confluent_kafka import Consumer
-
-    logical = f"alerts.{department}" if department else ALERTS_ALL.name
-    topic = topic_name(logical, settings.topic_prefix)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": f"civicpulse-watch-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest" if from_beginning else "latest",
-        }
+    topic = alert_topic_name(department or None, settings.topic_prefix)
+    consumer = kafka_clients.consumer(
+        settings,
+        f"civicpulse-watch-{uuid.uuid4().hex[:8]}",
+        "alerts-watch",
+        overrides={"auto.offset.reset": "earliest" if from_beginning else "latest"},
     )
     metadata = consumer.list_topics(topic, timeout=10)
     if metadata.topics[topic].error is not None:

@@ -9,10 +9,12 @@ re-fetched message below it is dropped as already read. The worker says "Ready",
 partitions flow, and one partition's presses wait forever; worse, the next delivered offset looks
 like a gap, which Faust fills as acknowledged and commits over: presses lost without an error.
 
-Two repairs, outside Faust's state that went wrong:
+Two repairs, outside Faust's state that went wrong (Faust's internals are touched only in
+``stream.faust_repairs``):
 
-* ``_refuse_offset_gaps``: no gap filling (our topics are neither compacted nor transactional,
-  so a gap can only be a drop); the commit stops below the hole instead of skipping it;
+* ``faust_repairs.refuse_offset_gaps``: no gap filling (our topics are neither compacted nor
+  transactional, so a gap can only be a drop); the commit stops below the hole instead of
+  skipping it;
 * the watchdog: every ``interval`` it reads, for each held partition of the agents' source
   topics, the group's committed offset and the log end offset (a plain librdkafka consumer that
   never joins). A partition with a backlog whose committed offset has not moved for ``after``
@@ -33,6 +35,10 @@ import time
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from civicpulse.infra import kafka_clients
+
+from .faust_repairs import consumer_state, refuse_offset_gaps, resume_and_seek
 
 __all__ = ["EXIT_STALLED", "Backlog", "GroupOffsets", "StallWatch", "install_stall_watchdog"]
 
@@ -94,15 +100,8 @@ class GroupOffsets:
     """The group's committed offsets and the log end offsets, read without joining the group."""
 
     def __init__(self, bootstrap: str, group: str) -> None:
-        from confluent_kafka import Consumer
-
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": group,
-                "enable.auto.commit": False,
-                "client.id": f"{group}-watchdog",
-            }
+        self._consumer = kafka_clients.consumer(
+            bootstrap, group, "stream-watchdog", overrides={"client.id": f"{group}-watchdog"}
         )
 
     def read(
@@ -142,7 +141,7 @@ def install_stall_watchdog(
 
     watch: StallWatch[tuple[str, int]] = StallWatch(after)
     kicked: dict[tuple[str, int], float] = {}
-    _refuse_offset_gaps(app)
+    refuse_offset_gaps(app)
 
     async def check() -> None:
         if app.rebalancing or app.in_recovery:
@@ -169,10 +168,10 @@ def install_stall_watchdog(
                     partition,
                     backlog[key].pending,
                     watch.after,
-                    _consumer_state(app, key),
+                    consumer_state(app, key),
                     backlog[key].committed,
                 )
-                await _kick(app, key, backlog[key].committed)
+                await resume_and_seek(app, key, backlog[key].committed)
             elif now - kicked[key] >= watch.after:
                 log.critical(
                     "%s[%d] still stalled %.0fs after the seek (%s): exiting with status %d "
@@ -181,7 +180,7 @@ def install_stall_watchdog(
                     topic,
                     partition,
                     now - kicked[key],
-                    _consumer_state(app, key),
+                    consumer_state(app, key),
                     EXIT_STALLED,
                 )
                 logging.shutdown()
@@ -190,64 +189,3 @@ def install_stall_watchdog(
             del kicked[key]
 
     app.timer(interval=interval, name="stall_watchdog")(check)
-
-
-def _refuse_offset_gaps(app: Any) -> None:
-    """Make Faust stop at a hole in the acknowledged offsets instead of committing over it.
-
-    Faust's fetcher treats a jump in the offsets it delivers as a gap (meant for compacted
-    topics and transaction markers) and commits over it. Our topics have neither; here a jump
-    means messages Faust dropped (its read offset ran ahead of the fetch position after the
-    seek that follows recovery), and committing over them loses presses. Without gap filling
-    the commit stops below the hole, which the watchdog sees as a stall and repairs by seeking
-    to the committed offset: the dropped messages are read again.
-    """
-
-    async def no_gap(tp: Any, offset_from: int, offset_to: int) -> None:
-        log.warning(
-            "%s[%d]: offsets %d..%d were skipped by the fetcher; not committing over them",
-            tp.topic,
-            tp.partition,
-            offset_from,
-            offset_to,
-        )
-
-    async def on_assigned(sender: Any, /, *args: Any, **kwargs: Any) -> None:
-        app.consumer._add_gap = no_gap
-
-    app.on_partitions_assigned.connect(on_assigned)
-
-
-def _held(app: Any, key: tuple[str, int]) -> Any:
-    return next((t for t in app.consumer.assignment() if (t.topic, t.partition) == key), None)
-
-
-def _consumer_state(app: Any, key: tuple[str, int]) -> str:
-    # Faust's private partition sets: only for the log line that helps a maintainer.
-    consumer = app.consumer
-    tp = _held(app, key)
-    if tp is None:
-        return "not assigned"
-    parts = []
-    for name in ("_active_partitions", "_paused_partitions", "_buffered_partitions"):
-        members = getattr(consumer, name, None)
-        if members is not None:
-            parts.append(f"{name.strip('_').split('_')[0]}={tp in members}")
-    read_offset = getattr(consumer, "_read_offset", {}).get(tp)
-    parts.append(f"read offset={read_offset}")
-    return ", ".join(parts)
-
-
-async def _kick(app: Any, key: tuple[str, int], committed: int) -> None:
-    # Resume it in Faust's flow control and seek it to the group's committed offset, which
-    # resets both Faust's read offset and the fetch position. Re-reading from the committed
-    # offset is safe: a re-delivered press gets the verdict it had (see stream.antispam).
-    consumer = app.consumer
-    tp = _held(app, key)
-    if tp is None:
-        return
-    buffered = getattr(consumer, "_buffered_partitions", None)
-    if buffered is not None:
-        buffered.discard(tp)
-    consumer.resume_partitions({tp})
-    await consumer.seek(tp, committed)

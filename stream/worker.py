@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from civicpulse.infra import kafka_clients
 from civicpulse.schemas.topics import PRESSES_RAW, topic_name
 
 from .app import StreamConfig, create_app
@@ -25,17 +26,10 @@ log = logging.getLogger("civicpulse.stream")
 
 def wait_for_group_coordinator(bootstrap: str, topic: str, timeout: float = 60.0) -> float:
     """Block until a consumer group on ``topic`` gets an assignment; returns the seconds taken."""
-    from confluent_kafka import Consumer
-
     started = time.monotonic()
     assigned: list[Any] = []
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"civicpulse-probe-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "session.timeout.ms": 6000,
-        }
+    consumer = kafka_clients.consumer(
+        bootstrap, f"civicpulse-probe-{uuid.uuid4().hex[:8]}", "group-probe"
     )
     try:
         consumer.subscribe([topic], on_assign=lambda c, parts: assigned.append(parts))
