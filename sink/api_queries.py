@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .queries import HEATMAP, NOT_CONFIRMED_MISUSE, SITE_TOTALS, Source, rollups_serve, score_of
 from .report import shrunk
+from .rows import PRESS_COLUMNS
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -264,22 +265,6 @@ def verdicts_page(
 
 # -- presses --------------------------------------------------------------------------------------
 
-PRESS_COLUMNS = (
-    "event_id",
-    "channel",
-    "device_id",
-    "button",
-    "pressed_at",
-    "received_at",
-    "visitor",
-    "reason",
-    "lang",
-    "verdict",
-    "site_id",
-    "department_id",
-    "question_id",
-    "question_kind",
-)
 # Time order (the event id breaks ties), whatever the table's sorting key is.
 PRESS_KEY = ("pressed_at", "event_id")
 _PRESSES = """
