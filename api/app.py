@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from civicpulse.producers.kafka_producer import AsyncPublisher, presses_topic
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings
+from civicpulse.schemas.validation import flat_errors
 
 from . import ingest, live, pages, review, web
 from .catalogue_source import CatalogueSource
@@ -126,16 +127,7 @@ def create_app(
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     # Same precise shape as the batch endpoint: which field, what is wrong.
     assert isinstance(exc, RequestValidationError)
-    detail = [
-        {
-            "index": None,
-            "event_id": None,
-            "field": ".".join(str(part) for part in err["loc"]),
-            "message": err["msg"],
-            "type": err["type"],
-        }
-        for err in exc.errors()
-    ]
+    detail = [{"index": None, "event_id": None, **err} for err in flat_errors(exc.errors())]
     return JSONResponse({"detail": detail}, status_code=422)
 
 

@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civicpulse.producers.kafka_producer import Delivery
 from civicpulse.schemas.events import PressEvent, future_problem
+from civicpulse.schemas.validation import flat_errors
 
 from .catalogue_source import device_state
 from .models import BatchAccepted, EventError, PressBatch, PressIn, ProblemDetail, WebPressIn
@@ -60,11 +61,11 @@ def errors_of(
         EventError(
             index=index,
             event_id=str(event_id) if event_id is not None else None,
-            field=".".join(str(part) for part in err["loc"]) or "event",
-            message=err["msg"],
+            field=err["field"] or "event",
+            message=err["message"],
             type=err["type"],
         ).model_dump()
-        for err in exc.errors(include_url=False)
+        for err in flat_errors(exc.errors(include_url=False))
     ]
 
 

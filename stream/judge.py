@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import JudgedPress, PressEvent
+from civicpulse.schemas.validation import describe_validation_error
 
 from .antispam import DeviceState, decide
 from .enrich import CatalogueIndex, judged, resolve
@@ -49,27 +50,6 @@ class MemoryStore:
             self.values.pop(key, None)
         else:
             self.values[key] = value
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each bad field, what is wrong, and the value received."""
-    parts: list[str] = []
-    for error in exc.errors(include_url=False):
-        if error["type"] == "json_invalid":
-            return f"invalid JSON: {error['ctx'].get('error', error['msg'])}"
-        message = error["msg"].removeprefix("Value error, ")
-        where = ".".join(str(part) for part in error["loc"])
-        if where and error["type"] != "missing":
-            message = f"{where}: {message} (got {_short(error['input'])})"
-        elif where:
-            message = f"{where}: {message}"
-        parts.append(message)
-    return "invalid PressEvent: " + "; ".join(parts).replace("\n", " ")
 
 
 def parse_press(raw: bytes | str) -> PressEvent | str:
