@@ -32,6 +32,7 @@ __all__ = [
     "PressEvent",
     "PressedAt",
     "Reason",
+    "ReasonCount",
     "ScoreEvent",
     "Verdict",
     "format_utc",
@@ -198,6 +199,18 @@ class AlertEvent(_Event):
     window_start: UtcDatetime
     window_end: UtcDatetime
     at: UtcDatetime
+
+
+class ReasonCount(_Event):
+    """The running count of one follow-up reason per department and hour, from one partition
+    of presses.accepted (sum over ``partition`` for the department's figure; the latest ``n``
+    per key wins: the count only grows)."""
+
+    department_id: str
+    hour_start: UtcDatetime
+    reason: Reason
+    partition: int = Field(ge=0)
+    n: int = Field(ge=1)
 
 
 class DeadLetter(_Event):

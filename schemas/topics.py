@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ALERTS_ALL",
+    "REASONS",
     "TOPICS",
     "TopicSpec",
     "alert_topic_name",
@@ -47,6 +48,13 @@ PRESSES_REJECTED = TopicSpec(
 SCORES = TopicSpec(
     "scores", 6, "scope:scope_id", "ScoreEvent", "Closed-window satisfaction scores."
 )
+REASONS = TopicSpec(
+    "reasons",
+    6,
+    "department_id",
+    "ReasonCount",
+    "Follow-up reasons of counted presses per department and hour (running counts).",
+)
 ALERTS_ALL = TopicSpec(
     "alerts.all", 3, "scope:scope_id", "AlertEvent", "Every alert event of every department."
 )
@@ -68,6 +76,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     PRESSES_ACCEPTED,
     PRESSES_REJECTED,
     SCORES,
+    REASONS,
     ALERTS_ALL,
     DEADLETTER,
     CATALOGUE_DEVICES,

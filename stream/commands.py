@@ -75,8 +75,8 @@ def worker_command(
     ] = 30.0,
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",
     stages: Annotated[
-        str, typer.Option(help="comma-separated agents to run: antispam,scores")
-    ] = "antispam,scores",
+        str, typer.Option(help="comma-separated stages to run: antispam,scores,reasons")
+    ] = "antispam,scores,reasons",
 ) -> None:
     """Run one stream worker: anti-spam, scores and alerts. Start several to share the load.
 

@@ -97,6 +97,13 @@ class TableStore:
     def get(self, key: str) -> Any:
         return table_data(self.table).get(key)
 
+    def keys(self) -> list[str]:
+        """Every key of the table the worker holds (all its partitions: the store is shared)."""
+        return [str(key) for key in table_data(self.table)]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(str(key), value) for key, value in table_data(self.table).items()]
+
     def set(self, key: str, value: Any) -> None:
         data = table_data(self.table)
         if value is None:

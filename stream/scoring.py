@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
 
 from .accumulator import ScoreAccumulator, Source
 from .alerts import AlertBook, AlertState, step_window
-from .catalogue import CatalogueReader
-from .faust_repairs import table_data
+from .enrich import CatalogueIndex
 from .outputs import Outputs, TableStore
 
 __all__ = ["ScoresStage", "scoring_key", "source_of"]
@@ -62,17 +60,17 @@ class ScoresStage:
     def __init__(
         self,
         *,
-        table: Any,
+        store: Callable[[], TableStore],
         outputs: Callable[[], Outputs],
-        catalogue: Callable[[], CatalogueReader],
-        send_alert: Callable[[Outputs, AlertEvent], None],
+        catalogue: Callable[[], CatalogueIndex],
+        send_alert: Callable[[Outputs, AlertEvent], Awaitable[None]],
         scores_topic: str,
         alerts: AlertBook,
         timezone: str,
         city_id: str,
         grace_seconds: float,
     ) -> None:
-        self._table = table
+        self._store = store
         self._outputs = outputs
         self._catalogue = catalogue
         self._send_alert = send_alert
@@ -84,6 +82,7 @@ class ScoresStage:
         self._acc: ScoreAccumulator | None = None
         self._states: dict[str, AlertState] = {}
         self._dirty_states: set[str] = set()
+        self._pending_alerts: list[AlertEvent] = []
         self.last_press = time.monotonic()
 
     # -- state --------------------------------------------------------------------------------
@@ -95,12 +94,12 @@ class ScoresStage:
             acc = ScoreAccumulator(
                 self._zone, self._city_id, grace_us=self._grace_us, warmup=_WARMUP_SECONDS
             )
-            data = table_data(self._table)
-            acc.load(((str(k), v) for k, v in data.items() if not str(k).startswith("a|")), now)
+            data = self._store().items()
+            acc.load(((k, v) for k, v in data if not k.startswith(_ALERT_PREFIX)), now)
             self._states = {
-                str(k): AlertState.from_dict(v)
-                for k, v in data.items()
-                if str(k).startswith(_ALERT_PREFIX) and v is not None
+                k: AlertState.from_dict(v)
+                for k, v in data
+                if k.startswith(_ALERT_PREFIX) and v is not None
             }
             self._dirty_states = set()
             self._acc = acc
@@ -137,10 +136,12 @@ class ScoresStage:
             for score in events:
                 self._send_score(out, score)
             for score in events:
-                self._step_alert(out, score)
+                self._step_alert(score)
+        alerts, self._pending_alerts = self._pending_alerts, []
+        for alert in alerts:
+            await self._send_alert(out, alert)
         await out.flush()
-        store = TableStore(self._table, out)
-        store.partition = 0
+        store = self._store()
         for name, value in acc.take_dirty():
             store.set(name, value)
         for key in sorted(self._dirty_states):
@@ -155,7 +156,7 @@ class ScoresStage:
             score.model_dump_json().encode(),
         )
 
-    def _step_alert(self, out: Outputs, score: ScoreEvent) -> None:
+    def _step_alert(self, score: ScoreEvent) -> None:
         if score.window != "15m" or score.scope not in ("department", "site"):
             return
         department = self._department_of(score)
@@ -173,12 +174,12 @@ class ScoresStage:
             self._states[key] = state
             self._dirty_states.add(key)
         if alert is not None:
-            self._send_alert(out, alert)
+            self._pending_alerts.append(alert)
 
     def _department_of(self, score: ScoreEvent) -> str | None:
         if score.scope == "department":
             return score.scope_id
-        for site in self._catalogue().index().catalogue.sites:
+        for site in self._catalogue().catalogue.sites:
             if site.site_id == score.scope_id:
                 return site.department_id
         return None
