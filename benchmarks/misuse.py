@@ -48,11 +48,10 @@ def _measure(day: Day) -> Counter[str]:
             continue
         tally["staff"] += 1
         tally["staff_filtered"] += (device, ms) not in counted
-        for a, b in periods.get(device, ()):
-            if a <= ms <= b:
-                tally["staff_inside"] += 1
-                staff_in_period.add((device, a, b))
-                break
+        # every period holding a staff press is a true one (a 3-4 run overlapping a 4 run)
+        holding = [(device, a, b) for a, b in periods.get(device, ()) if a <= ms <= b]
+        tally["staff_inside"] += bool(holding)
+        staff_in_period.update(holding)
     for label, device, ms in rows:
         if ms is None or label != "honest":
             continue

@@ -6,10 +6,12 @@ side (3-4 happy, 1-2 unhappy), where the device's own hours within ``one_sided_c
 (pulled toward its neighbours' mix) make that at most ``one_sided_probability`` likely
 (binomial), and its
 neighbours at the same site (else its department; any channel: a worse service shows on the
-desks and on the web page alike) did not move the same way by more than
-``neighbour_max_shift`` (nor by so much that the device moved less than
-``one_sided_min_shift`` beyond them): a department whose service really worsens moves every desk
-together.
+desks and on the web page alike), judged against their own hours within the same
+``one_sided_context``, did not move the same way by more than ``neighbour_max_shift`` (nor by
+so much that the device moved less than ``one_sided_min_shift`` beyond them): a department
+whose service really worsens moves every desk together. Without neighbours that had presses
+that hour (a web widget at 07:00, when every desk is closed) nothing is flagged: a device's
+own change cannot be told from its department's.
 The hour's share of that side must also exceed the usual share by ``one_sided_min_shift``:
 with hundreds of presses an hour a small drift is "significant" without being sudden.
 
@@ -56,9 +58,11 @@ _Hourly = dict[str, dict[int, tuple[int, int]]]
 
 
 def _neighbour_shift(
-    devices: list[DeviceHistory], hour: int, cache: _Hourly
+    devices: list[DeviceHistory], hour: int, reach: int, cache: _Hourly
 ) -> tuple[float | None, int]:
-    """How far the devices' happy share moved in ``hour`` from their share outside it."""
+    """How far the devices' happy share moved in ``hour`` from their share in the hours within
+    ``reach`` of it: the same context the device itself is judged against, so a department that
+    changes during the day (a degradation at 10:00) moves device and neighbours alike."""
     n_hour = happy_hour = n_out = happy_out = 0
     for device in devices:
         hourly = cache.get(device.device_id)
@@ -66,8 +70,10 @@ def _neighbour_shift(
             hourly = cache[device.device_id] = _hourly(device)
         n, h = hourly.get(hour, (0, 0))
         n_hour, happy_hour = n_hour + n, happy_hour + h
-        n_out += len(device.times) - n
-        happy_out += _happy(device) - h
+        for near in range(hour - reach, hour + reach + 1):
+            if near != hour:
+                n_near, h_near = hourly.get(near, (0, 0))
+                n_out, happy_out = n_out + n_near, happy_out + h_near
     if n_hour < _MIN_NEIGHBOUR_PRESSES or n_out == 0:
         return None, n_hour
     return happy_hour / n_hour - happy_out / n_out, n_hour
@@ -104,21 +110,20 @@ def one_sided_hours(
             continue
         whom = "neighbours at the same site"
         site = [d for d in context.by_site[device.site_id] if d is not device]
-        shift, seen = _neighbour_shift(site, hour, cache)
+        shift, seen = _neighbour_shift(site, hour, reach, cache)
         if shift is None:
             whom = "other devices of the department"
             others = [d for d in context.by_department[device.department_id] if d is not device]
-            shift, seen = _neighbour_shift(others, hour, cache)
-        toward = None if shift is None else (shift if side.startswith("happy") else -shift)
-        if toward is not None and (
-            toward > rules.neighbour_max_shift or k / n - p - toward < rules.one_sided_min_shift
-        ):
+            shift, seen = _neighbour_shift(others, hour, reach, cache)
+        if shift is None:
+            continue  # nobody to compare with: a department's real change would look the same
+        toward = shift if side.startswith("happy") else -shift
+        if toward > rules.neighbour_max_shift or k / n - p - toward < rules.one_sided_min_shift:
             continue  # the neighbours moved the same way: a real change, not this device
         inside = [t for t in device.times if t // _HOUR == hour]
         moved = (
-            f"no {whom} had {_MIN_NEIGHBOUR_PRESSES} presses that hour"
-            if toward is None
-            else f"its {whom} ({seen} presses that hour) moved {100 * toward:+.0f} points that way"
+            f"its {whom} ({seen} presses that hour) moved {100 * toward:+.0f} points that way "
+            f"against their own hours around it"
         )
         evidence = (
             f"{k} of {n} presses {side} between {clock(inside[0])} and {clock(inside[-1])} UTC, "
@@ -139,7 +144,7 @@ def one_sided_hours(
                     "side_presses": k,
                     "usual_share": round(p, 4),
                     "p_side": p_side,
-                    "neighbour_shift": None if toward is None else round(toward, 4),
+                    "neighbour_shift": round(toward, 4),
                     "neighbour_presses": seen,
                 },
             )

@@ -52,7 +52,7 @@ class ReviewRules:
     one_sided_hour: bool = True
     one_sided_min_presses: int = 12
     one_sided_share: float = 0.9
-    one_sided_probability: float = 1e-4
+    one_sided_probability: float = 1e-7
     one_sided_min_shift: float = 0.3
     neighbour_max_shift: float = 0.25
     one_sided_context: timedelta = timedelta(hours=4)

@@ -9,9 +9,12 @@ device's usual behaviour, presses of b arrive at a rate learnt from the hour aro
 * the device's pace there: idle stretches count at most ``run_idle_cap`` each, so a closed
   night or the start of the file does not make the pace look slow;
 * its share of b there, pulled toward its share over its whole history (``mix_prior`` presses);
+* each side (the hour before, the hour after) on its own, and the busier side wins: a queue
+  that builds up and stays, or a service that turns worse at 10:00 and stays so, is usual on
+  one side of the window; staff start and stop, so their run is unusual on both;
 * times how much its neighbours (same site and channel, else department) got more presses of b
-  in the window than their own context predicts: a queue that grows or a department whose
-  service worsens moves the neighbours too, staff at one desk do not.
+  in the window than their own context on that same side predicts: a queue that grows or a
+  department whose service worsens moves the neighbours too, staff at one desk do not.
 
 The window is suspect when at least ``run_min_presses`` presses of b fall in it, b is at least
 ``run_min_share`` of all its presses, their median gap is at least ``run_min_gap`` (a human
@@ -64,8 +67,10 @@ class _Stream:
         """Presses of button key ``button`` (see ``GROUPS``) among indices ``lo..hi-1``."""
         return self.pre[button][hi] - self.pre[button][lo]
 
-    def around(self, t_first: int, t_last: int, ctx: int) -> tuple[int, int, int, int, float]:
-        """(first, after-last, context lo, context hi, active ms) of the window and its context.
+    def around(
+        self, t_first: int, t_last: int, ctx: int
+    ) -> tuple[int, int, int, int, float, float]:
+        """(first, after-last, context lo, context hi, active ms before, active ms after).
 
         Indices: window = ``first..after-1``; context = ``lo..first-1`` and ``after..hi-1``.
         """
@@ -82,15 +87,17 @@ class _Stream:
             right += min(t_last + ctx - t[hi - 1], cap)
         else:
             right = min(ctx, cap)
-        return first, after, lo, hi, float(left + right)
+        return first, after, lo, hi, float(left), float(right)
 
-    def expected_rate(self, button: int, lo: int, first: int, after: int, hi: int,
-                      active: float, usual: float, prior: float) -> float:  # fmt: skip
-        """Presses of ``button`` per ms expected from the context (pace x local share)."""
-        seen = (first - lo) + (hi - after)
-        seen_b = self.count(button, lo, first) + self.count(button, after, hi)
-        pace = (seen + 1) / max(active, 1.0)
-        return pace * (seen_b + prior * usual) / (seen + prior)
+    def rate(self, button: int, spans: Sequence[tuple[int, int]], active: float,
+             usual: float, prior: float) -> tuple[float, float]:  # fmt: skip
+        """(presses of ``button`` per ms, share of ``button``) expected from the presses of
+        ``spans`` (index ranges) over ``active`` ms: pace x share, the share pulled toward
+        ``usual`` with ``prior`` presses."""
+        seen = sum(hi - lo for lo, hi in spans)
+        seen_b = sum(self.count(button, lo, hi) for lo, hi in spans)
+        share = (seen_b + prior * usual) / (seen + prior)
+        return (seen + 1) / max(active, 1.0) * share, share
 
 
 def _chernoff_above(k: int, mu: float, limit: float) -> bool:
@@ -127,16 +134,20 @@ class _Judge:
         if k < self.rules.run_min_presses or k < self.rules.run_min_share * n:
             return None
         t0, t1 = t[first], t[last]
-        _, _, lo, hi, active = own.around(t0, t1, self.ctx)
-        prior = self.rules.mix_prior
-        rate = own.expected_rate(button, lo, first, last + 1, hi, active, self.usual[button], prior)
+        _, _, lo, hi, left, right = own.around(t0, t1, self.ctx)
+        prior, usual = self.rules.mix_prior, self.usual[button]
+        # the busier side: a queue that builds up and stays, or a service that turns worse and
+        # stays, is usual on one side of the window; staff start and stop, unusual on both
+        before, _ = own.rate(button, [(lo, first)], left, usual, prior)
+        after, _ = own.rate(button, [(last + 1, hi)], right, usual, prior)
+        rate = max(before, after)
         factor, nb_k, nb_expected = 1.0, 0, 0.0
         if self.nb.times:
-            f, a, nlo, nhi, nactive = self.nb.around(t0, t1, self.ctx)
+            # the neighbours' change against the same side of the window
+            f, a, nlo, nhi, nleft, nright = self.nb.around(t0, t1, self.ctx)
             nb_k = self.nb.count(button, f, a)
-            nb_rate = self.nb.expected_rate(
-                button, nlo, f, a, nhi, nactive, self.usual[button], prior
-            )
+            span, nactive = ((nlo, f), nleft) if before >= after else ((a, nhi), nright)
+            nb_rate, _ = self.nb.rate(button, [span], nactive, usual, prior)
             nb_expected = nb_rate * (t1 - t0)
             factor = max(1.0, (nb_k + 1) / (nb_expected + 1))
         expected = rate * (t1 - t0) * factor

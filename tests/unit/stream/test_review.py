@@ -110,6 +110,32 @@ def test_one_sided_hour_when_neighbours_do_not_move() -> None:
     assert [s for s in scan(everyone) if s.pattern == "one_sided_hour"] == []
 
 
+def test_a_change_that_stays_is_not_a_run_one_that_stops_is() -> None:
+    # desk-1 turns to button 4 at 11:00 and stays so (a new clerk, a queue of happy
+    # citizens): unusual against the hour before it, usual against the hour after it.
+    rng = random.Random(6)
+    turn = T0 + 4 * 60 * MIN
+    site = [p for p in _site(6) if not (p.device_id == "desk-1" and p.at_ms >= turn)]
+    stays = _desk("desk-1", rng, turn, T0 + 8 * 60 * MIN, [0.02, 0.03, 0.05, 0.9], mean_gap=20_000)
+    assert [s for s in scan(site + stays) if s.pattern == "one_button_run"] == []
+    # the same pace for 12 minutes only, then back to the usual desk: a run
+    stops = [p for p in stays if p.at_ms < turn + 12 * MIN]
+    after = [p for p in _site(6) if p.device_id == "desk-1" and p.at_ms >= turn + 12 * MIN]
+    runs = [s for s in scan(site + stops + after) if s.pattern == "one_button_run"]
+    assert [s.device_id for s in runs] == ["desk-1"]
+
+
+def test_one_sided_hour_needs_someone_to_compare_with() -> None:
+    # a lone device (nobody else in its site or department) cannot tell its own change from
+    # its department's
+    rng = random.Random(7)
+    hour = T0 + 4 * 60 * MIN
+    lone = [p for p in _desk("desk-1", rng, T0, T0 + 8 * 60 * MIN, MIX) if not (
+        hour <= p.at_ms < hour + 60 * MIN)]  # fmt: skip
+    angry = _desk("desk-1", rng, hour, hour + 60 * MIN, [0.7, 0.3, 0, 0], mean_gap=150_000)
+    assert [s for s in scan(lone + angry) if s.pattern == "one_sided_hour"] == []
+
+
 def test_outside_opening_hours_only_when_the_catalogue_has_them() -> None:
     rng = random.Random(5)
     night = T0 + 13 * 60 * MIN  # 21:00 in Warsaw
