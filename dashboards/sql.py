@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import re
 
-from civicpulse.sink.queries import HEATMAP, SITE_TOTALS, VERDICTS_PER_DEVICE
+from civicpulse.sink.queries import (
+    HEATMAP,
+    HOURLY_NOT_MISUSE,
+    INSIDE_CONFIRMED,
+    SITE_TOTALS,
+    VERDICTS_PER_DEVICE,
+)
 from civicpulse.sink.report import SHRINKAGE_K
 
 from .exceptions import DashboardError
@@ -110,6 +116,10 @@ _FRAGMENTS: dict[str, str] = {
     "@SELECTION": _SELECTION,
     "@TZ": _TZ,
     "@K": str(SHRINKAGE_K),
+    # presses_hourly without confirmed misuse (the report's rollup-subtract form, docs/review.md)
+    "@HOURLY": "(" + from_report_sql(HOURLY_NOT_MISUSE, start="$__fromTime", end="$__toTime") + ")",
+    # a press (device_id, pressed_at) inside a confirmed misuse period of its device
+    "@INSIDE": INSIDE_CONFIRMED,
     # the department variable's custom All value is '' (the report's "every department")
     "@HEATMAP": _report_figure(HEATMAP["rollup"], department="${department:sqlstring}", tz=_TZ),
 }
@@ -147,7 +157,7 @@ PRESSES_PER_MINUTE = _compose(
     """
 SELECT $__timeInterval(pressed_at) AS time,
        count() * 60 / $__interval_s AS all_presses,
-       countIf(verdict = 'counted') * 60 / $__interval_s AS counted_presses
+       countIf(verdict = 'counted' AND NOT @INSIDE) * 60 / $__interval_s AS counted_presses
 FROM presses FINAL
 WHERE $__timeFilter(pressed_at)
 GROUP BY time
@@ -158,7 +168,7 @@ ORDER BY time
 
 FILTERED_SHARE = _compose(
     """
-SELECT countIf(verdict != 'counted') / count() AS filtered_share
+SELECT countIf(verdict != 'counted' OR @INSIDE) / count() AS filtered_share
 FROM presses FINAL
 WHERE $__timeFilter(pressed_at)
 @FINAL
@@ -203,7 +213,7 @@ ORDER BY question_id
 DEPARTMENT_SCORE_PER_HOUR = _compose(
     """
 SELECT hour AS time, @SCORE AS score, sum(n1 + n2 + n3 + n4) AS presses
-FROM presses_hourly
+FROM @HOURLY
 WHERE @HOURS AND kind = 'citizen' AND @SELECTION
 GROUP BY time
 ORDER BY time
@@ -213,7 +223,7 @@ ORDER BY time
 DEPARTMENT_BUTTONS = _compose(
     """
 SELECT sum(n1) AS very_unhappy, sum(n2) AS unhappy, sum(n3) AS happy, sum(n4) AS very_happy
-FROM presses_hourly
+FROM @HOURLY
 WHERE @HOURS AND kind = 'citizen' AND @SELECTION
 """
 )
@@ -222,7 +232,7 @@ DEPARTMENT_SITES = _compose(
     """
 SELECT site_id, sum(n1 + n2 + n3 + n4) AS presses, @SCORE AS score,
        (sum(n3) + sum(n4)) / presses AS positive_share
-FROM presses_hourly
+FROM @HOURLY
 WHERE @HOURS AND kind = 'citizen' AND @SELECTION
 GROUP BY site_id
 ORDER BY site_id
@@ -233,7 +243,7 @@ DEPARTMENT_QUESTIONS = _compose(
     """
 SELECT question_id, sum(n1 + n2 + n3 + n4) AS presses, @SCORE AS score,
        (sum(n3) + sum(n4)) / presses AS positive_share
-FROM presses_hourly
+FROM @HOURLY
 WHERE @HOURS AND kind = 'citizen' AND question_id != '' AND @SELECTION
 GROUP BY question_id
 ORDER BY question_id
@@ -246,11 +256,12 @@ SITE_CHOICES = "SELECT DISTINCT site_id FROM presses_hourly ORDER BY site_id"
 SITE_DESKS = _compose(
     """
 SELECT device_id,
-       countIf(verdict = 'counted' AND kind = 'citizen') AS presses,
-       100 * avgIf((button - 1) / 3, verdict = 'counted' AND kind = 'citizen') AS score,
-       countIf(verdict != 'counted') / count() AS filtered_share
+       countIf(judged = 'counted' AND kind = 'citizen') AS presses,
+       100 * avgIf((button - 1) / 3, judged = 'counted' AND kind = 'citizen') AS score,
+       countIf(judged != 'counted') / count() AS filtered_share
 FROM (
-    SELECT device_id, verdict, button, @KIND AS kind
+    SELECT device_id, if(verdict = 'counted' AND @INSIDE, 'misuse', CAST(verdict, 'String'))
+               AS judged, button, @KIND AS kind
     FROM presses FINAL
     WHERE site_id = ${site:sqlstring} AND $__timeFilter(pressed_at)
     @FINAL
@@ -329,15 +340,14 @@ VERDICTS_BY_DEVICE = from_report_sql(
     VERDICTS_PER_DEVICE["rollup"], start="$__fromTime", end="$__toTime"
 )
 
-FILTERED_SHARE_BY_DEVICE = _compose(
-    """
-SELECT device_id, sum(presses) AS judged, sumIf(presses, verdict != 'counted') AS filtered,
-       filtered / judged AS filtered_share
-FROM press_verdicts_hourly
-WHERE @HOURS
-GROUP BY device_id
-ORDER BY filtered_share DESC, device_id
-"""
+# Over the verdicts per device (confirmed misuse moved from `counted` to `misuse`).
+FILTERED_SHARE_BY_DEVICE = "".join(
+    (
+        "SELECT device_id, sum(presses) AS judged, sumIf(presses, verdict != 'counted') "
+        "AS filtered, filtered / judged AS filtered_share FROM (",
+        VERDICTS_BY_DEVICE,
+        ") GROUP BY device_id ORDER BY filtered_share DESC, device_id",
+    )
 )
 
 # The reviewers' queue (issue 14): every open suspect period, whatever the dashboard's range
@@ -351,14 +361,17 @@ ORDER BY period_from, device_id, id
 """
 
 # Each judgement once (a re-sent press may be judged counted once and duplicate once).
-FILTERED_BY_VERDICT_OVER_TIME = """
-SELECT $__timeInterval_ms(pressed_at) AS time, CAST(verdict, 'String') AS verdict,
+FILTERED_BY_VERDICT_OVER_TIME = _compose(
+    """
+SELECT $__timeInterval_ms(pressed_at) AS time,
+       if(presses.verdict = 'counted', 'misuse', CAST(presses.verdict, 'String')) AS verdict,
        uniqExact(event_id) AS presses
 FROM presses
-WHERE $__timeFilter_ms(pressed_at) AND verdict != 'counted'
+WHERE $__timeFilter_ms(pressed_at) AND (presses.verdict != 'counted' OR @INSIDE)
 GROUP BY time, verdict
 ORDER BY time, verdict
 """
+)
 
 # -- employee mood (never mixed into citizen scores) -------------------------------------------
 EMPLOYEE_DAILY = """
@@ -372,7 +385,7 @@ ORDER BY time
 EMPLOYEE_PER_HOUR = _compose(
     """
 SELECT hour AS time, @SCORE AS score, sum(n1 + n2 + n3 + n4) AS presses
-FROM presses_hourly
+FROM @HOURLY
 WHERE @HOURS AND kind = 'employee'
 GROUP BY time
 ORDER BY time
@@ -384,7 +397,7 @@ EMPLOYEE_BY_SITE = _compose(
     """
 SELECT site_id, count() AS presses, 100 * avg((button - 1) / 3) AS score
 FROM presses FINAL
-WHERE verdict = 'counted' AND question_kind = 'employee'
+WHERE verdict = 'counted' AND question_kind = 'employee' AND NOT @INSIDE
   AND $__dateTimeFilter(toDate(pressed_at), pressed_at)
 GROUP BY site_id
 ORDER BY site_id

@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from .queries import HEATMAP, NOT_CONFIRMED_MISUSE, SITE_TOTALS, Source, rollups_serve, score_of
+from .queries import (
+    CONFIRMED_COUNTED,
+    HEATMAP,
+    INSIDE_CONFIRMED,
+    NOT_CONFIRMED_MISUSE,
+    SITE_TOTALS,
+    Source,
+    rollups_serve,
+    score_of,
+)
 from .report import shrunk
 from .rows import PRESS_COLUMNS
 
@@ -222,21 +231,32 @@ LIMIT {limit:UInt32}
 # not presses of their own (as press_verdicts_hourly counts them, migration 0006).
 _VERDICTS: dict[Source, str] = {
     "rollup": """
-SELECT device_id, CAST(verdict, 'String') AS verdict_s, sum(presses) AS n
-FROM press_verdicts_hourly
-WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
-  AND ({device:String} = '' OR device_id = {device:String})
+SELECT device_id, verdict_s, sum(presses) AS n
+FROM (
+    SELECT device_id, site_id, CAST(verdict, 'String') AS verdict_s, toInt64(presses) AS presses
+    FROM press_verdicts_hourly
+    WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT device_id, site_id, move.1 AS verdict_s, move.2 AS presses
+    FROM (@MISUSE)
+    ARRAY JOIN [('counted', toInt64(-1)), ('misuse', toInt64(1))] AS move
+)
+WHERE ({device:String} = '' OR device_id = {device:String})
   AND ({site:String} = '' OR site_id = {site:String})
-"""
-    + _VERDICT_PAGE,
+""".replace("@MISUSE", CONFIRMED_COUNTED)
+    + _VERDICT_PAGE.replace("HAVING ", "HAVING n != 0 AND (", 1).replace(
+        "{c_verdict:String})\n", "{c_verdict:String}))\n", 1
+    ),
     "raw": """
-SELECT device_id, CAST(verdict, 'String') AS verdict_s, count() AS n
+SELECT device_id,
+       if(verdict = 'counted' AND @INSIDE, 'misuse', CAST(verdict, 'String')) AS verdict_s,
+       count() AS n
 FROM presses FINAL
 WHERE pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
   AND verdict != 'duplicate'
   AND ({device:String} = '' OR device_id = {device:String})
   AND ({site:String} = '' OR ifNull(site_id, '') = {site:String})
-"""
+""".replace("@INSIDE", INSIDE_CONFIRMED)
     + _VERDICT_PAGE,
 }
 

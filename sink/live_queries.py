@@ -13,6 +13,8 @@ department) or ``'site'`` (a department page: one row per site of ``{department:
 
 from __future__ import annotations
 
+from .queries import NOT_CONFIRMED_MISUSE
+
 __all__ = ["LIVE_OPEN_ALERTS", "LIVE_PRESSES", "LIVE_SCORES", "LIVE_SPARKLINE"]
 
 _CITIZEN_15M = """
@@ -41,7 +43,8 @@ ORDER BY scope_id, window_end
 """.replace("@CITIZEN_15M", _CITIZEN_15M)
 
 # Same filter as the score recomputation (sink/queries.py): counted, each event once, citizen
-# questions only (a press without a question is citizen feedback).
+# questions only (a press without a question is citizen feedback), confirmed misuse left out.
+# (The scores come from `scores`, whose windows a confirmation rewrites.)
 LIVE_PRESSES = """
 SELECT if({scope:String} = 'site', assumeNotNull(site_id), assumeNotNull(department_id))
            AS scope_id,
@@ -52,9 +55,10 @@ WHERE verdict = 'counted' AND site_id IS NOT NULL AND department_id IS NOT NULL
   AND ifNull(CAST(question_kind, 'Nullable(String)'), 'citizen') = 'citizen'
   AND pressed_at >= {quarter_ago:DateTime64(3, 'UTC')} AND pressed_at < {at:DateTime64(3, 'UTC')}
   AND ({department:String} = '' OR department_id = {department:String})
+  AND @NOT_CONFIRMED_MISUSE
 GROUP BY scope_id
 ORDER BY scope_id
-"""
+""".replace("@NOT_CONFIRMED_MISUSE", NOT_CONFIRMED_MISUSE)
 
 LIVE_OPEN_ALERTS = """
 SELECT toString(alert_id) AS alert_id, CAST(scope, 'String') AS scope, scope_id, department_id,

@@ -32,11 +32,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "CONFIRMED_COUNTED",
     "CONFIRMED_PERIODS",
     "COUNTED_IN_RANGE",
     "COUNTS",
     "DEPARTMENT_MONTHLY",
     "HEATMAP",
+    "HOURLY_NOT_MISUSE",
     "INSIDE_CONFIRMED",
     "NOT_CONFIRMED_MISUSE",
     "RECOMPUTE_SCORES",
@@ -218,6 +220,26 @@ _ROLLUP = """
     WHERE kind = {kind:String}
       AND ({department:String} = '' OR department_id = {department:String})
       AND ({site:String} = '' OR site_id = {site:String})
+""".replace("@MISUSE", _counted("start", "end", misuse=True))
+
+#: the counted presses inside confirmed periods in ``[start, end)`` (what rollup forms subtract)
+CONFIRMED_COUNTED = _counted("start", "end", misuse=True)
+
+#: ``presses_hourly`` without confirmed misuse, its columns (hour, site_id, department_id,
+#: question_id, kind as String, n1..n4): the rollup's rows of ``[start, end)`` and, subtracted,
+#: the counted presses inside confirmed periods. For SQL that sums ``presses_hourly`` itself
+#: (the Grafana panels): ``FROM (HOURLY_NOT_MISUSE)`` instead of ``FROM presses_hourly``.
+HOURLY_NOT_MISUSE = """
+    SELECT hour, site_id, department_id, question_id, CAST(kind, 'String') AS kind,
+           toInt64(n1) AS n1, toInt64(n2) AS n2, toInt64(n3) AS n3, toInt64(n4) AS n4
+    FROM presses_hourly
+    WHERE hour >= {start:DateTime64(3, 'UTC')} AND hour < {end:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT toStartOfHour(pressed_at, 'UTC') AS hour, site_id, department_id,
+           ifNull(question_id, '') AS question_id, kind,
+           -toInt64(button = 1) AS n1, -toInt64(button = 2) AS n2,
+           -toInt64(button = 3) AS n3, -toInt64(button = 4) AS n4
+    FROM (@MISUSE)
 """.replace("@MISUSE", _counted("start", "end", misuse=True))
 
 COUNTS = {

@@ -1,5 +1,6 @@
 """Misuse review on the real engine: the live scan equals the offline one, suspects are stored
-once, and a confirmed period changes every surface (scores, export, report, API) while
+once, and a confirmed period changes every surface (scores, export, report, API, the Grafana
+panels that read presses or their rollups, the live wall's press counts) while
 ``verify`` still holds; dismissing it brings every figure back."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from civicpulse.dashboards import sql as dash
+from civicpulse.dashboards.macros import QueryContext, expand
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.export import stream_presses
+from civicpulse.sink.live_queries import LIVE_PRESSES
 from civicpulse.sink.report import collect
 from civicpulse.sink.reviews import list_reviews, load_presses, store_suspects
 from civicpulse.sink.verify import verify_scores
@@ -72,6 +76,50 @@ def _period(day: list[JudgedPress]) -> tuple[Suspect, list[JudgedPress]]:
     return suspect, inside
 
 
+_PANEL_CTX = QueryContext(DAY_START, DAY_END, timedelta(minutes=5))
+_PANEL_VARIABLES = {"department": ["dep-a"], "site": ["site-a"], "question": ["q1"], "tz": TZ}
+
+
+def _panel(client: Client, sql: str) -> list[tuple[Any, ...]]:
+    """A Grafana panel's rows over the day, expanded as the plugin does (dep-a, site-a, q1)."""
+    expanded = expand(sql, _PANEL_CTX, _PANEL_VARIABLES)
+    return [tuple(r) for r in client.query(expanded).result_rows]
+
+
+def _panels(client: Client) -> dict[str, Any]:
+    """The panels that read presses or their rollups: t1's / site-a's / dep-a's figures."""
+    per_hour = _panel(client, dash.DEPARTMENT_SCORE_PER_HOUR)
+    desks = {r[0]: r[1] for r in _panel(client, dash.SITE_DESKS)}
+    by_device = {r[0]: r[2] for r in _panel(client, dash.FILTERED_SHARE_BY_DEVICE)}
+    over_time = _panel(client, dash.FILTERED_BY_VERDICT_OVER_TIME)
+    per_minute = _panel(client, dash.PRESSES_PER_MINUTE)
+    (total,) = client.query(
+        "SELECT count() FROM presses FINAL WHERE pressed_at >= {a:DateTime} "
+        "AND pressed_at <= {b:DateTime}",
+        parameters={"a": DAY_START, "b": DAY_END},
+    ).result_rows[0]
+    ((share,),) = _panel(client, dash.FILTERED_SHARE)
+    return {
+        "panel_hourly": sum(r[2] for r in per_hour),
+        "panel_buttons": sum(_panel(client, dash.DEPARTMENT_BUTTONS)[0]),
+        "panel_sites": sum(r[1] for r in _panel(client, dash.DEPARTMENT_SITES)),
+        "panel_questions": sum(r[1] for r in _panel(client, dash.DEPARTMENT_QUESTIONS)),
+        "panel_desk_t1": desks["t1"],
+        "panel_per_minute": round(sum(r[2] for r in per_minute) * 300 / 60),
+        "panel_filtered": round(share * total),
+        "panel_filtered_t1": by_device["t1"],
+        "panel_misuse_over_time": sum(r[2] for r in over_time if r[1] == "misuse"),
+    }
+
+
+def _live_site_a(client: Client, at: datetime) -> int:
+    """Presses of site-a in the live wall's last 15 minutes before ``at``."""
+    params = {"scope": "site", "department": "dep-a", "at": at}
+    params |= {"minute_ago": at - timedelta(minutes=1), "quarter_ago": at - timedelta(minutes=15)}
+    rows = client.query(LIVE_PRESSES, parameters=params).result_rows
+    return next((int(r[2]) for r in rows if r[0] == "site-a"), 0)
+
+
 def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
     """Every surface's figure for device t1 / site-a / the city."""
     scores = client.query(
@@ -89,7 +137,13 @@ def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
         walk(api, "/v1/presses", {**RANGE, "limit": 500, "include_misuse": "true"}, token)
     )
     ranking = api.get("/v1/ranking", params={**RANGE, "level": "site"}, headers=headers)
+    verdicts = {
+        v["verdict"]: v["n"] for v in walk(api, "/v1/verdicts", {**RANGE, "device_id": "t1"}, token)
+    }
     return {
+        **_panels(client),
+        "verdicts_counted": verdicts.get("counted", 0),
+        "verdicts_misuse": verdicts.get("misuse", 0),
         "score_n": scores[0][0],
         "export": len(exported),
         "report_city": report.city["n"],
@@ -146,6 +200,12 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
     store_suspects(client, [suspect], DAY_END)
     assert _verify(client) == []
     before = _figures(client, http, token)
+    assert before["verdicts_misuse"] == 0 and before["panel_misuse_over_time"] == 0
+    # the live wall's last quarter hour, ending just after the period's last press
+    live_at = inside[-1].pressed_at + timedelta(seconds=1)
+    live_inside = sum(p.pressed_at >= live_at - timedelta(minutes=15) for p in inside)
+    live_before = _live_site_a(client, live_at)
+    assert live_inside > 0
     listed = http.get("/v1/review/suspects", headers=headers).json()["items"]
     assert [s["id"] for s in listed] == [suspect.id]
     assert http.get("/v1/review/suspects").status_code == 401
@@ -159,7 +219,13 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
     assert done.json()["state"] == "confirmed" and done.json()["note"] == "desk 3"
     k = len(inside)
     after = _figures(client, http, token)
+    panels = {key: before[key] - k for key in before if key.startswith("panel_")}
+    for key in ("panel_filtered", "panel_filtered_t1", "panel_misuse_over_time"):
+        panels[key] = before[key] + k  # the confirmed presses move to misuse
     assert after == {
+        **panels,
+        "verdicts_counted": before["verdicts_counted"] - k,
+        "verdicts_misuse": k,
         "score_n": before["score_n"] - k,
         "export": before["export"] - k,
         "report_city": before["report_city"] - k,  # t1 asks a citizen question
@@ -169,6 +235,7 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
         "ranking_site_a": before["ranking_site_a"] - k,
     }
     assert _verify(client) == []
+    assert _live_site_a(client, live_at) == live_before - live_inside
     assert http.get("/v1/review/suspects", headers=headers).json()["items"] == []
 
     env = {
@@ -183,6 +250,7 @@ def test_confirmed_period_changes_every_surface_and_verify_holds(
     result = CliRunner().invoke(app, ["review", "dismiss", suspect.id, "--note", "queue"], env=env)
     assert result.exit_code == 0, result.output
     assert _figures(client, http, token) == {**before, "report_misuse": 0}
+    assert _live_site_a(client, live_at) == live_before
     assert _verify(client) == []
     listed = CliRunner().invoke(app, ["review", "list", "--state", "all", "--json"], env=env)
     assert '"state":"dismissed"' in listed.output and '"note":"queue"' in listed.output
