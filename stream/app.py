@@ -45,6 +45,7 @@ log = logging.getLogger("civicpulse.stream")
 
 #: the stages a worker can run (``--stages``)
 STAGES = frozenset({"antispam", "scores", "reasons"})
+DEFAULT_STAGES = frozenset({"antispam", "scores"})
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class StreamConfig:
     #: before the watchdog seeks it back to that offset, and again before it exits the worker
     stall_seconds: float = 30.0
     #: which stages run: "antispam", "scores", "reasons" (the benchmark runs anti-spam alone)
-    stages: frozenset[str] = STAGES
+    stages: frozenset[str] = DEFAULT_STAGES
     web_port: int | None = None
 
     @property

@@ -76,7 +76,7 @@ def worker_command(
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",
     stages: Annotated[
         str, typer.Option(help="comma-separated stages to run: antispam,scores,reasons")
-    ] = "antispam,scores,reasons",
+    ] = "antispam,scores",
 ) -> None:
     """Run one stream worker: anti-spam, scores and alerts. Start several to share the load.
 

@@ -168,6 +168,8 @@ class Processor(ABC, Generic[E]):
     source: ClassVar[TopicSpec | Internal]
     outputs: ClassVar[tuple[TopicSpec | Internal, ...]] = ()
     state: ClassVar[State | None] = None
+    #: what the processor does to a record, for the runner's log ("judging from offset 7")
+    verb: ClassVar[str] = "processing"
     #: seconds between ``tick`` calls while the worker holds a source partition (None: no timer)
     tick_seconds: float | None = None
 

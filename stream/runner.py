@@ -126,6 +126,7 @@ class Runner:
         lock = asyncio.Lock()
         started = asyncio.Event()
         stage = f"stream.{processor.name}"
+        verb = processor.verb
 
         def dead(record: Record, error: str) -> None:
             letter = DeadLetter.of(
@@ -155,9 +156,7 @@ class Runner:
                     await asyncio.sleep(1.0)
             for (_topic, partition), held in backlog.items():
                 order.start(partition, held.committed)
-                log.info(
-                    "%s[%d]: processing from offset %d", source_name, partition, held.committed
-                )
+                log.info("%s[%d]: %s from offset %d", source_name, partition, verb, held.committed)
 
         async def seek_back(partition: int) -> None:
             # One seek per hole: the events already buffered behind it are held back too, and the

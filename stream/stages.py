@@ -65,6 +65,7 @@ class _Raw(Processor[Record]):
 
 class AntiSpam(_Raw):
     name: ClassVar[str] = "antispam"
+    verb: ClassVar[str] = "judging"
     source = PRESSES_RAW
     outputs = (PRESSES_ACCEPTED, PRESSES_REJECTED, DEADLETTER)
     state = State("antispam", PRESSES_RAW.partitions)

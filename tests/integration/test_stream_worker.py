@@ -101,8 +101,9 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
             timeout=60,
             worker=worker,
         )
-        # Scores follow the judged presses through the scoring hop: wait until they settle.
-        collector.settle(t["scores"], quiet=4, timeout=40)
+        # Scores follow the judged presses through the scoring hop: wait until they settle
+        # (nothing closes during the scores stage's 10 s warm-up, see stream.scoring).
+        collector.settle(t["scores"], quiet=14, timeout=60)
     finally:
         worker.stop()
         collector.close()
