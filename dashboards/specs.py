@@ -147,6 +147,12 @@ def _department() -> Board:
                 sql.DEPARTMENT_QUESTIONS,
                 "table",
             ),
+            PanelSpec(
+                "Follow-up reasons",
+                "Which follow-up reasons do the department's counted presses give?",
+                sql.REASONS_BY_DEPARTMENT,
+                "barchart",
+            ),
         ),
     )
 

@@ -50,6 +50,7 @@ __all__ = [
     "OPEN_SUSPECTS",
     "PRESSES_PER_MINUTE",
     "QUESTION_OPTIONS",
+    "REASONS_BY_DEPARTMENT",
     "SITE_CHOICES",
     "SITE_DESKS",
     "SITE_OPTIONS",
@@ -131,6 +132,21 @@ def _compose(template: str) -> str:
     for name, fragment in _FRAGMENTS.items():
         template = template.replace(name, fragment)
     return template
+
+
+# -- follow-up reasons (the stream's reasons processor, docs/processors.md) ----------------------
+# Running counts per (department, hour, reason, source partition): FINAL keeps the highest n
+# (the latest count) per key, the partitions are summed.
+REASONS_BY_DEPARTMENT = _compose(
+    """
+SELECT reason, sum(n) AS presses
+FROM reasons FINAL
+WHERE $__timeFilter(hour_start) AND @DEPARTMENT
+GROUP BY reason
+ORDER BY presses DESC, reason
+@FINAL
+"""
+)
 
 
 # -- city overview -----------------------------------------------------------------------------

@@ -16,14 +16,21 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
-from civicpulse.schemas.topics import ALERTS_ALL, PRESSES_ACCEPTED, PRESSES_REJECTED, SCORES
+from civicpulse.schemas.events import AlertEvent, JudgedPress, ReasonCount, ScoreEvent
+from civicpulse.schemas.topics import (
+    ALERTS_ALL,
+    PRESSES_ACCEPTED,
+    PRESSES_REJECTED,
+    REASONS,
+    SCORES,
+)
 
 from .exceptions import SinkError
 
 __all__ = [
     "ALERT_COLUMNS",
     "PRESS_COLUMNS",
+    "REASON_COLUMNS",
     "ROUTES",
     "SCORE_COLUMNS",
     "Route",
@@ -31,6 +38,7 @@ __all__ = [
     "alert_row",
     "decode_row",
     "press_row",
+    "reason_row",
     "score_row",
 ]
 
@@ -79,6 +87,7 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "window_end",
     "at",
 )
+REASON_COLUMNS: tuple[str, ...] = ("department_id", "hour_start", "reason", "partition", "n")
 
 # DateTime64(3) holds 1900-01-01 .. 2299-12-31; the driver would silently wrap values outside.
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -159,6 +168,17 @@ def alert_row(alert: AlertEvent) -> tuple[Any, ...]:
     )
 
 
+def reason_row(count: ReasonCount) -> tuple[Any, ...]:
+    """A reason count as a ``reasons`` row (order of :data:`REASON_COLUMNS`)."""
+    return (
+        count.department_id,
+        _moment(count.hour_start, "hour_start"),
+        count.reason,
+        count.partition,
+        _count(count.n, "n"),
+    )
+
+
 @dataclass(frozen=True)
 class Route:
     """Where the values of one logical topic go."""
@@ -177,6 +197,7 @@ ROUTES: dict[str, Route] = {
         Route(PRESSES_REJECTED.name, JudgedPress, "presses", PRESS_COLUMNS, press_row),
         Route(SCORES.name, ScoreEvent, "scores", SCORE_COLUMNS, score_row),
         Route(ALERTS_ALL.name, AlertEvent, "alerts", ALERT_COLUMNS, alert_row),
+        Route(REASONS.name, ReasonCount, "reasons", REASON_COLUMNS, reason_row),
     )
 }
 

@@ -9,6 +9,7 @@ window functions, alerts from its alert step over the closed 15-minute windows.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import AlertEvent, JudgedPress
 from civicpulse.sink.reviews import decide, store_suspects
-from civicpulse.sink.rows import ALERT_COLUMNS, alert_row
+from civicpulse.sink.rows import ALERT_COLUMNS, REASON_COLUMNS, alert_row
 from civicpulse.stream.alerts import AlertBook, AlertState, step_window
 from civicpulse.stream.judge import Judge, MemoryStore
 from civicpulse.stream.review import Suspect
@@ -101,6 +102,21 @@ def _alerts(scores: list[Any], site_department: dict[str, str]) -> list[AlertEve
     return events
 
 
+def _reason_rows(presses: list[JudgedPress]) -> list[tuple[Any, ...]]:
+    """The reasons table as the stream leaves it: running counts per (department, UTC hour,
+    reason) from two source partitions, each key's earlier (smaller) count stored too, as a
+    re-emitted or superseded row would be; FINAL must keep the largest."""
+    counts: dict[tuple[str, datetime, str, int], int] = defaultdict(int)
+    for p in presses:
+        if p.verdict == "counted" and p.reason is not None and p.department_id is not None:
+            hour = p.pressed_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            counts[(p.department_id, hour, p.reason, len(p.device_id) % 2)] += 1
+    rows: list[tuple[Any, ...]] = []
+    for (department, hour, reason, partition), n in sorted(counts.items()):
+        rows.extend((department, hour, reason, partition, k) for k in range(max(1, n - 1), n + 1))
+    return rows
+
+
 def _rows(client: Client, sql: str) -> list[dict[str, Any]]:
     result = client.query(sql)
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
@@ -129,11 +145,12 @@ def load_city(client: Client) -> Stored:
         insert_scores(client, scores[chunk : chunk + 50_000])
     if alerts:
         client.insert("alerts", [alert_row(a) for a in alerts], column_names=list(ALERT_COLUMNS))
+    client.insert("reasons", _reason_rows(presses), column_names=list(REASON_COLUMNS))
     stored_presses = _rows(
         client,
         "SELECT toString(event_id) AS event_id, device_id, button, pressed_at, "
         "CAST(verdict, 'String') AS verdict, site_id, department_id, question_id, "
-        "CAST(question_kind, 'Nullable(String)') AS question_kind FROM presses",
+        "CAST(question_kind, 'Nullable(String)') AS question_kind, reason FROM presses",
     )
     for row in stored_presses:
         row["pressed_at"] = _utc(row["pressed_at"])

@@ -410,6 +410,21 @@ def employee_by_site(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]
     return [(site, sum(c), _score(c)) for site, c in sorted(groups.items())]
 
 
+def reasons_by_department(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    """Counted presses with a reason, per reason, whose UTC hour starts in $__timeFilter."""
+    counts: dict[str, int] = defaultdict(int)
+    for p in stored.final_presses():
+        if (
+            p["verdict"] == "counted"
+            and p["reason"] is not None
+            and p["department_id"] is not None
+            and _selected(p["department_id"], sel.get("department"))
+            and _time_filter(_hour(p["pressed_at"]), ctx)
+        ):
+            counts[p["reason"]] += 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 ORACLES: dict[tuple[str, str], Oracle] = {
     (
         "civicpulse-city-overview",
@@ -423,6 +438,7 @@ ORACLES: dict[tuple[str, str], Oracle] = {
     ("civicpulse-department", "Presses per button"): department_buttons,
     ("civicpulse-department", "Sites"): department_sites,
     ("civicpulse-department", "Questions"): department_questions,
+    ("civicpulse-department", "Follow-up reasons"): reasons_by_department,
     ("civicpulse-site", "Desks"): site_desks,
     ("civicpulse-site", "Rolling 15-minute score"): site_score_15m,
     ("civicpulse-heatmap", "Score by weekday and hour"): heatmap_grid,
