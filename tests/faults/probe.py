@@ -27,9 +27,8 @@ def probe(path: str, tz: str = "Europe/Warsaw", city: str = "city") -> dict[str,
     final, final_distinct = client.query(
         "SELECT count(), uniqExact(event_id) FROM presses FINAL"
     ).result_rows[0]
-    verdicts = dict(
-        client.query("SELECT toString(event_id), toString(verdict) FROM presses FINAL").result_rows
-    )
+    rows = client.query("SELECT toString(event_id), toString(verdict) FROM presses FINAL")
+    verdicts = {str(event_id): str(verdict) for event_id, verdict in rows.result_rows}
     span = stored_range(client, tz)
     result: dict[str, Any] = {
         "raw_rows": int(raw),
