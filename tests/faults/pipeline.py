@@ -36,10 +36,10 @@ SINK_GROUP = "civicpulse-sink"
 def _port_below_ephemeral(rng: random.Random) -> int:
     """A free port under the kernel's ephemeral range.
 
-    A broker that is killed must get its port back: while it is down, clients keep connecting
-    to it, and a connect to a dead loopback port inside the ephemeral range can pick that very
-    port as its source and connect to itself (TCP self-connect), holding the port so that the
-    restarted broker cannot bind it. ``free_port()`` hands out ephemeral ports; these are not.
+    A killed broker must get its port back while clients keep connecting to it; a connect to a
+    dead loopback port inside the ephemeral range can take that very port as its own source
+    (TCP self-connect). ``free_port()`` hands out ephemeral ports; these are not. (A taken port
+    was also seen once below that range: ``_start_broker`` retries, see docs/faults.md.)
     """
     while True:
         port = rng.randrange(20_000, 32_000)
