@@ -109,6 +109,9 @@ class ScoreAccumulator:
     dirty: set[str] = field(default_factory=set)
     _ends_cache: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
     _warm_at: float | None = field(default=None, repr=False)
+    #: nothing closes while held (the worker holds it while a presses.raw partition with
+    #: unjudged presses has no lane yet: see ``raw_partitions``)
+    held: bool = False
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -131,6 +134,10 @@ class ScoreAccumulator:
             base = self.floor
         assert base is not None
         return base - self.grace_us
+
+    def raw_partitions(self) -> set[int]:
+        """The presses.raw partitions some lane of which has been seen (lane = raw * 1000 + q)."""
+        return {lane // 1000 for lane in self.heads if lane >= 0}
 
     def idle(self, elapsed_us: int, *, now: float = 0.0, drained: bool = False) -> None:
         """No press for a while (the caller's tick): event time moves on too.
@@ -257,7 +264,7 @@ class ScoreAccumulator:
         presses in it), and prunes minutes older than ``keep``.
         """
         watermark = self.watermark(now)
-        if watermark is None or (self._warm_at is not None and now < self._warm_at):
+        if self.held or watermark is None or (self._warm_at is not None and now < self._warm_at):
             return []
         end_now = watermark // MINUTE_US * MINUTE_US  # windows end on whole minutes
         if self.closed is None:

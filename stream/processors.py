@@ -25,7 +25,7 @@ partition revocation. ``docs/processors.md`` walks through an example (``stream.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -130,6 +130,9 @@ class Context:
     #: the runner's producer itself, for a built-in stage that flushes in phases of its own
     #: (scores); a processor normally only emits
     producer: Callable[[], Any] | None = None
+    #: the worker group's backlog (log end - committed) of the given (topic, partition)s, read
+    #: off the event loop; raises when the broker does not answer
+    backlog: Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int]]] | None = None
 
     def topic(self, spec: TopicSpec | Internal | str) -> str:
         """The physical name of a topic of the catalogue, or of an internal topic."""

@@ -83,7 +83,12 @@ class Runner:
             catalogue=self.catalogue,
             state=state,
             producer=self.outputs,
+            backlog=self._backlog,
         )
+
+    async def _backlog(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        read = await asyncio.get_running_loop().run_in_executor(None, self.offsets.read, partitions)
+        return {key: backlog.pending for key, backlog in read.items()}
 
     def add(self, processor: Processor[Any]) -> None:
         """Declare the processor's topic and table and run it as an agent."""

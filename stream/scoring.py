@@ -3,9 +3,10 @@
 Thin wiring around the pure parts (``accumulator``, ``alerts``):
 
 * ``add`` counts one message of the scoring topic. Its key is ``<accepted partition>:<offset>:
-  <raw partition>`` (``scoring_key``): the accepted partition and offset make the count
-  idempotent (see ``accumulator``), the pair of partitions is the press's lane for the
-  watermark.
+  <raw partition>:<raw offset>`` (``scoring_key``): the pair of partitions is the press's lane
+  (for the watermark), and the lane with the raw offset makes the count idempotent (see
+  ``accumulator`` and ``source_of``): re-forwarded by the hop or re-emitted by the anti-spam
+  agent after a crash, a press keeps its raw offset.
 * ``flush`` emits, then stores: (1) corrections of closed windows and newly closed windows go to
   ``scores``, alert events to ``alerts.<department>`` and ``alerts.all``, and the producer is
   flushed; (2) only then the changed state records (minute slices, meta, alert states) go to the
@@ -39,19 +40,37 @@ _ALERT_PREFIX = "a|"
 _WARMUP_SECONDS = 10.0
 
 
-def scoring_key(accepted_partition: int, offset: int, raw_partition: int | None) -> bytes:
+def scoring_key(
+    accepted_partition: int, offset: int, raw_partition: int | None, raw_offset: int | None
+) -> bytes:
     """The key the hop gives a press on the scoring topic (see module doc)."""
-    raw = -1 if raw_partition is None else raw_partition
-    return f"{accepted_partition}:{offset}:{raw}".encode()
+    if raw_partition is None or raw_offset is None:
+        return f"{accepted_partition}:{offset}".encode()
+    return f"{accepted_partition}:{offset}:{raw_partition}:{raw_offset}".encode()
 
 
 def source_of(key: bytes | None) -> tuple[Source | None, int | None]:
-    """``(source, lane)`` from a scoring key; (None, None) for a key without them."""
+    """``(source, lane)`` from a scoring key; (None, None) for a key without them.
+
+    The source is the lane and the press's presses.raw offset: the anti-spam agent re-emits a
+    press it judges again after a restart (same raw offset, a new presses.accepted offset), and
+    within a lane raw offsets only grow, so the raw offset is what tells a copy from a press.
+    A judged press written to presses.accepted by anything else (no raw headers) is its own
+    lane per accepted partition, with the accepted offset.
+    """
     try:
-        accepted, offset, raw = (int(part) for part in (key or b"").split(b":"))
+        parts = [int(part) for part in (key or b"").split(b":")]
     except ValueError:
         return None, None
-    return (accepted, offset), raw * 1000 + accepted
+    if len(parts) == 4:
+        accepted, _offset, raw, raw_offset = parts
+        lane = raw * 1000 + accepted
+        return (lane, raw_offset), lane
+    if len(parts) == 2:
+        accepted, offset = parts
+        lane = -1000 + accepted
+        return (lane, offset), lane
+    return None, None
 
 
 class ScoresStage:
@@ -122,6 +141,12 @@ class ScoresStage:
 
     def idle(self, elapsed_us: int, *, now: float, drained: bool) -> None:
         self.accumulator().idle(elapsed_us, now=now, drained=drained)
+
+    def hold(self, raw_backlog: set[int]) -> None:
+        """Hold closing while a presses.raw partition with unjudged presses has no lane yet:
+        its presses may be older than everything seen so far."""
+        acc = self.accumulator()
+        acc.held = bool(raw_backlog - acc.raw_partitions())
 
     # -- flush --------------------------------------------------------------------------------
 

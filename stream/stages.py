@@ -40,13 +40,23 @@ from .processors import Batch, Context, Internal, Processor, Record, State
 from .rules import RuleBook
 from .scoring import ScoresStage, scoring_key
 
-__all__ = ["RAW_PARTITION_HEADER", "SCORING", "AntiSpam", "Scores", "ScoringHop", "judged_bytes"]
+__all__ = [
+    "RAW_OFFSET_HEADER",
+    "RAW_PARTITION_HEADER",
+    "SCORING",
+    "AntiSpam",
+    "Scores",
+    "ScoringHop",
+    "judged_bytes",
+]
 
 log = logging.getLogger("civicpulse.stream")
 
 #: header of a judged press on presses.accepted: the presses.raw partition it was judged from
 #: (the scores stage orders its watermark by raw and accepted partition, see ``scoring``)
 RAW_PARTITION_HEADER = "civicpulse-raw-partition"
+#: ...and its presses.raw offset (a press judged again after a restart keeps it: see ``scoring``)
+RAW_OFFSET_HEADER = "civicpulse-raw-offset"
 #: the internal topic between the hop and the scores stage
 SCORING = Internal("scoring", 1)
 
@@ -87,7 +97,10 @@ class AntiSpam(_Raw):
                 batch.dead_letter(record, result)
                 return
             topic = PRESSES_ACCEPTED if result.verdict == "counted" else PRESSES_REJECTED
-            headers = [(RAW_PARTITION_HEADER, str(record.partition).encode())]
+            headers = [
+                (RAW_PARTITION_HEADER, str(record.partition).encode()),
+                (RAW_OFFSET_HEADER, str(record.offset).encode()),
+            ]
             batch.emit(topic, result.device_id.encode(), judged_bytes(result), headers)
         except Exception as exc:  # one bad message must never stop the stream
             log.exception(
@@ -104,7 +117,13 @@ class ScoringHop(_Raw):
     async def process(self, batch: Batch[Record]) -> None:
         for record, _ in batch.events:
             raw = record.header(RAW_PARTITION_HEADER)
-            key = scoring_key(record.partition, record.offset, None if raw is None else int(raw))
+            raw_offset = record.header(RAW_OFFSET_HEADER)
+            key = scoring_key(
+                record.partition,
+                record.offset,
+                None if raw is None else int(raw),
+                None if raw_offset is None else int(raw_offset),
+            )
             batch.emit(SCORING, key, record.value)
 
 
@@ -171,8 +190,16 @@ class Scores(_Raw):
         now = time.monotonic()
         last = max(stage.last_press, self._last_tick if self._last_tick is not None else now)
         quiet = now - stage.last_press
-        if quiet >= self.tick_seconds:
-            drained = quiet >= self.drain_seconds
+        backlog = await self._backlog()
+        if backlog is not None:
+            raw = self.context.topic(PRESSES_RAW)
+            stage.hold({p for (topic, p), n in backlog.items() if topic == raw and n > 0})
+        if quiet >= (self.tick_seconds or 0.0):
+            # Drained: quiet long enough and nothing left to read upstream (a busy machine can
+            # be quiet here for a while with presses still on their way).
+            drained = (
+                quiet >= self.drain_seconds and backlog is not None and not any(backlog.values())
+            )
             stage.idle(int((now - last) * 1e6), now=now, drained=drained)
         self._last_tick = now
         await stage.flush(now)
@@ -180,6 +207,25 @@ class Scores(_Raw):
     def release(self) -> None:
         if self.stage is not None:
             self.stage.forget()
+
+    async def _backlog(self) -> dict[tuple[str, int], int] | None:
+        """Unread presses upstream of this stage, per partition; None if the broker is away."""
+        if self.context.backlog is None:
+            return None
+        partitions = [
+            (self.context.topic(spec), p)
+            for spec, count in (
+                (PRESSES_RAW, PRESSES_RAW.partitions),
+                (PRESSES_ACCEPTED, PRESSES_ACCEPTED.partitions),
+                (SCORING, SCORING.partitions),
+            )
+            for p in range(count)
+        ]
+        try:
+            return await self.context.backlog(partitions)
+        except Exception as exc:  # no answer: neither drained nor released
+            log.warning("cannot read the stream's backlog: %s", exc)
+            return None
 
     async def _ensure_alert_topics(self, departments: list[str]) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
