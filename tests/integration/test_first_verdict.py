@@ -133,7 +133,7 @@ def test_0006_carries_the_existing_presses_over_and_rebuilds_the_rollups(
         _sink(client, _press(kept, "counted", pressed=T0, received=T0))
         _sink(client, _press(retried, "repeat", pressed=T0, received=T0))
         _sink(client, _press(retried, "duplicate", pressed=T0, received=T0 + timedelta(seconds=2)))
-        report = apply_migrations(client, migrations, database)
+        report = apply_migrations(client, [m for m in migrations if m.version <= 6], database)
         assert [m.version for m in report.applied] == [6]
         assert _stored(client, kept) == [("counted", T0)]
         assert _stored(client, retried) == [("repeat", T0)]
