@@ -1,7 +1,10 @@
 """Properties of the review scan on simulated days (the simulator labels every press).
 
-* Shuffling which button each press of an honest day carries (times kept) never flags more
-  presses than the day itself: the scan reacts to runs, not to how often a button is used.
+* Shuffling an honest day (the order its presses arrive in, as a JSONL file or a replayed topic
+  would) never flags more presses than the day itself: the scan judges presses in time, not in
+  arrival order. (Shuffling which button each press carries is no property: a random shuffle
+  makes a chance run now and then, which is the false-flag rate that benchmarks/misuse.py
+  measures, not a guarantee a statistical scan can give.)
 * Adding a staff run to a day never reduces the presses flagged.
 """
 
@@ -53,22 +56,10 @@ def _flagged(presses: Sequence[ScanPress], suspects: Sequence[Suspect]) -> int:
 @given(seed=st.sampled_from([1, 2]), shuffle_seed=st.integers(0, 2**32))
 def test_a_shuffled_honest_day_is_never_flagged_more(seed: int, shuffle_seed: int) -> None:
     _, honest, _ = _day(seed)
-    rng = random.Random(shuffle_seed)
-    by_device: dict[str, list[ScanPress]] = {}
-    for p in honest:
-        by_device.setdefault(p.device_id, []).append(p)
-    shuffled: list[ScanPress] = []
-    for presses in by_device.values():
-        buttons = [p.button for p in presses]
-        rng.shuffle(buttons)
-        shuffled += [_with_button(p, b) for p, b in zip(presses, buttons, strict=True)]
+    shuffled = list(honest)
+    random.Random(shuffle_seed).shuffle(shuffled)
     original = _flagged(honest, scan(honest))
     assert _flagged(shuffled, scan(shuffled)) <= original
-
-
-def _with_button(press: ScanPress, button: int) -> ScanPress:
-    return ScanPress(press.event_id, press.device_id, press.channel, press.site_id,
-                     press.department_id, press.at_ms, button)  # fmt: skip
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
