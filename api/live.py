@@ -1,7 +1,8 @@
 """The landing page, the live wall and its one data endpoint.
 
 * ``GET /`` lists everything a newcomer can open; ``GET /live`` is the city wall;
-  ``GET /live/departments/{id}`` one department and its sites. Pages are static HTML from
+  ``GET /live/departments/{id}`` one department and its sites; ``GET /live/review`` the
+  reviewers' view of suspect periods (:mod:`civicpulse.api.review`). Pages are static HTML from
   ``static/`` with the texts of :data:`civicpulse.api.texts.PAGES` pasted in for ``?lang=pl|en``;
   they need no token themselves (the data does).
 * ``GET /v1/live/summary`` (bearer token) answers what the wall shows in one request
@@ -139,6 +140,19 @@ def live_department(department_id: str, lang: LangParam = "pl") -> HTMLResponse:
     return _render("live.html", _lang(lang), department=department_id)
 
 
+@pages_router.get("/live/review")
+def review_page(request: Request, lang: LangParam = "pl") -> HTMLResponse:
+    """Suspect periods with Confirm / Dismiss; times in the city's zone, sites by their names."""
+    settings: Settings = request.app.state.query_settings
+    sites = {s.site_id: s.name for s in _catalogue(request).sites}
+    return _render(
+        "review.html",
+        _lang(lang),
+        timezone=settings.city_timezone,
+        sites_json=json.dumps(sites, ensure_ascii=False),
+    )
+
+
 def _static(name: str, media_type: str) -> Response:
     return Response(
         (STATIC_DIR / name).read_bytes(),
@@ -150,6 +164,11 @@ def _static(name: str, media_type: str) -> Response:
 @pages_router.get("/live.js")
 def live_js() -> Response:
     return _static("live.js", "text/javascript; charset=utf-8")
+
+
+@pages_router.get("/review.js")
+def review_js() -> Response:
+    return _static("review.js", "text/javascript; charset=utf-8")
 
 
 @pages_router.get("/live.css")

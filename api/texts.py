@@ -32,7 +32,8 @@ DEFAULT_QUESTION: dict[Lang, str] = {
     "en": "How satisfied are you with our service?",
 }
 
-# The landing page and the live wall (api/live.py pastes them into the page for its language).
+# The landing page, the live wall and the review page (api/live.py pastes them into the page
+# for its language).
 PAGES: dict[Lang, dict[str, str]] = {
     "pl": {
         "title": "civicpulse: zadowolenie mieszkańców",
@@ -63,6 +64,35 @@ PAGES: dict[Lang, dict[str, str]] = {
         "stream_on": "alarmy na żywo",
         "stream_off": "łączenie…",
         "trend": "trend 6 h",
+        "review": "Przegląd nadużyć",
+        "review_hint": "okresy podejrzane o ocenianie własnego stanowiska: potwierdź lub odrzuć",
+        "review_intro": (
+            "Okresy, w których oceny jednego urządzenia układają się we wzorzec, jakiego nie daje "
+            "kolejka mieszkańców (np. pracownik ocenia własne stanowisko). Potwierdzenie: oceny z "
+            "okresu liczą się wszędzie jako nadużycie, a zamknięte okna wyników są przeliczane. "
+            "Odrzucenie: oceny liczą się normalnie."
+        ),
+        "show": "Pokaż",
+        "show_open": "otwarte",
+        "show_all": "wszystkie",
+        "col_device": "Urządzenie",
+        "col_site": "Placówka",
+        "col_pattern": "Wzorzec",
+        "col_period": "Okres",
+        "col_presses": "Oceny",
+        "col_evidence": "Uzasadnienie",
+        "col_decision": "Decyzja",
+        "pattern_one_button_run": "seria jednego przycisku",
+        "pattern_one_sided_hour": "jednostronna godzina",
+        "pattern_outside_hours": "poza godzinami otwarcia",
+        "confirm": "Potwierdź",
+        "dismiss": "Odrzuć",
+        "note": "Notatka (opcjonalnie)",
+        "state_open": "otwarty",
+        "state_confirmed": "potwierdzony: oceny liczone jako nadużycie",
+        "state_dismissed": "odrzucony: oceny liczone normalnie",
+        "no_suspects": "Brak okresów do przeglądu",
+        "not_saved": "Nie zapisano",
     },
     "en": {
         "title": "civicpulse: citizen satisfaction",
@@ -93,5 +123,34 @@ PAGES: dict[Lang, dict[str, str]] = {
         "stream_on": "live alerts",
         "stream_off": "connecting…",
         "trend": "6 h trend",
+        "review": "Misuse review",
+        "review_hint": "suspect periods of staff rating their own desk: confirm or dismiss",
+        "review_intro": (
+            "Periods in which one device's presses form a pattern a queue of citizens does not "
+            "produce (staff rating their own desk, for one). Confirm: the period's presses count "
+            "as misuse everywhere and the closed score windows are recomputed. Dismiss: they "
+            "count as usual."
+        ),
+        "show": "Show",
+        "show_open": "open",
+        "show_all": "all",
+        "col_device": "Device",
+        "col_site": "Site",
+        "col_pattern": "Pattern",
+        "col_period": "Period",
+        "col_presses": "Presses",
+        "col_evidence": "Evidence",
+        "col_decision": "Decision",
+        "pattern_one_button_run": "one-button run",
+        "pattern_one_sided_hour": "one-sided hour",
+        "pattern_outside_hours": "outside opening hours",
+        "confirm": "Confirm",
+        "dismiss": "Dismiss",
+        "note": "Note (optional)",
+        "state_open": "open",
+        "state_confirmed": "confirmed: presses count as misuse",
+        "state_dismissed": "dismissed: presses count as usual",
+        "no_suspects": "No suspect periods to review",
+        "not_saved": "Not saved",
     },
 }
