@@ -3,9 +3,11 @@
 ``processor_worker("my_package.module:MyProcessor", bootstrap, prefix, data_dir)`` starts
 ``python -m civicpulse.stream.testing`` in a subprocess: a worker running only that processor
 (built by calling the named class or factory without arguments) on the project's runner, with
-the same order guard, flushes and fail-fast as the built-in stages. It is a context manager that
-stops the worker at the end; ``log()`` returns what the worker wrote. The catalogue topic must
-exist (``civicpulse topics create``), as for every worker.
+the same order guard, flushes and fail-fast as the built-in stages. The worker imports ``spec``
+with the caller's ``sys.path`` (so a processor defined in a test module works). It is a context
+manager that stops the worker at the end; ``log()`` returns what the worker wrote, ``check()``
+raises with its tail if it has exited. The topics it reads and writes and the catalogue topic
+must exist (``civicpulse topics create``), as for every worker.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ class ProcessorWorker:
     def running(self) -> bool:
         return self.process.poll() is None
 
+    def check(self) -> None:
+        """Raise with the log's tail if the worker has exited (call it while waiting for output)."""
+        if not self.running():
+            raise RuntimeError(
+                f"the processor worker exited with status {self.process.returncode}:\n"
+                f"{self.log()[-3000:]}"
+            )
+
 
 @contextmanager
 def processor_worker(
@@ -52,6 +62,8 @@ def processor_worker(
     log_path = data_dir / "processor-worker.log"
     env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, CIVICPULSE_TOPIC_PREFIX=prefix)
     env["CIVICPULSE_DATA_DIR"] = str(data_dir)
+    # The worker imports ``spec`` the way the caller can (a test module under the rootdir).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "civicpulse.stream.testing", spec, str(tick)],

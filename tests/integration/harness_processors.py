@@ -1,0 +1,32 @@
+"""A trivial processor for the harness's own test (``stream.testing``), importable by the worker."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from civicpulse.schemas.topics import PRESSES_RAW, TopicSpec
+from civicpulse.stream.processors import Batch, Processor, Record, UndecodableError
+
+__all__ = ["ECHO", "Echo"]
+
+#: where ``Echo`` writes (the test creates it: it is not in the topic catalogue)
+ECHO = TopicSpec("harness.echo", 1, "none", "text", "partition:offset:VALUE of each record read.")
+
+
+class Echo(Processor[str]):
+    """Writes ``<partition>:<offset>:<VALUE>`` for each ASCII record; anything else is refused."""
+
+    name: ClassVar[str] = "echo"
+    verb: ClassVar[str] = "echoing"
+    source = PRESSES_RAW
+    outputs = (ECHO,)
+
+    def decode(self, record: Record) -> str:
+        if not record.value.isascii():
+            raise UndecodableError("not ASCII")
+        return record.value.decode()
+
+    async def process(self, batch: Batch[str]) -> None:
+        for record, text in batch.events:
+            line = f"{batch.partition}:{record.offset}:{text.upper()}"
+            batch.emit(ECHO, record.key, line.encode())
