@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, topic_name
 
@@ -33,6 +33,7 @@ from .watchdog import GroupOffsets, install_stall_watchdog
 __all__ = [
     "RAW_PARTITION_HEADER",
     "STAGES",
+    "TRANSPORT_SCHEMES",
     "StreamConfig",
     "app_settings",
     "create_app",
@@ -46,6 +47,8 @@ log = logging.getLogger("civicpulse.stream")
 #: the stages a worker can run (``--stages``)
 STAGES = frozenset({"antispam", "scores", "reasons"})
 DEFAULT_STAGES = frozenset({"antispam", "scores"})
+#: Faust's URL scheme of each transport driver
+TRANSPORT_SCHEMES = {"aiokafka": "kafka", "confluent": "confluent"}
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,17 @@ class StreamConfig:
     #: which stages run: "antispam", "scores", "reasons" (the benchmark runs anti-spam alone)
     stages: frozenset[str] = DEFAULT_STAGES
     web_port: int | None = None
+    #: Faust's consumer/producer driver: "aiokafka" (``kafka://``, the tested one) or
+    #: "confluent" (``confluent://``, measured in docs/benchmarks.md)
+    transport: Literal["aiokafka", "confluent"] = "aiokafka"
+    #: the consumer group (and Faust app id) is ``<prefix>civicpulse-<group>``: a worker running
+    #: an added processor on a topic the default stages read needs a group of its own
+    #: (docs/processors.md, "One worker or two")
+    group: str = "stream"
 
     @property
     def app_id(self) -> str:
-        return f"{self.prefix}civicpulse-stream"
+        return f"{self.prefix}civicpulse-{self.group}"
 
     def topic(self, logical: Any) -> str:
         return topic_name(logical, self.prefix)
@@ -87,7 +97,7 @@ class StreamConfig:
 def app_settings(config: StreamConfig) -> dict[str, Any]:
     """The Faust settings of the worker (also used by the benchmark's no-op ceiling app)."""
     return {
-        "broker": f"kafka://{config.bootstrap}",
+        "broker": f"{TRANSPORT_SCHEMES[config.transport]}://{config.bootstrap}",
         "store": "memory://",
         "datadir": str(config.data_dir),
         "web_enabled": config.web_port is not None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -16,6 +16,8 @@ from rich.markup import escape
 
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import get_settings
+
+from .exceptions import StreamError
 
 __all__ = ["alerts_app", "catalogue_app", "stream_app"]
 
@@ -31,6 +33,14 @@ _err = Console(stderr=True, soft_wrap=True)
 def _fail(exc: CivicpulseError) -> typer.Exit:
     _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
     return typer.Exit(code=2)
+
+
+def _transport(name: str) -> Literal["aiokafka", "confluent"]:
+    if name == "aiokafka":
+        return "aiokafka"
+    if name == "confluent":
+        return "confluent"
+    raise StreamError(f"unknown transport {name!r}: choose aiokafka or confluent")
 
 
 @stream_app.command("worker")
@@ -77,6 +87,17 @@ def worker_command(
     stages: Annotated[
         str, typer.Option(help="comma-separated stages to run: antispam,scores,reasons")
     ] = "antispam,scores",
+    transport: Annotated[
+        str,
+        typer.Option(help="Faust's Kafka driver: aiokafka (tested) or confluent (benchmarks)"),
+    ] = "aiokafka",
+    group: Annotated[
+        str,
+        typer.Option(
+            help="consumer group <prefix>civicpulse-<group>; give a worker of an added "
+            "processor its own (docs/processors.md)"
+        ),
+    ] = "stream",
 ) -> None:
     """Run one stream worker: anti-spam, scores and alerts. Start several to share the load.
 
@@ -84,6 +105,8 @@ def worker_command(
     the catalogue (`civicpulse catalogue load`) before presses flow: a press of a device the
     worker has not heard of is judged unknown_device.
     """
+    from civicpulse.infra.topics import validate_topic_name
+
     from .alerts import AlertBook
     from .app import StreamConfig
     from .rules import RuleBook
@@ -110,6 +133,8 @@ def worker_command(
             stall_seconds=stall_seconds,
             stages=frozenset(x.strip() for x in stages.split(",") if x.strip()),
             web_port=web_port,
+            transport=_transport(transport),
+            group=validate_topic_name(group),  # it names the group's changelog topics
         )
         run_worker(config, loglevel=loglevel)
     except CivicpulseError as exc:

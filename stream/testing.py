@@ -104,6 +104,8 @@ def main() -> None:
         data_dir=settings.data_dir / "stream",
         tick_seconds=tick,
         stages=frozenset(),
+        # A group of its own, as for any added processor in its own worker (docs/processors.md)
+        group=processor.name,
     )
     config.data_dir.mkdir(parents=True, exist_ok=True)
     wait_for_group_coordinator(config.bootstrap, config.topic(processor.source))
