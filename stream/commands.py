@@ -89,7 +89,10 @@ def worker_command(
     ] = "antispam,scores",
     transport: Annotated[
         str,
-        typer.Option(help="Faust's Kafka driver: aiokafka (tested) or confluent (benchmarks)"),
+        typer.Option(
+            help="Faust's Kafka driver: aiokafka (tested), or confluent (for the benchmark: it "
+            "does not start a worker on faust-streaming 0.15.3, docs/benchmarks.md)"
+        ),
     ] = "aiokafka",
     group: Annotated[
         str,
