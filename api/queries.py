@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink import api_queries as sql
 from civicpulse.sink.exceptions import SinkError
+from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
 
 from .auth import require_token
 from .models import ProblemDetail
@@ -139,7 +140,7 @@ def scores(
                 limit=limit,
                 after=after,
             ),
-            sql.SCORE_COLUMNS,
+            SCORE_COLUMNS,
         )
     )
 
@@ -263,7 +264,7 @@ def alerts(
                 limit=limit,
                 after=after,
             ),
-            sql.ALERT_COLUMNS,
+            ALERT_COLUMNS,
         )
     )
 
@@ -289,7 +290,7 @@ def presses(
                 limit=limit,
                 after=after,
             ),
-            sql.PRESS_COLUMNS,
+            PRESS_COLUMNS,
         )
     )
 

@@ -30,15 +30,12 @@ from .queries import (
     score_of,
 )
 from .report import shrunk
-from .rows import PRESS_COLUMNS
+from .rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 __all__ = [
-    "ALERT_COLUMNS",
-    "PRESS_COLUMNS",
-    "SCORE_COLUMNS",
     "Page",
     "alerts_page",
     "heatmap",
@@ -107,21 +104,6 @@ _NEUTRAL: dict[str, Any] = {
 
 # -- scores ---------------------------------------------------------------------------------------
 
-SCORE_COLUMNS = (
-    "scope",
-    "scope_id",
-    "kind",
-    "window",
-    "window_start",
-    "window_end",
-    "n",
-    "n1",
-    "n2",
-    "n3",
-    "n4",
-    "score",
-    "positive_share",
-)
 SCORE_KEY = ("scope_id", "kind", "window_start")
 _SCORES = """
 SELECT CAST(scope, 'String') AS scope, scope_id, CAST(kind, 'String') AS kind_s,
@@ -166,20 +148,6 @@ def scores_page(
 
 # -- alerts ---------------------------------------------------------------------------------------
 
-ALERT_COLUMNS = (
-    "alert_id",
-    "state",
-    "scope",
-    "scope_id",
-    "department_id",
-    "mode",
-    "score",
-    "n",
-    "threshold",
-    "window_start",
-    "window_end",
-    "at",
-)
 ALERT_KEY = ("at", "alert_id", "state")
 _ALERTS = """
 SELECT toString(alert_id) AS id, CAST(state, 'String') AS state_s, CAST(scope, 'String') AS sc,
