@@ -16,7 +16,6 @@ a key left out of ``[review.sites.<site_id>.<channel>]`` takes the channel's val
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -26,7 +25,7 @@ from typing import Any
 from civicpulse.schemas.events import Channel
 
 from .exceptions import RulesError
-from .rules import parse_duration
+from .rules import parse_duration, parse_rules_toml, read_rules_file, site_overrides
 
 __all__ = ["DEFAULT_REVIEW", "ReviewBook", "ReviewRules"]
 
@@ -148,10 +147,7 @@ class ReviewBook:
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "rules") -> ReviewBook:
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulesError(f"{source}: not valid TOML ({exc})") from None
+        document = parse_rules_toml(text, source)
         review = document.get("review", {})
         if not isinstance(review, dict):
             raise RulesError(f"{source}: `review` must be a table [review]")
@@ -166,17 +162,9 @@ class ReviewBook:
         for ch in _CHANNELS:
             common = _apply(DEFAULT_REVIEW[ch], review, f"{source}: review")
             channels[ch] = _apply(common, review.get(ch, {}), f"{source}: review.{ch}")
-        sites: dict[tuple[str, Channel], ReviewRules] = {}
-        for site_id, per_channel in review.get("sites", {}).items():
-            if not isinstance(per_channel, dict) or set(per_channel) - set(_CHANNELS):
-                raise RulesError(
-                    f"{source}: [review.sites.{site_id}] may only hold "
-                    f"[review.sites.{site_id}.terminal] and [review.sites.{site_id}.web]"
-                )
-            for ch in _CHANNELS:
-                if ch in per_channel:
-                    where = f"{source}: review.sites.{site_id}.{ch}"
-                    sites[(site_id, ch)] = _apply(channels[ch], per_channel[ch], where)
+        sites = site_overrides(
+            review.get("sites", {}), channels, _apply, source=source, prefix="review.sites"
+        )
         return cls(channels=channels, sites=sites)
 
     @classmethod
@@ -184,8 +172,4 @@ class ReviewBook:
         """Thresholds from the ``[review]`` part of a rules file; ``None``: built-in defaults."""
         if path is None:
             return cls()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
-        return cls.from_toml(text, source=str(path))
+        return cls.from_toml(read_rules_file(path), source=str(path))

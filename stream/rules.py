@@ -14,11 +14,11 @@ A rule left out of a ``[<channel>]`` table takes the built-in default; a rule le
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from civicpulse.schemas import durations
 from civicpulse.schemas.events import Channel
@@ -140,6 +140,48 @@ def _apply(base: Rules, table: Any, where: str) -> Rules:
         raise RulesError(f"[{where}] {exc}") from None
 
 
+R = TypeVar("R")
+
+
+def read_rules_file(path: Path) -> str:
+    """The text of a rules file, or the one error that says why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
+
+
+def parse_rules_toml(text: str, source: str) -> dict[str, Any]:
+    """A rules file's TOML document (anti-spam and review thresholds read the same file)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: not valid TOML ({exc})") from None
+
+
+def site_overrides(
+    site_tables: Mapping[str, Any],
+    channels: Mapping[Channel, R],
+    apply: Callable[[R, Any, str], R],
+    *,
+    source: str,
+    prefix: str,
+) -> dict[tuple[str, Channel], R]:
+    """``[<prefix>.<site>.<channel>]`` tables applied over their channel's values."""
+    sites: dict[tuple[str, Channel], R] = {}
+    for site_id, per_channel in site_tables.items():
+        if not isinstance(per_channel, dict) or set(per_channel) - set(_CHANNELS):
+            raise RulesError(
+                f"{source}: [{prefix}.{site_id}] may only hold [{prefix}.{site_id}.terminal] "
+                f"and [{prefix}.{site_id}.web] tables"
+            )
+        for ch in _CHANNELS:
+            if ch in per_channel:
+                where = f"{source}: {prefix}.{site_id}.{ch}"
+                sites[(site_id, ch)] = apply(channels[ch], per_channel[ch], where)
+    return sites
+
+
 @dataclass(frozen=True, slots=True)
 class RuleBook:
     """Rules per channel plus per-site overrides; ``for_press`` is a dictionary lookup."""
@@ -161,10 +203,7 @@ class RuleBook:
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "rules") -> RuleBook:
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulesError(f"{source}: not valid TOML ({exc})") from None
+        document = parse_rules_toml(text, source)
         # [review] holds the misuse-review thresholds, read by stream.review_rules.
         unknown = sorted(set(document) - {*_CHANNELS, "sites", "review"})
         if unknown:
@@ -176,20 +215,10 @@ class RuleBook:
             ch: _apply(DEFAULT_RULES[ch], document.get(ch, {}), f"{source}: {ch}")
             for ch in _CHANNELS
         }
-        sites: dict[tuple[str, Channel], Rules] = {}
         site_tables = document.get("sites", {})
         if not isinstance(site_tables, dict):
             raise RulesError(f"{source}: `sites` must be tables [sites.<site_id>.<channel>]")
-        for site_id, per_channel in site_tables.items():
-            if not isinstance(per_channel, dict) or set(per_channel) - set(_CHANNELS):
-                raise RulesError(
-                    f"{source}: [sites.{site_id}] may only hold [sites.{site_id}.terminal] "
-                    f"and [sites.{site_id}.web] tables"
-                )
-            for ch in _CHANNELS:
-                if ch in per_channel:
-                    where = f"{source}: sites.{site_id}.{ch}"
-                    sites[(site_id, ch)] = _apply(channels[ch], per_channel[ch], where)
+        sites = site_overrides(site_tables, channels, _apply, source=source, prefix="sites")
         return cls(channels=channels, sites=sites)
 
     @classmethod
@@ -197,8 +226,4 @@ class RuleBook:
         """Rules from a TOML file; ``None`` gives the built-in defaults."""
         if path is None:
             return cls.defaults()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
-        return cls.from_toml(text, source=str(path))
+        return cls.from_toml(read_rules_file(path), source=str(path))
