@@ -11,7 +11,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from .catalogue import Catalogue
-from .events import AlertEvent, DeadLetter, JudgedPress, PressEvent, ReasonCount, ScoreEvent
+from .events import (
+    AlertAction,
+    AlertEvent,
+    DeadLetter,
+    JudgedPress,
+    PressEvent,
+    ReasonCount,
+    ScoreEvent,
+)
 from .topics import TOPICS, TopicSpec, alerts_topic, topic_name
 
 __all__ = ["EVENT_MODELS", "asyncapi_document", "json_schemas"]
@@ -21,6 +29,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "JudgedPress": JudgedPress,
     "ScoreEvent": ScoreEvent,
     "AlertEvent": AlertEvent,
+    "AlertAction": AlertAction,
     "ReasonCount": ReasonCount,
     "DeadLetter": DeadLetter,
     "CatalogueRecord": Catalogue,

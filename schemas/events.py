@@ -20,9 +20,12 @@ from pydantic import (
 )
 
 __all__ = [
+    "ALERT_COMMENT_MAX",
     "PRESS_TIME_FLOOR",
     "TERMINAL_VISITOR",
+    "AlertAction",
     "AlertEvent",
+    "AlertKind",
     "Button",
     "Channel",
     "DeadLetter",
@@ -184,12 +187,33 @@ class ScoreEvent(_Event):
         return self
 
 
+#: What an alert is about. ``low_score`` is the original alert (and the default, so events written
+#: before kinds existed still parse); ``recognition`` is a positive one (a scope above its
+#: recognition threshold for a city day); ``silent_device`` is an operations alert (a device
+#: that usually sends presses at this time has sent none).
+AlertKind = Literal["low_score", "recognition", "silent_device"]
+
+
 class AlertEvent(_Event):
-    """A low-score alert opening or resolving for a department or a site."""
+    """An alert opening or resolving for a department, a site or (silent devices) a device.
+
+    The fields keep their meaning for every kind, read as follows:
+
+    - ``low_score``: ``score`` (rolling 15-min window ``window_start``..``window_end``, ``n``
+      presses) fell below ``threshold``; ``resolved`` when the score recovered (the alert closes
+      itself; the lifecycle reports it closed by ``recovered``).
+    - ``recognition``: the city day ``window_start``..``window_end`` ended with ``score`` over
+      ``n`` presses at or above ``threshold``; one ``opened`` event, never resolved.
+    - ``silent_device``: scope ``device``; the device sent nothing from ``window_start`` (its
+      last press, or the start of the opening hours) to ``window_end`` (when it was noticed);
+      ``n`` is 0, ``score`` is 0 (no presses, no score), ``threshold`` is the silence limit in
+      minutes, ``expected_presses`` what it sent in those hours on the reference weeks (mean);
+      ``resolved`` on its next press (``at``).
+    """
 
     alert_id: UUID
     state: Literal["opened", "resolved"]
-    scope: Literal["department", "site"]
+    scope: Literal["department", "site", "device"]
     scope_id: str
     department_id: str
     mode: Literal["threshold", "confidence"]
@@ -199,6 +223,47 @@ class AlertEvent(_Event):
     window_start: UtcDatetime
     window_end: UtcDatetime
     at: UtcDatetime
+    kind: AlertKind = "low_score"
+    site_id: str | None = Field(
+        default=None, description="the device's site (silent_device only; null otherwise)"
+    )
+    expected_presses: float | None = Field(
+        default=None,
+        description="silent_device: mean presses in the same hours of the reference weeks",
+    )
+
+
+#: Longest comment a person may attach to an alert (characters).
+ALERT_COMMENT_MAX = 2000
+
+
+class AlertAction(_Event):
+    """A person's action on an alert (topic ``alerts.actions``, key ``alert_id``).
+
+    ``ack`` says someone is on it, ``comment`` adds a note, ``close`` ends it by hand. ``by`` is
+    the name of the query-API token that made the call. A closing by recovery is not an action:
+    it is the alert's own ``resolved`` event.
+    """
+
+    action_id: UUID = Field(description="made by the API; the idempotency key of the action")
+    alert_id: UUID
+    action: Literal["ack", "comment", "close"]
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    comment: (
+        Annotated[str, StringConstraints(min_length=1, max_length=ALERT_COMMENT_MAX)] | None
+    ) = None
+    at: UtcDatetime
+
+    @field_validator("at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    @model_validator(mode="after")
+    def _comment_has_text(self) -> AlertAction:
+        if self.action == "comment" and (self.comment is None or not self.comment.strip()):
+            raise ValueError("a `comment` action needs a non-blank `comment`")
+        return self
 
 
 class ReasonCount(_Event):

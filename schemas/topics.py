@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ALERTS_ACTIONS",
     "ALERTS_ALL",
     "REASONS",
     "TOPICS",
@@ -58,6 +59,13 @@ REASONS = TopicSpec(
 ALERTS_ALL = TopicSpec(
     "alerts.all", 3, "scope:scope_id", "AlertEvent", "Every alert event of every department."
 )
+ALERTS_ACTIONS = TopicSpec(
+    "alerts.actions",
+    3,
+    "alert_id",
+    "AlertAction",
+    "What people did with alerts: acknowledge, comment, close (by token name).",
+)
 DEADLETTER = TopicSpec(
     "deadletter", 1, "source topic", "DeadLetter", "Malformed input with the reason it was refused."
 )
@@ -78,6 +86,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     SCORES,
     REASONS,
     ALERTS_ALL,
+    ALERTS_ACTIONS,
     DEADLETTER,
     CATALOGUE_DEVICES,
 )
