@@ -203,10 +203,13 @@ class City:
     degrade_at_ms: int
     changed_department: str
     question_change_ms: int
+    #: the city lives this far ahead of the wall clock (hours, moods); ``pressed_at`` does not
+    clock_shift_ms: int = 0
 
     def local(self, ms: int) -> tuple[int, int]:
-        """(weekday Mon=0, minute of the local day) in the city's time zone (DST-correct)."""
-        moment = datetime.fromtimestamp(ms / 1000, self.zone)
+        """(weekday Mon=0, minute of the local day) in the city's time zone (DST-correct),
+        on the city's own clock (``clock_shift_ms`` ahead of ``ms``)."""
+        moment = datetime.fromtimestamp((ms + self.clock_shift_ms) / 1000, self.zone)
         return moment.weekday(), moment.hour * 60 + moment.minute
 
     def is_open(self, device: SimDevice, ms: int) -> bool:
@@ -290,10 +293,15 @@ class City:
 
 
 def _first_open_minute(
-    city_sites: list[str], hours: dict[str, OpeningHours], zone: ZoneInfo, lo: int, hi: int
+    city_sites: list[str],
+    hours: dict[str, OpeningHours],
+    zone: ZoneInfo,
+    lo: int,
+    hi: int,
+    shift: int,
 ) -> int | None:
     for ms in range(lo - lo % MINUTE_MS, hi, MINUTE_MS):
-        moment = datetime.fromtimestamp(ms / 1000, zone)
+        moment = datetime.fromtimestamp((ms + shift) / 1000, zone)
         if any(
             hours[s].is_open(moment.weekday(), moment.hour * 60 + moment.minute) for s in city_sites
         ):
@@ -308,12 +316,16 @@ def build_city(
     seed: int,
     *,
     degrade_after: timedelta | None = None,
+    degraded: str | None = None,
+    clock_shift: timedelta = timedelta(0),
 ) -> City:
     """The city of ``preset`` for a run of ``duration`` from ``start`` (all drawn from ``seed``).
 
-    The degraded department is drawn from the seed; its service degrades ``degrade_after`` into
-    the run when given (a live demo must show an alert within minutes of an open-ended run),
-    else while its desks are open between 40 % and 70 % of the run.
+    The degraded department is drawn from the seed unless ``degraded`` names one; its service
+    degrades ``degrade_after`` into the run when given (a live demo must show an alert within
+    minutes of an open-ended run), else while its desks are open between 40 % and 70 % of the
+    run. ``clock_shift`` moves the city's day (opening hours, traffic, moods) against the wall
+    clock, so a demo started at night can show a city in its busy hours.
     """
     rng = random.Random(f"{seed}:city:{preset.name}")
     start_ms = to_ms(start)
@@ -363,7 +375,11 @@ def build_city(
         name = f"web-{dep_id}" if per_department == 1 else f"web-{dep_id}-{j // len(dep_ids) + 1}"
         pop = preset.web_popularity * rng.lognormvariate(0, 0.2)
         add(name, "web", "web", site, pop, rng.gauss(0.6, 0.3))
-    degraded = rng.choice(dep_ids)
+    drawn = rng.choice(dep_ids)  # drawn even when overridden: the rest stays seed-identical
+    if degraded is not None and degraded not in dep_ids:
+        raise ValueError(f"no department {degraded!r} in the {preset.name} city: {dep_ids}")
+    degraded = degraded or drawn
+    shift = int(clock_shift.total_seconds() * 1000)
     changed = dep_ids[(dep_ids.index(degraded) + 1) % len(dep_ids)]
     span = end_ms - start_ms
     # Degrade while the department's desks are open if the run allows it (alerts need presses).
@@ -373,6 +389,7 @@ def build_city(
         zone,
         start_ms + span * 2 // 5,
         start_ms + span * 7 // 10,
+        shift,
     )
     if degrade_at is None:
         degrade_at = start_ms + span // 2
@@ -397,4 +414,5 @@ def build_city(
         degrade_at_ms=degrade_at,
         changed_department=changed,
         question_change_ms=change - change % MINUTE_MS,
+        clock_shift_ms=shift,
     )

@@ -107,15 +107,24 @@ class Simulation:
         seed: int,
         *,
         degrade_after: timedelta | None = None,
+        degraded: str | None = None,
+        clock_shift: timedelta = timedelta(0),
+        surge: float = 0.0,
     ) -> None:
+        """``surge``: presses per second the degraded department's web widgets draw on top of
+        ``rate`` once it degrades (an unhappy crowd; 0 = none); ``degraded`` and
+        ``clock_shift``: see :func:`~civicpulse.producers.city.build_city`."""
         if start.tzinfo is None:
             raise SimulationError("start must carry a time zone, e.g. 2026-11-23T07:00:00Z")
         if duration <= timedelta(0) or rate <= 0:
             raise SimulationError(
                 "duration and rate must be positive, e.g. --duration 10m --rate 200/s"
             )
-        self.rate, self.seed = rate, seed
-        self.city: City = build_city(preset, start, duration, seed, degrade_after=degrade_after)
+        self.rate, self.seed, self.surge = rate, seed, surge
+        self.city: City = build_city(
+            preset, start, duration, seed,
+            degrade_after=degrade_after, degraded=degraded, clock_shift=clock_shift,
+        )  # fmt: skip
         self._k, self.volumes = self._calibrate(rate * (1 - PATTERN_SHARE))
         self.plan: Plan = plan_episodes(self.city, self.volumes, random.Random(f"{seed}:plan"))
         self.counts: Counter[str] = Counter()
@@ -147,6 +156,14 @@ class Simulation:
             for device, weight in zip(city.devices, weights, strict=True):
                 if device.role == "web":
                     rates[device.index] += overflow * weight / web_weight
+        if self.surge and ms >= city.degrade_at_ms:
+            crowd = [
+                d
+                for d in city.devices
+                if d.role == "web" and d.department_id == city.degraded_department
+            ]
+            for device in crowd:
+                rates[device.index] += self.surge / len(crowd)
         return rates
 
     def _calibrate(self, honest_rate: float) -> tuple[float, Volumes]:
@@ -179,6 +196,7 @@ class Simulation:
             "start": format_ms(self.start_ms),
             "end": format_ms(self.end_ms),
             "rate_per_s": self.rate,
+            "clock_shift_s": city.clock_shift_ms / 1000,
             "expected_honest_per_s": {
                 "terminal": round(
                     self.volumes.terminal / ((self.end_ms - self.start_ms) / 1000), 3
@@ -190,6 +208,7 @@ class Simulation:
                     "department_id": city.degraded_department,
                     "from": format_ms(city.degrade_at_ms),
                     "mood_drop": 2.4,
+                    "surge_per_s": self.surge,
                 }
             ],
             "question_changes": [
@@ -268,7 +287,9 @@ class _Run:
 
     def _honest(self, chunk: int, lo: int, hi: int) -> list[_Raw]:
         rng, expo, seq, out = self.rng, self.rng.expovariate, self.seq, []
-        for device, rate in zip(self.city.devices, self.sim.rates_at(chunk), strict=True):
+        # Rates and moods hold for the chunk from its first moment in the run (``lo``: a run
+        # that starts mid-minute, degraded from its start, is degraded from its first press).
+        for device, rate in zip(self.city.devices, self.sim.rates_at(lo), strict=True):
             index = device.index
             if rate <= 0:
                 self.next_press.pop(index, None)
@@ -280,7 +301,7 @@ class _Run:
             if t >= hi:
                 self.next_press[index] = t
                 continue
-            cdf = self._cdf(index, chunk)
+            cdf = self._cdf(index, lo)
             device_id, channel = device.device_id, device.channel
             web = device.role == "web"
             # A terminal serves one citizen at a time: gaps are MIN_GAP_MS + exponential.

@@ -223,6 +223,7 @@ def test_scenario_names_the_ground_truth(hour: tuple[Simulation, list[SimulatedP
             "department_id": sim.city.degraded_department,
             "from": format_ms(sim.city.degrade_at_ms),
             "mood_drop": 2.4,
+            "surge_per_s": 0.0,
         }
     ]
     assert sum(scenario["counts"].values()) == len(presses)
