@@ -25,7 +25,7 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings
 from civicpulse.schemas.validation import flat_errors
 
-from . import ingest, live, pages, review, web
+from . import alert_actions, ingest, live, pages, review, web
 from .catalogue_source import CatalogueSource
 from .docs_pages import install_docs
 from .edge import BodyLimits, EdgeMiddleware
@@ -78,6 +78,7 @@ def create_app(
             yield
         finally:
             source.stop()
+            alert_actions.close_publisher(app)
             if owned and state.publisher is not None:
                 state.publisher.close()
                 state.publisher = None

@@ -22,6 +22,7 @@ from civicpulse.sink import api_queries as sql
 from civicpulse.sink.exceptions import SinkError
 from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
 
+from .alert_actions import LIFECYCLE_FIELDS, with_lifecycles
 from .auth import require_token
 from .models import ProblemDetail
 from .query_models import (
@@ -250,23 +251,24 @@ def alerts(
     limit: Limit = 1000,
     cursor: Cursor = None,
 ) -> _Json:
-    """Alert events with ``at`` in [from, to); ``state=open``: opened and not resolved since."""
+    """Alert events with ``at`` in [from, to), each with its alert's lifecycle (ack, comments,
+    closing); ``state=open``: opened, neither resolved nor closed by hand since."""
     after = decode_cursor(cursor, "alerts", (datetime, str, str))
-    return _query(
-        lambda: _page(
-            "alerts",
-            sql.alerts_page(
-                _client(request),
-                open_only=state == "open",
-                department=department,
-                start=span.start,
-                end=span.end,
-                limit=limit,
-                after=after,
-            ),
-            ALERT_COLUMNS,
+
+    def run() -> _Json:
+        client = _client(request)
+        page = sql.alerts_page(
+            client,
+            open_only=state == "open",
+            department=department,
+            start=span.start,
+            end=span.end,
+            limit=limit,
+            after=after,
         )
-    )
+        return _page("alerts", with_lifecycles(client, page), (*ALERT_COLUMNS, *LIFECYCLE_FIELDS))
+
+    return _query(run)
 
 
 @router.get("/presses", response_model=PressesPage, responses=_ERRORS, response_class=_Json)

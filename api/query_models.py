@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "AlertComment",
     "AlertItem",
     "AlertsPage",
     "HeatmapCell",
@@ -87,10 +88,17 @@ class VerdictsPage(BaseModel):
     next_cursor: str | None = _CURSOR
 
 
+class AlertComment(BaseModel):
+    by: str = Field(description="name of the token that wrote it")
+    at: str = Field(description="UTC, ISO-8601")
+    comment: str
+    action: Literal["ack", "comment", "close"] = Field(description="the action it came with")
+
+
 class AlertItem(BaseModel):
     alert_id: str
     state: Literal["opened", "resolved"]
-    scope: Literal["department", "site"]
+    scope: Literal["department", "site", "device"]
     scope_id: str
     department_id: str
     mode: Literal["threshold", "confidence"]
@@ -100,6 +108,20 @@ class AlertItem(BaseModel):
     window_start: str
     window_end: str
     at: str
+    kind: Literal["low_score", "recognition", "silent_device"]
+    site_id: str | None = Field(description="silent_device: the device's site")
+    expected_presses: float | None = Field(
+        description="silent_device: mean presses in these hours on the reference weeks"
+    )
+    acked_by: str | None = Field(description="token name of the first acknowledgement")
+    acked_at: str | None
+    comments: list[AlertComment]
+    closed: bool = Field(description="closed by hand or by recovery")
+    closed_by: str | None = Field(
+        description='"recovered" when the alert closed itself (score recovered, device back), '
+        "else the token name that closed it"
+    )
+    closed_at: str | None
 
 
 class AlertsPage(BaseModel):

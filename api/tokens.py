@@ -29,9 +29,11 @@ from civicpulse.schemas.files import write_private
 
 from .exceptions import KeyStoreError
 
-__all__ = ["ApiTokens", "TokenEntry", "hash_token", "new_token"]
+__all__ = ["CONFIGURED_TOKEN_NAME", "ApiTokens", "TokenEntry", "hash_token", "new_token"]
 
 _RECHECK_SECONDS = 1.0
+#: The name an action is recorded under when it came with ``CIVICPULSE_API_TOKEN``.
+CONFIGURED_TOKEN_NAME = "CIVICPULSE_API_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,20 @@ class ApiTokens:
         with self._lock:
             self._reload()
             return sorted(self._entries.values(), key=lambda e: e.name)
+
+    def name_of(self, token: str) -> str | None:
+        """The name of a stored token, ``CONFIGURED_TOKEN_NAME`` for the configured one, or None
+        when ``token`` is unknown (constant time over the known tokens, like :meth:`check`)."""
+        self._refresh()
+        digest = hash_token(token)
+        found: str | None = None
+        for entry in list(self._entries.values()):
+            if hmac.compare_digest(digest, bytes.fromhex(entry.sha256)):
+                found = entry.name
+        for candidate in self._extra:
+            if hmac.compare_digest(digest, candidate) and found is None:
+                found = CONFIGURED_TOKEN_NAME
+        return found
 
     def check(self, token: str) -> bool:
         """True when ``token`` is a stored token or the configured one (constant time)."""

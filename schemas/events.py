@@ -24,6 +24,7 @@ __all__ = [
     "PRESS_TIME_FLOOR",
     "TERMINAL_VISITOR",
     "AlertAction",
+    "AlertCommentText",
     "AlertEvent",
     "AlertKind",
     "Button",
@@ -235,6 +236,7 @@ class AlertEvent(_Event):
 
 #: Longest comment a person may attach to an alert (characters).
 ALERT_COMMENT_MAX = 2000
+AlertCommentText = Annotated[str, StringConstraints(min_length=1, max_length=ALERT_COMMENT_MAX)]
 
 
 class AlertAction(_Event):
@@ -249,9 +251,7 @@ class AlertAction(_Event):
     alert_id: UUID
     action: Literal["ack", "comment", "close"]
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    comment: (
-        Annotated[str, StringConstraints(min_length=1, max_length=ALERT_COMMENT_MAX)] | None
-    ) = None
+    comment: AlertCommentText | None = None
     at: UtcDatetime
 
     @field_validator("at")

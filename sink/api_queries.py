@@ -152,12 +152,13 @@ ALERT_KEY = ("at", "alert_id", "state")
 _ALERTS = """
 SELECT toString(alert_id) AS id, CAST(state, 'String') AS state_s, CAST(scope, 'String') AS sc,
        scope_id, department_id, CAST(mode, 'String') AS mode_s, score, n, threshold,
-       window_start, window_end, at
+       window_start, window_end, at, CAST(kind, 'String') AS kind_s, site_id, expected_presses
 FROM alerts FINAL
 WHERE at >= {start:DateTime64(3, 'UTC')} AND at < {end:DateTime64(3, 'UTC')}
   AND ({department:String} = '' OR department_id = {department:String})
-  AND ({open:UInt8} = 0 OR (state = 'opened' AND alert_id NOT IN (
-        SELECT alert_id FROM alerts WHERE state = 'resolved')))
+  AND ({open:UInt8} = 0 OR (state = 'opened' AND kind != 'recognition'
+       AND alert_id NOT IN (SELECT alert_id FROM alerts WHERE state = 'resolved')
+       AND alert_id NOT IN (SELECT alert_id FROM alert_actions WHERE action = 'close')))
   AND ({after:UInt8} = 0 OR (at, id, state_s)
        > ({c_at:DateTime64(3, 'UTC')}, {c_alert_id:String}, {c_state:String}))
 ORDER BY at, id, state_s
@@ -175,7 +176,8 @@ def alerts_page(
     limit: int,
     after: Key | None,
 ) -> Page:
-    """Alert events in [start, end) by ``at``; ``open_only``: opened and never resolved."""
+    """Alert events in [start, end) by ``at``; ``open_only``: opened, neither resolved nor
+    closed by hand (a recognition is never open: there is nothing to fix)."""
     params = {
         "open": int(open_only),
         "department": department,

@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from civicpulse.schemas.events import AlertEvent, JudgedPress, ReasonCount, ScoreEvent
+from civicpulse.schemas.events import AlertAction, AlertEvent, JudgedPress, ReasonCount, ScoreEvent
 from civicpulse.schemas.topics import (
+    ALERTS_ACTIONS,
     ALERTS_ALL,
     PRESSES_ACCEPTED,
     PRESSES_REJECTED,
@@ -28,6 +29,7 @@ from civicpulse.schemas.topics import (
 from .exceptions import SinkError
 
 __all__ = [
+    "ACTION_COLUMNS",
     "ALERT_COLUMNS",
     "PRESS_COLUMNS",
     "REASON_COLUMNS",
@@ -35,6 +37,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "Route",
     "RowError",
+    "action_row",
     "alert_row",
     "decode_row",
     "press_row",
@@ -86,7 +89,11 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "window_start",
     "window_end",
     "at",
+    "kind",
+    "site_id",
+    "expected_presses",
 )
+ACTION_COLUMNS: tuple[str, ...] = ("action_id", "alert_id", "action", "by", "comment", "at")
 REASON_COLUMNS: tuple[str, ...] = ("department_id", "hour_start", "reason", "partition", "n")
 
 # DateTime64(3) holds 1900-01-01 .. 2299-12-31; the driver would silently wrap values outside.
@@ -165,6 +172,21 @@ def alert_row(alert: AlertEvent) -> tuple[Any, ...]:
         _moment(alert.window_start, "window_start"),
         _moment(alert.window_end, "window_end"),
         _moment(alert.at, "at"),
+        alert.kind,
+        alert.site_id,
+        alert.expected_presses,
+    )
+
+
+def action_row(action: AlertAction) -> tuple[Any, ...]:
+    """An alert action as an ``alert_actions`` row (order of :data:`ACTION_COLUMNS`)."""
+    return (
+        action.action_id,
+        action.alert_id,
+        action.action,
+        action.by,
+        action.comment,
+        _moment(action.at, "at"),
     )
 
 
@@ -198,6 +220,7 @@ ROUTES: dict[str, Route] = {
         Route(SCORES.name, ScoreEvent, "scores", SCORE_COLUMNS, score_row),
         Route(ALERTS_ALL.name, AlertEvent, "alerts", ALERT_COLUMNS, alert_row),
         Route(REASONS.name, ReasonCount, "reasons", REASON_COLUMNS, reason_row),
+        Route(ALERTS_ACTIONS.name, AlertAction, "alert_actions", ACTION_COLUMNS, action_row),
     )
 }
 

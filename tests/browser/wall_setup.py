@@ -65,7 +65,7 @@ def wall_catalogue() -> Catalogue:
 
 def _alert(alert_id: uuid.UUID, state: str, dep: str, at: datetime) -> list[object]:
     return [alert_id, state, "department", dep, dep, "threshold", 31.5, 6, 50.0,
-            at - timedelta(minutes=15), at, at]  # fmt: skip
+            at - timedelta(minutes=15), at, at, "low_score", None, None]  # fmt: skip
 
 
 def load_day(client: Client) -> tuple[list[JudgedPress], uuid.UUID]:

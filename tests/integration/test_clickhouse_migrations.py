@@ -57,7 +57,7 @@ EXPECTED_COLUMNS = {
     "alerts": {
         "alert_id": "UUID",
         "state": "Enum8('opened' = 1, 'resolved' = 2)",
-        "scope": "Enum8('department' = 1, 'site' = 2)",
+        "scope": "Enum8('department' = 1, 'site' = 2, 'device' = 3)",
         "scope_id": "LowCardinality(String)",
         "department_id": "LowCardinality(String)",
         "mode": "Enum8('threshold' = 1, 'confidence' = 2)",
@@ -66,6 +66,17 @@ EXPECTED_COLUMNS = {
         "threshold": "Float64",
         "window_start": "DateTime64(3, 'UTC')",
         "window_end": "DateTime64(3, 'UTC')",
+        "at": "DateTime64(3, 'UTC')",
+        "kind": "Enum8('low_score' = 1, 'recognition' = 2, 'silent_device' = 3)",
+        "site_id": "Nullable(String)",
+        "expected_presses": "Nullable(Float64)",
+    },
+    "alert_actions": {
+        "action_id": "UUID",
+        "alert_id": "UUID",
+        "action": "Enum8('ack' = 1, 'comment' = 2, 'close' = 3)",
+        "by": "String",
+        "comment": "Nullable(String)",
         "at": "DateTime64(3, 'UTC')",
     },
 }

@@ -48,6 +48,9 @@ def _render(settings: Settings, client: Client, tmp_path: Path) -> tuple[Path, d
                 DAY_START,
                 DAY_START + timedelta(minutes=15),
                 DAY_START + timedelta(minutes=15),
+                "low_score",
+                None,
+                None,
             ]
         ],
         column_names=list(ALERT_COLUMNS),
