@@ -42,7 +42,9 @@ __all__ = [
     "producer_config",
 ]
 
-ProducerRole = Literal["terminal", "ingest", "simulator", "bench", "catalogue", "stream", "sink"]
+ProducerRole = Literal[
+    "terminal", "ingest", "simulator", "bench", "catalogue", "stream", "sink", "delivery"
+]
 ConsumerRole = Literal[
     "sink",
     "stream-watchdog",
@@ -52,6 +54,8 @@ ConsumerRole = Literal[
     "alerts-watch",
     "demo-summary",
     "bench",
+    "delivery",
+    "delivery-follow",
 ]
 AdminRole = Literal["topics", "readiness", "broker-probe"]
 
@@ -93,6 +97,8 @@ PRODUCER_ROLES: Mapping[ProducerRole, Mapping[str, Any]] = MappingProxyType(
         # Only dead letters, flushed before the batch's offsets are committed: latency does not
         # matter, so a longer linger groups a bad batch's letters (kept from the inline config).
         "sink": {"linger.ms": 20},
+        # Alert delivery's dead letters, flushed before the event's offset is committed.
+        "delivery": {},
     }
 )
 
@@ -123,6 +129,11 @@ CONSUMER_ROLES: Mapping[ConsumerRole, Mapping[str, Any]] = MappingProxyType(
         "alerts-watch": {},
         "demo-summary": {},
         "bench": {},
+        # Alert delivery commits an event once every subscription got it or dead-lettered it;
+        # a dead delivery service's partitions move on after 10 s, as the sink's do.
+        "delivery": {"session.timeout.ms": 10_000},
+        # Alert delivery's readers of alerts.actions and scores: assign() only, never commit.
+        "delivery-follow": {},
     }
 )
 

@@ -64,6 +64,35 @@ class Settings(BaseSettings):
         default_factory=list,
         description="city web origins allowed to call the widget endpoints (JSON list in env)",
     )
+    # The SQL endpoint (ClickHouse's HTTP interface over embedded chDB; docs/operations.md)
+    sql_host: str = Field(default="127.0.0.1", description="interface of the SQL endpoint")
+    sql_port: int = Field(
+        default=8123, gt=0, lt=65536, description="port of the SQL endpoint (ClickHouse HTTP)"
+    )
+    sql_max_concurrent_queries: int = Field(
+        default=2,
+        ge=1,
+        description="queries the SQL endpoint runs at once (each on its own read-only chDB "
+        "connection); more wait in line",
+    )
+    sql_queue_seconds: float = Field(
+        default=10.0, gt=0, description="how long a query waits for a free slot before code 202"
+    )
+    sql_max_execution_time: float = Field(
+        default=30.0, gt=0, description="seconds a SQL endpoint query may run (code 159 past it)"
+    )
+    sql_max_result_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a SQL endpoint result may have (code 396)"
+    )
+    sql_max_result_bytes: int = Field(
+        default=256_000_000, ge=1, description="bytes a SQL endpoint result may have (code 396)"
+    )
+    sql_max_memory_usage: int = Field(
+        default=1_000_000_000, ge=1, description="bytes of memory one SQL endpoint query may use"
+    )
+    sql_max_threads: int = Field(
+        default=1, ge=1, description="threads one SQL endpoint query may use (the sink keeps a core)"
+    )
     trusted_proxies: str = Field(
         default="",
         description="comma-separated IPs or networks of the reverse proxies whose "
@@ -85,6 +114,39 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         description="time a client has to send a whole request body (slow bodies get 408)",
+    )
+    # Alert delivery (`civicpulse alerts deliver`, docs/alerts.md)
+    subscriptions: Path | None = Field(
+        default=None,
+        description="alert subscriptions TOML (docs/formats.md); set = `civicpulse up` also "
+        "runs the delivery service",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the API's address as people reach it: links in delivered alerts",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server of alert e-mail")
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_starttls: bool = Field(default=True, description="STARTTLS before anything else")
+    smtp_user: str | None = Field(default=None, description="login after STARTTLS when set")
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="civicpulse@localhost", description="From: of alert e-mail")
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle the SMTP server's certificate is checked against "
+        "(default: the system's)",
+    )
+    delivery_attempts: int = Field(
+        default=8, ge=1, description="tries per delivery before it goes to `deadletter`"
+    )
+    delivery_backoff: float = Field(
+        default=1.0, gt=0, description="seconds of the first retry's back-off (doubles per try)"
+    )
+    delivery_backoff_max: float = Field(
+        default=300.0, gt=0, description="longest back-off between two tries, seconds"
+    )
+    delivery_timeout: float = Field(
+        default=10.0, gt=0, description="seconds one webhook call or SMTP session may take"
     )
 
     @property

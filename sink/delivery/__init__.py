@@ -1,0 +1,15 @@
+"""Alert delivery: a sink in quix-streams' sense (Kafka -> systems outside the pipeline).
+
+It consumes ``alerts.all`` as its own consumer group and hands every alert event to the
+departments that subscribed to it (``CIVICPULSE_SUBSCRIPTIONS``, TOML): webhooks (JSON, Slack,
+Teams) and e-mail. What lives where:
+
+- :mod:`.subscriptions` reads and validates the subscriptions file (errors name the line);
+- :mod:`.matching` decides which subscription receives which event, and when it escalates;
+- :mod:`.render` turns an event into each format's message (:mod:`.texts`: the words, pl/en);
+- :mod:`.senders` signs and posts webhooks, sends mail over SMTP;
+- :mod:`.backoff` the retry schedule; :mod:`.progress` which offsets may be committed;
+- :mod:`.service` the consumer loop that ties them together (``civicpulse alerts deliver``).
+
+Everything but the senders and the service is pure and unit-tested without a network.
+"""
