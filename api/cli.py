@@ -18,10 +18,16 @@ devices_app = typer.Typer(help="Device keys for terminals and kiosks.", no_args_
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    sql_port: Annotated[
+        int | None,
+        typer.Option(help="port of the SQL endpoint (default CIVICPULSE_SQL_PORT, 8123)"),
+    ] = None,
 ) -> None:
     """Serve the ingest API with uvicorn (access log off: it would record client IPs).
 
     Forwarded headers are believed only from CIVICPULSE_TRUSTED_PROXIES (docs/security.md).
+    With embedded chDB this process owns the store, so it also serves the read-only SQL
+    endpoint (ClickHouse's HTTP interface) on CIVICPULSE_SQL_HOST:CIVICPULSE_SQL_PORT.
     """
     import uvicorn
 
@@ -29,10 +35,16 @@ def serve(
 
     from .app import create_app
     from .serving import uvicorn_options
+    from .sql_endpoint import start_sql_server
 
     settings = get_settings()
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
+    sql_server = start_sql_server(settings, app.state.api_tokens, port=sql_port)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
+    finally:
+        if sql_server is not None:
+            sql_server.stop()
 
 
 @devices_app.command("add-key")

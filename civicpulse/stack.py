@@ -44,6 +44,8 @@ console = Console(stderr=True)
 @dataclass(frozen=True)
 class StackOptions:
     api_port: int = 8000
+    #: port of the SQL endpoint (embedded chDB only); None = CIVICPULSE_SQL_PORT
+    sql_port: int | None = None
     worker: bool = True
     #: seconds of event time a score window stays open (the worker's --grace); None = default
     grace: float | None = None
@@ -139,6 +141,7 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
 
     from civicpulse.api.app import create_app
     from civicpulse.api.serving import uvicorn_options
+    from civicpulse.api.sql_endpoint import start_sql_server
     from civicpulse.infra.topics import create_topics
     from civicpulse.sink.clickhouse import close_clients, create_client
     from civicpulse.sink.migrate import migrate
@@ -151,9 +154,14 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     console.print(f"clickhouse: {settings.clickhouse_database} migrated")
     _load_catalogue_file(settings, bootstrap)
 
+    app = create_app(settings)
+    # Grafana and BI tools read the embedded store through ClickHouse's HTTP interface.
+    sql_server = start_sql_server(settings, app.state.api_tokens, port=options.sql_port)
+    if sql_server is not None:
+        console.print(f"sql: http://{sql_server.host}:{sql_server.port}/ (ClickHouse HTTP)")
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            app,
             host="127.0.0.1",
             port=options.api_port,
             log_level="warning",
@@ -191,6 +199,8 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, lambda *_: console.print("[yellow]stopping...[/]"))
         try:
+            if sql_server is not None:
+                sql_server.stop()
             if hooks.stopping is not None:
                 hooks.stopping(context)
         finally:
@@ -220,6 +230,10 @@ def _when_serving(server: object, hooks: StackHooks, context: StackContext) -> N
 
 def up_command(
     api_port: Annotated[int, typer.Option(help="loopback port of the API")] = 8000,
+    sql_port: Annotated[
+        int | None,
+        typer.Option(help="port of the SQL endpoint (default CIVICPULSE_SQL_PORT, 8123)"),
+    ] = None,
     worker: Annotated[
         bool, typer.Option("--worker/--no-worker", help="also run the Faust stream worker")
     ] = True,
@@ -232,7 +246,7 @@ def up_command(
     CIVICPULSE_CATALOGUE_FILE to have it loaded at start).
     """
     try:
-        run_stack(StackOptions(api_port=api_port, worker=worker))
+        run_stack(StackOptions(api_port=api_port, sql_port=sql_port, worker=worker))
     except CivicpulseError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         default=1_000_000_000, ge=1, description="bytes of memory one SQL endpoint query may use"
     )
     sql_max_threads: int = Field(
-        default=1, ge=1, description="threads one SQL endpoint query may use (the sink keeps a core)"
+        default=1, ge=1, description="threads one SQL endpoint query may use (a core stays free)"
     )
     trusted_proxies: str = Field(
         default="",

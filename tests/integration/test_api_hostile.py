@@ -91,7 +91,17 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "CIVICPULSE_API_BODY_SECONDS": str(BODY_SECONDS),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "civicpulse", "up", "--no-worker", "--api-port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "civicpulse",
+            "up",
+            "--no-worker",
+            "--api-port",
+            str(port),
+            "--sql-port",
+            str(free_port()),
+        ],
         env=env,
     )
     stack = Stack(port, f"http://127.0.0.1:{port}", env, data_dir, process.pid)

@@ -53,12 +53,25 @@ def test_up_serves_the_api_and_sinks_presses_into_the_shared_engine(
         "CIVICPULSE_DATA_DIR": str(tmp_path / "data"),
         "CIVICPULSE_CLICKHOUSE_DSN": f"chdb:///{tmp_path / 'chdb'}",
     }
+    sql_port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "civicpulse", "up", "--no-worker", "--api-port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "civicpulse",
+            "up",
+            "--no-worker",
+            "--api-port",
+            str(port),
+            "--sql-port",
+            str(sql_port),
+        ],
         env=env,
     )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        # The same process serves ClickHouse's HTTP interface over its engine.
+        assert httpx.get(f"http://127.0.0.1:{sql_port}/ping").text == "Ok.\n"
         now = datetime.now(UTC)
         producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
         ids = [uuid.uuid4() for _ in range(25)]
@@ -137,7 +150,17 @@ def test_ctrl_c_stops_the_broker_and_the_worker_that_up_started(tmp_path: Path) 
     }
     env.pop("CIVICPULSE_KAFKA_BOOTSTRAP", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "civicpulse", "up", "--api-port", str(port)], env=env
+        [
+            sys.executable,
+            "-m",
+            "civicpulse",
+            "up",
+            "--api-port",
+            str(port),
+            "--sql-port",
+            str(free_port()),
+        ],
+        env=env,
     )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=180)

@@ -1,0 +1,144 @@
+"""What may reach the engine: one read statement, no table function that leaves the store.
+
+This is the first of two locks. The second is the engine's own: every endpoint connection runs
+with ClickHouse's ``readonly = 1`` (:mod:`.engine`), which refuses writes, setting changes and
+most table functions by itself. The guard refuses earlier, with ClickHouse's error text, what
+``readonly`` lets through in chDB (measured on chDB 4.4): ``INTO OUTFILE`` (writes a file),
+more than one statement per request (chDB runs them all), and ``python()`` (reads objects of
+this process). Pure functions over a small SQL tokenizer that knows strings, quoted
+identifiers and comments, so a keyword inside a literal never counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from .errors import SqlEndpointError
+
+__all__ = [
+    "BLOCKED_TABLE_FUNCTIONS",
+    "READ_STATEMENTS",
+    "CheckedQuery",
+    "check_query",
+    "tokenize",
+]
+
+#: the statements the endpoint passes on, by their first keyword
+READ_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN"})
+
+#: table functions that reach files, URLs, other servers or processes (lower case)
+BLOCKED_TABLE_FUNCTIONS = frozenset(
+    {
+        "azureblobstorage", "azureblobstoragecluster", "cluster", "clusterallreplicas",
+        "deltalake", "deltalakecluster", "dictionary", "executable", "file", "filecluster", "gcs",
+        "hdfs", "hdfscluster", "hudi", "hudicluster", "iceberg", "icebergcluster", "icebergs3",
+        "input", "jdbc", "mongodb", "mysql", "odbc", "postgresql", "python", "redis", "remote",
+        "remotesecure", "s3", "s3cluster", "sqlite", "url", "urlcluster", "ytsaurus", "arrowflight",
+        "paimon", "hive", "objectstorage",
+    }
+)  # fmt: skip
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<string>'(?:[^'\\]|\\.|'')*(?:'|\Z))
+  | (?P<quoted>"(?:[^"\\]|\\.|"")*(?:"|\Z)|`(?:[^`\\]|\\.|``)*(?:`|\Z))
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, quoted, string, other
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query the guard let through: its text (one statement, no trailing ``;``) and the
+    output format its own ``FORMAT`` clause names, if any."""
+
+    sql: str
+    format: str | None
+
+
+def tokenize(sql: str) -> list[Token]:
+    """Tokens of ``sql`` without spaces and comments (pure)."""
+    tokens: list[Token] = []
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup or "other"
+        if kind not in ("space", "comment"):
+            tokens.append(Token(kind, match.group()))
+    return tokens
+
+
+def _readonly_error() -> SqlEndpointError:
+    return SqlEndpointError(164, "READONLY", "Cannot execute query in readonly mode")
+
+
+def _statements(tokens: list[Token]) -> list[list[Token]]:
+    statements: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.kind == "other" and token.text == ";":
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    return [statement for statement in statements if statement]
+
+
+def _first_keyword(statement: list[Token]) -> str:
+    for token in statement:
+        if token.kind == "other" and token.text == "(":
+            continue  # (SELECT ...) UNION ALL (SELECT ...)
+        return token.text.upper() if token.kind == "word" else ""
+    return ""
+
+
+def _format_clause(statement: list[Token]) -> str | None:
+    """The format named by the statement's last ``FORMAT name`` (not ``format(...)``)."""
+    found: str | None = None
+    for token, following in itertools.pairwise(statement):
+        if token.kind == "word" and token.text.upper() == "FORMAT" and following.kind == "word":
+            found = following.text
+    return found
+
+
+def check_query(sql: str) -> CheckedQuery:
+    """Let one read statement through, or raise ClickHouse's error for it.
+
+    Empty queries get code 62 (as ClickHouse: "Empty query"); two statements get code 62
+    ("Multi-statements are not allowed"); anything but SELECT/WITH/SHOW/DESCRIBE/EXISTS/EXPLAIN
+    and a blocked table function get code 164 READONLY; ``INTO OUTFILE`` gets code 564.
+    """
+    tokens = tokenize(sql)
+    statements = _statements(tokens)
+    if not statements:
+        raise SqlEndpointError(62, "SYNTAX_ERROR", "Empty query")
+    if len(statements) > 1:
+        raise SqlEndpointError(62, "SYNTAX_ERROR", "Multi-statements are not allowed")
+    statement = statements[0]
+    if _first_keyword(statement) not in READ_STATEMENTS:
+        raise _readonly_error()
+    for token, following in itertools.pairwise(statement):
+        if token.kind != "word":
+            continue
+        word = token.text.upper()
+        if word == "INTO" and following.kind == "word" and following.text.upper() == "OUTFILE":
+            raise SqlEndpointError(564, "INTO_OUTFILE_NOT_ALLOWED", "INTO OUTFILE is not allowed")
+        if following.text == "(" and token.text.lower() in BLOCKED_TABLE_FUNCTIONS:
+            raise SqlEndpointError(
+                164,
+                "READONLY",
+                f"Cannot execute query in readonly mode: table function {token.text} reaches "
+                "outside the store",
+            )
+    body = sql.rstrip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return CheckedQuery(sql=body, format=_format_clause(statement))
