@@ -32,7 +32,15 @@ from civicpulse.schemas.events import AlertEvent, ScoreEvent, format_utc
 from .exceptions import RulesError
 from .scores import Counts
 
-__all__ = ["AlertBook", "AlertRules", "AlertState", "step", "step_window", "upper_bound"]
+__all__ = [
+    "AlertBook",
+    "AlertRules",
+    "AlertState",
+    "recognition",
+    "step",
+    "step_window",
+    "upper_bound",
+]
 
 Mode = Literal["threshold", "confidence"]
 AlertScope = Literal["department", "site"]
@@ -47,12 +55,18 @@ class AlertRules:
     mode: Mode = "threshold"
     confidence: float = 0.95
     """One-sided confidence of the upper bound (confidence mode)."""
+    recognition_threshold: float = 85.0
+    """A city day's score at or above this is a recognition (above 100: never)."""
+    recognition_min_presses: int = 30
+    """Fewer counted presses in the day: no recognition (a handful of happy presses is luck)."""
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.confidence < 1:
             raise ValueError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if self.min_presses < 1 or self.hysteresis < 0:
             raise ValueError("min_presses must be >= 1 and hysteresis >= 0")
+        if self.recognition_min_presses < 1:
+            raise ValueError("recognition_min_presses must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +110,15 @@ class AlertBook:
         return cls.from_toml(text, source=str(path))
 
 
-_ALERT_KEYS = ("threshold", "min_presses", "hysteresis", "mode", "confidence")
+_ALERT_KEYS = (
+    "threshold",
+    "min_presses",
+    "hysteresis",
+    "mode",
+    "confidence",
+    "recognition_threshold",
+    "recognition_min_presses",
+)
 
 
 def _alert_rules(base: AlertRules, table: Any, where: str) -> AlertRules:
@@ -222,4 +244,35 @@ def step_window(
         window_end=score.window_end,
         at=score.window_end,
         rules=rules,
+    )
+
+
+def recognition(score: ScoreEvent, *, department_id: str, rules: AlertRules) -> AlertEvent | None:
+    """A recognition for a closed city-day citizen score of a department or site at or above
+    ``recognition_threshold`` with at least ``recognition_min_presses`` presses, else None.
+
+    Stateless: one day closes once, and the id is derived from the scope and the day, so a
+    re-emitted day yields the same event (the sink stores it once, delivery sends it once).
+    """
+    if score.window != "1d" or score.kind != "citizen" or score.score is None:
+        return None
+    if score.scope not in ("department", "site"):
+        return None
+    if score.n < rules.recognition_min_presses or score.score < rules.recognition_threshold:
+        return None
+    key = f"recognition:{score.scope}:{score.scope_id}:{format_utc(score.window_start)}"
+    return AlertEvent(
+        alert_id=uuid.uuid5(_NAMESPACE, key),
+        state="opened",
+        kind="recognition",
+        scope="department" if score.scope == "department" else "site",
+        scope_id=score.scope_id,
+        department_id=department_id,
+        mode="threshold",
+        score=score.score,
+        n=score.n,
+        threshold=rules.recognition_threshold,
+        window_start=score.window_start,
+        window_end=score.window_end,
+        at=score.window_end,
     )

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
 
 from .accumulator import ScoreAccumulator, Source
-from .alerts import AlertBook, AlertState, step_window
+from .alerts import AlertBook, AlertState, recognition, step_window
 from .enrich import CatalogueIndex
 from .outputs import Outputs, TableStore
 
@@ -182,16 +182,20 @@ class ScoresStage:
         )
 
     def _step_alert(self, score: ScoreEvent) -> None:
-        if score.window != "15m" or score.scope not in ("department", "site"):
+        if score.window not in ("15m", "1d") or score.scope not in ("department", "site"):
             return
         department = self._department_of(score)
         if department is None:
             return
+        rules = self._alerts.for_department(department)
+        if score.window == "1d":
+            praise = recognition(score, department_id=department, rules=rules)
+            if praise is not None:
+                self._pending_alerts.append(praise)
+            return
         key = f"{_ALERT_PREFIX}{score.scope}|{score.scope_id}"
         before = self._states.get(key, AlertState())
-        stepped = step_window(
-            before, score, department_id=department, rules=self._alerts.for_department(department)
-        )
+        stepped = step_window(before, score, department_id=department, rules=rules)
         if stepped is None:
             return
         state, alert = stepped

@@ -31,7 +31,7 @@ class AlertBoard:
 
     def add(self, event: AlertEvent) -> None:
         self.recent.appendleft(event)
-        if event.state == "opened":
+        if event.state == "opened" and event.kind != "recognition":  # good news is not open
             self.open[event.alert_id] = event
         else:
             self.open.pop(event.alert_id, None)
