@@ -145,6 +145,7 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     from civicpulse.infra.topics import create_topics
     from civicpulse.sink.clickhouse import close_clients, create_client
     from civicpulse.sink.migrate import migrate
+    from civicpulse.sink.silent_watch import opening_hours_of, start_silent_watch
     from civicpulse.sink.writer import Sink
 
     report = create_topics(bootstrap, settings.topic_prefix)
@@ -183,6 +184,10 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     sink = Sink(settings, client=client)
     sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
     sink_thread.start()
+    # Silent devices are checked where the store is (docs/alerts.md, "Silent devices").
+    silent = start_silent_watch(
+        settings, client, opening_hours_of(app.state.ingest.catalogue.get, settings.city_timezone)
+    )
     if options.duration is not None:
         timer = threading.Timer(options.duration, stop)
         timer.daemon = True
@@ -204,6 +209,8 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
             if hooks.stopping is not None:
                 hooks.stopping(context)
         finally:
+            if silent is not None:
+                silent.stop()
             sink.stop()
             sink_thread.join(timeout=30)
             if worker is not None:

@@ -148,6 +148,21 @@ class Settings(BaseSettings):
     delivery_timeout: float = Field(
         default=10.0, gt=0, description="seconds one webhook call or SMTP session may take"
     )
+    # Silent devices (sink.silent_watch, docs/alerts.md "Silent devices")
+    silent_after_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="a terminal or kiosk quiet this long when it usually presses is silent",
+    )
+    silent_weeks: int = Field(
+        default=3, ge=1, le=8, description="previous weeks that say when a device usually presses"
+    )
+    silent_min_weeks: int = Field(
+        default=2, ge=1, description="of those, weeks it must have pressed in the same span"
+    )
+    silent_check_seconds: float = Field(
+        default=60.0, ge=0, description="how often the sink checks for silent devices; 0: never"
+    )
 
     @property
     def bootstrap_servers(self) -> str:

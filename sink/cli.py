@@ -120,6 +120,7 @@ def sink_command(
     """
     from .batch import BatchPolicy
     from .migrate import migrate
+    from .silent_watch import start_silent_watch
     from .writer import Sink
 
     console = Console()
@@ -136,7 +137,13 @@ def sink_command(
             f"sink: {settings.bootstrap_servers} -> {settings.clickhouse_database} "
             f"(group {group}); Ctrl-C or SIGTERM to stop"
         )
-        stats = sink.run(stop_when_idle=stop_when_idle)
+        # A long-running sink also checks for silent devices (docs/alerts.md); a backfill not.
+        silent = None if stop_when_idle is not None else start_silent_watch(settings, sink.client)
+        try:
+            stats = sink.run(stop_when_idle=stop_when_idle)
+        finally:
+            if silent is not None:
+                silent.stop()
     except CivicpulseError as exc:
         raise _fail(console, exc) from exc
     stored = ", ".join(f"{table} {count}" for table, count in sorted(stats.rows.items()))
