@@ -10,6 +10,7 @@ import typer
 
 from civicpulse.api.cli import api_app, devices_app
 from civicpulse.api.tokens_cli import tokens_app
+from civicpulse.cli_help import reflow_help
 from civicpulse.dashboards.cli import dashboards_app
 from civicpulse.demo import demo_command
 from civicpulse.infra.cli import kafka_app, topics_app
@@ -18,6 +19,7 @@ from civicpulse.producers.simulate import simulate_app
 from civicpulse.schemas.cli import schemas_app
 from civicpulse.sink.analytics_cli import export_command, report_command, verify_command
 from civicpulse.sink.cli import db_app, sink_command
+from civicpulse.sink.delivery.cli import DELIVER_HELP, deliver_command
 from civicpulse.sink.review_cli import review_app
 from civicpulse.stack import up_command
 from civicpulse.stream.cli import replay_command
@@ -43,6 +45,7 @@ app.command("replay")(replay_command)
 app.add_typer(review_app, name="review")
 app.add_typer(stream_app, name="stream")
 app.add_typer(catalogue_app, name="catalogue")
+alerts_app.command("deliver", help=DELIVER_HELP)(deliver_command)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(api_app, name="api")
 app.add_typer(devices_app, name="devices")
@@ -50,5 +53,6 @@ app.add_typer(tokens_app, name="tokens")
 app.command("terminal")(terminal_command)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(dashboards_app, name="dashboards")
+reflow_help(app)  # after every registration: help paragraphs re-wrap to the terminal's width
 
 __all__ = ["app"]

@@ -20,7 +20,27 @@ from civicpulse.schemas.settings import Settings, get_settings
 from .exceptions import SubscriptionError
 from .subscriptions import Subscription, load_subscriptions
 
-__all__ = ["deliver_command", "describe"]
+__all__ = ["DELIVER_HELP", "deliver_command", "describe"]
+
+# One paragraph per string: the help renderer keeps a docstring's line breaks.
+DELIVER_HELP = "\n\n".join(
+    [
+        "Deliver alert events to the departments' webhooks (JSON, Slack, Teams) and e-mail.",
+        "Reads alerts.all as the consumer group <prefix>civicpulse-delivery and sends each "
+        "event to every subscription that wants it (CIVICPULSE_SUBSCRIPTIONS, TOML), webhooks "
+        "with an Idempotency-Key and an HMAC-SHA256 signature (X-Civicpulse-Signature).",
+        "A failed try is retried with exponential back-off and jitter, per subscription and "
+        "channel: the others do not wait. After the last try (CIVICPULSE_DELIVERY_ATTEMPTS) the "
+        "event goes to `deadletter` with the reason.",
+        "An event's offset is committed only once every subscription got it or dead-lettered "
+        "it: a restart re-sends nothing confirmed and loses nothing.",
+        "An opened alert nobody acknowledged (ack or close on alerts.actions) within a "
+        "subscription's escalate_after goes to its escalate_to; an acknowledged alert is not "
+        "sent again.",
+        "E-mail: CIVICPULSE_SMTP_HOST, _PORT, _STARTTLS, _USER, _PASSWORD, _FROM. Links in "
+        "messages: CIVICPULSE_PUBLIC_URL. Guide: docs/alerts.md.",
+    ]
+)
 
 _err = Console(stderr=True, soft_wrap=True)
 
@@ -70,17 +90,7 @@ def deliver_command(
     ] = False,
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",
 ) -> None:
-    """Deliver alert events to the departments' webhooks (JSON, Slack, Teams) and e-mail.
-
-    Reads alerts.all as the consumer group <prefix>civicpulse-delivery and sends each event to
-    every subscription that wants it, with an Idempotency-Key and an HMAC-SHA256 signature;
-    failed tries are retried with exponential back-off and jitter per subscription (others do
-    not wait), then dead-lettered on `deadletter` with the reason. An event's offset is
-    committed only once every subscription got it or dead-lettered it: a restart re-sends
-    nothing confirmed and loses nothing. Opened alerts nobody acknowledged within a
-    subscription's escalate_after go to its escalate_to. SMTP: CIVICPULSE_SMTP_*;
-    links: CIVICPULSE_PUBLIC_URL; retries: CIVICPULSE_DELIVERY_*. See docs/alerts.md.
-    """
+    """Deliver alert events to the departments' webhooks and e-mail (help: DELIVER_HELP)."""
     settings = get_settings()
     try:
         path, subs = _subscriptions(subscriptions, settings)

@@ -12,6 +12,7 @@ its end before a department alert is rendered sees that window's site scores.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,10 +109,16 @@ class LiveContext:
         #: next offset to read per scores partition
         self._next: dict[int, int] = {}
         self._consumer: Any = None
+        self._probe: Any = None
+        # Lanes render in threads: one of them reads the scores topic at a time.
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self._catalogue.start()
         self._consumer = self._scores_reader()
+        self._probe = kafka_clients.consumer(
+            self.settings, f"civicpulse-delivery-probe-{uuid.uuid4().hex}", "delivery-follow"
+        )
 
     def _scores_reader(self) -> Any:
         from confluent_kafka import TopicPartition
@@ -135,8 +142,12 @@ class LiveContext:
         """Read ``scores`` up to the end it has now (called before rendering a department
         alert, so the window that raised it is in)."""
         consumer = self._consumer
+        # Asked of a client that fetches nothing: the reader's own broker connection is busy
+        # with a long-poll fetch, which delays each watermark query by fetch.wait.max.ms.
         ends = {
-            part.partition: consumer.get_watermark_offsets(part, timeout=timeout, cached=False)[1]
+            part.partition: self._probe.get_watermark_offsets(part, timeout=timeout, cached=False)[
+                1
+            ]
             for part in consumer.assignment()
         }
         deadline = datetime.now(UTC) + timedelta(seconds=timeout)
@@ -165,18 +176,20 @@ class LiveContext:
             self._scores[score.scope_id] = SiteScore(score.window_end, score.score, score.n)
 
     def context(self, event: AlertEvent, lang: SubscriptionLang) -> AlertContext:
-        if event.scope == "department" and event.kind == "low_score":
-            self.catch_up()
-        return alert_context(
-            event,
-            self._catalogue.index().catalogue,
-            self._scores,
-            public_url=self.settings.public_url,
-            timezone=self.settings.city_timezone,
-            lang=lang,
-        )
+        with self._lock:
+            if event.scope == "department" and event.kind == "low_score":
+                self.catch_up()
+            return alert_context(
+                event,
+                self._catalogue.index().catalogue,
+                self._scores,
+                public_url=self.settings.public_url,
+                timezone=self.settings.city_timezone,
+                lang=lang,
+            )
 
     def stop(self) -> None:
         self._catalogue.stop()
-        if self._consumer is not None:
-            self._consumer.close()
+        for client in (self._consumer, self._probe):
+            if client is not None:
+                client.close()

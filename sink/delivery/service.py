@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -148,6 +149,8 @@ class DeliveryService:
         self._http: httpx.AsyncClient | None = None
         self._last_commit = 0.0
         self._last_escalation = 0.0
+        #: set once the group assigned this service its partitions (tests, benchmark)
+        self.assigned = threading.Event()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -158,7 +161,11 @@ class DeliveryService:
         self._consumer = kafka_clients.consumer(
             settings, group_id(settings.topic_prefix), "delivery"
         )
-        self._consumer.subscribe([self.alerts_topic], on_revoke=self._revoked)
+        self._consumer.subscribe(
+            [self.alerts_topic],
+            on_assign=lambda _consumer, _parts: self.assigned.set(),
+            on_revoke=self._revoked,
+        )
         log.info(
             "delivering %s to %d subscription(s) as group %s",
             self.alerts_topic,
@@ -266,7 +273,8 @@ class DeliveryService:
 
     async def _attempt(self, job: _Job, attempt: int) -> Attempt:
         delivery, event = job.delivery, job.event
-        context = self._context(event, delivery.subscription.lang)
+        # In a thread: finding the worst site may wait for the scores topic's last records.
+        context = await asyncio.to_thread(self._context, event, delivery.subscription.lang)
         if delivery.channel == "webhook":
             assert self._http is not None
             body = webhook_body(delivery, event, context)
