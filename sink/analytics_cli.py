@@ -1,6 +1,7 @@
-"""Analytics commands over the stored data: ``verify``, ``export``, ``report``.
+"""Analytics commands over the stored data: ``verify``, ``export``, ``report`` (its own module,
+:mod:`civicpulse.sink.report_cli`, re-exported here).
 
-Heavy imports (chDB, pyarrow, matplotlib) happen inside the command bodies so that
+Heavy imports (chDB, pyarrow) happen inside the command bodies so that
 ``civicpulse --help`` stays fast.
 """
 
@@ -15,9 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings
+
+from .report_cli import report_command
 
 __all__ = ["export_command", "parse_moment", "report_command", "verify_command"]
 
@@ -211,87 +213,3 @@ def export_command(
         raise _fail(console, exc) from exc
     for name, path in summary.files.items():
         console.print(f"{name}: {summary.rows[name]} rows -> {path}")
-
-
-def _report_catalogue(console: Console, path: Path | None) -> Catalogue | None:
-    if path is None:
-        console.print(
-            "note: no catalogue (--catalogue or CIVICPULSE_CATALOGUE_FILE): ids, not names"
-        )
-        return None
-    try:
-        return Catalogue.model_validate_json(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] catalogue {path}: {exc}")
-        raise typer.Exit(2) from exc
-
-
-def report_command(
-    out: Annotated[Path, typer.Argument(help="output HTML file; a PDF is written beside it")],
-    year: Annotated[int, typer.Option(help="calendar year in the city time zone")],
-    pdf: Annotated[
-        bool, typer.Option(help="also print OUT.pdf with headless Chromium when installed")
-    ] = True,
-    lang: Annotated[str, typer.Option(help="language of the report: pl or en")] = "pl",
-    catalogue: Annotated[
-        Path | None,
-        typer.Option(
-            help="catalogue JSON for site and department names (default: CIVICPULSE_CATALOGUE_FILE)"
-        ),
-    ] = None,
-) -> None:
-    """Write the annual service report: department and site scores, monthly trend, heat map,
-    fair site ranking, filtered presses per device, alert history (one HTML file, charts inline),
-    naming sites and departments from the catalogue, in Polish or English.
-    """
-    import shutil
-    import subprocess
-    import tempfile
-
-    from .clickhouse import create_client
-    from .report import collect, render_html, require_charting
-
-    if lang not in ("pl", "en"):
-        raise typer.BadParameter(f"--lang {lang!r}: choose pl or en")
-    console = Console()
-    try:
-        require_charting()
-    except CivicpulseError as exc:
-        raise _fail(console, exc) from exc
-    settings = Settings()
-    names = _report_catalogue(console, catalogue or settings.catalogue_file)
-    try:
-        data = collect(create_client(settings), year, settings.city_timezone, names)
-    except CivicpulseError as exc:
-        raise _fail(console, exc) from exc
-    out.write_text(render_html(data, "en" if lang == "en" else "pl"), encoding="utf-8")
-    console.print(f"report {year}: {data.city['n']} counted presses -> {out}")
-    if not pdf:
-        return
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        console.print("note: no chromium found, PDF skipped (apt-get install chromium)")
-        return
-    target = out.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={target}",
-                out.resolve().as_uri(),
-            ],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    if done.returncode == 0 and target.exists():
-        console.print(f"pdf -> {target}")
-    else:
-        console.print(f"note: PDF not written (chromium exit {done.returncode})")

@@ -10,7 +10,7 @@ __all__ = [
     "EnginePathConflictError",
     "MigrationChecksumError",
     "MigrationError",
-    "ReportExtraMissingError",
+    "ReportPdfError",
     "ReviewNotFoundError",
     "SinkError",
 ]
@@ -40,8 +40,8 @@ class MigrationChecksumError(MigrationError):
     """An already applied migration file was edited after it was applied."""
 
 
-class ReportExtraMissingError(SinkError):
-    """matplotlib, which draws the report's charts, is not installed (the ``report`` extra)."""
+class ReportPdfError(SinkError):
+    """The report's PDF could not be printed (no Chromium, or Chromium failed)."""
 
 
 class ReviewNotFoundError(SinkError):

@@ -1,41 +1,37 @@
-"""The annual service report: figures from the rollups, rendered to one self-contained HTML file.
+"""The annual service report: the year's figures (and the previous year's) gathered as plain data.
 
-:func:`collect` gathers the year's figures (citizen presses, the city's calendar year) as plain
-data; :func:`render_html` draws the charts with matplotlib (Agg) as embedded PNGs and embeds the
-figures themselves as JSON (``<script type="application/json" id="report-data">``) so readers
-and tests can check the numbers against SQL.
+:func:`collect` reads one calendar year in the city time zone, and the year before it, into a
+:class:`ReportData`: citizen scores per city, department, site, channel, month and hour of the
+week; employee mood per department; presses the filter set aside per verdict and device; alerts
+with their time to resolve; misuse review decisions. Every figure keeps its counts (``n``,
+``n1``..``n4``) beside its score, and every entry the previous year's figure and the change.
 
-Sites and departments appear by their catalogue names (ids where the catalogue has none), and
-the page comes in Polish or English (``render_html(data, lang=...)``, words in
-:mod:`civicpulse.sink.report_texts`).
-
-Fair ranking: a site's score is shrunk toward the city mean, ``(n * mean + k * city_mean) /
-(n + k)`` with ``k = SHRINKAGE_K = 50`` presses: a site with 50 presses sits halfway between its
-own mean and the city's, one with 1000 keeps ~95 % of its own. Sites with few presses can then
-neither top nor bottom the ranking by luck.
+The figures' SQL is the dashboards' own (:mod:`civicpulse.sink.queries`: rollups with confirmed
+misuse subtracted); the few report-only reads below (channels, alerts, review decisions) are
+built from that module's public building blocks. The arithmetic is in
+:mod:`civicpulse.sink.report_figures`; :mod:`civicpulse.sink.report_html` writes the page and
+embeds this data as JSON (``<script type="application/json" id="report-data">``) so readers and
+tests can check every number.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .exceptions import ReportExtraMissingError
 from .queries import (
+    COUNTS,
     DEPARTMENT_MONTHLY,
     HEATMAP,
+    NOT_CONFIRMED_MISUSE,
     SITE_TOTALS,
     VERDICTS_PER_DEVICE,
     figure_sql,
-    score_of,
 )
-from .report_texts import REPORT_TEXTS, ReportLang, number
+from .report_figures import SHRINKAGE_K, change, counts_of, resolve_stats, shrunk
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -46,27 +42,64 @@ __all__ = [
     "SHRINKAGE_K",
     "ReportData",
     "collect",
+    "collect_year",
     "render_html",
-    "require_charting",
     "shrunk",
     "year_range",
 ]
 
-SHRINKAGE_K = 50
+#: called after each step of the work: (what was done, steps done, steps in all)
+Progress = Callable[[str, int, int], None]
+
+# Counted citizen (or employee) presses per channel: the rollups carry no channel, so this one
+# figure scans the year's presses (a batch job, once a year).
+CHANNELS = """
+SELECT CAST(channel, 'String') AS channel_name, @COUNTS
+FROM presses FINAL
+WHERE verdict = 'counted' AND site_id IS NOT NULL AND department_id IS NOT NULL
+  AND ifNull(CAST(question_kind, 'Nullable(String)'), 'citizen') = {kind:String}
+  AND pressed_at >= {start:DateTime64(3, 'UTC')} AND pressed_at < {end:DateTime64(3, 'UTC')}
+  AND @NOT_MISUSE
+GROUP BY channel_name ORDER BY channel_name
+""".replace("@COUNTS", COUNTS["raw"]).replace("@NOT_MISUSE", NOT_CONFIRMED_MISUSE)
+# Low-score alerts (recognitions and silent devices are other kinds of alert).
+ALERTS_OPENED = """
+SELECT toString(alert_id) AS id, CAST(scope, 'String'), scope_id, department_id, score, n,
+       threshold, at
+FROM alerts FINAL
+WHERE state = 'opened' AND kind = 'low_score'
+  AND at >= {start:DateTime64(3, 'UTC')} AND at < {end:DateTime64(3, 'UTC')}
+ORDER BY at, id
+"""
+# Resolutions of the alerts opened in the range, whenever they came (a December alert may
+# resolve in January).
+ALERTS_RESOLVED = """
+SELECT toString(alert_id), min(at)
+FROM alerts FINAL
+WHERE state = 'resolved' AND alert_id IN (
+    SELECT alert_id FROM alerts
+    WHERE state = 'opened' AND kind = 'low_score'
+      AND at >= {start:DateTime64(3, 'UTC')} AND at < {end:DateTime64(3, 'UTC')})
+GROUP BY alert_id
+"""
+REVIEWS = """
+SELECT CAST(state, 'String') AS state_name, count(), sum(presses)
+FROM misuse_reviews FINAL
+WHERE period_from >= {start:DateTime64(3, 'UTC')} AND period_from < {end:DateTime64(3, 'UTC')}
+GROUP BY state_name ORDER BY state_name
+"""
 
 
 @dataclass
 class ReportData:
+    """Everything the report shows, as plain data (JSON-ready with ``dataclasses.asdict``)."""
+
     year: int
     timezone: str
-    city: dict[str, Any]
-    departments: list[dict[str, Any]] = field(default_factory=list)
-    sites: list[dict[str, Any]] = field(default_factory=list)
-    monthly: list[dict[str, Any]] = field(default_factory=list)
-    heatmap: list[dict[str, Any]] = field(default_factory=list)
-    devices: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    current: dict[str, Any]
+    previous: dict[str, Any] | None = None
     shrinkage_k: int = SHRINKAGE_K
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
 def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
@@ -75,24 +108,7 @@ def year_range(year: int, tz: str) -> tuple[datetime, datetime]:
     return start, datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
 
 
-def shrunk(n: int, mean: float | None, city_mean: float, k: int = SHRINKAGE_K) -> float:
-    """Bayesian shrinkage of a mean of ``n`` presses toward ``city_mean``."""
-    return (n * (mean or 0.0) + k * city_mean) / (n + k)
-
-
-def _counts(row: tuple[Any, ...]) -> dict[str, Any]:
-    n1, n2, n3, n4 = (int(v) for v in row[-4:])
-    return {
-        "n": n1 + n2 + n3 + n4,
-        "n1": n1,
-        "n2": n2,
-        "n3": n3,
-        "n4": n4,
-        "score": score_of(n1, n2, n3, n4),
-    }
-
-
-def _namer(catalogue: Catalogue | None) -> dict[str, str]:
+def _names(catalogue: Catalogue | None) -> dict[str, str]:
     """Department and site ids -> catalogue names (ids are unique across both in a catalogue)."""
     if catalogue is None:
         return {}
@@ -101,229 +117,219 @@ def _namer(catalogue: Catalogue | None) -> dict[str, str]:
     return names
 
 
-def collect(client: Client, year: int, tz: str, catalogue: Catalogue | None = None) -> ReportData:
-    """The year's figures; with ``catalogue``, every site and department also carries its name."""
-    names = _namer(catalogue)
+def _add(acc: dict[str, list[int]], key: str, counts: Any) -> None:
+    slot = acc.setdefault(key, [0, 0, 0, 0])
+    for i, value in enumerate(counts):
+        slot[i] += int(value)
+
+
+class _Reader:
+    """Runs the year's queries with its bound parameters."""
+
+    def __init__(self, client: Client, year: int, tz: str) -> None:
+        self.client, self.tz = client, tz
+        self.start, self.end = year_range(year, tz)
+
+    def rows(self, sql: str, kind: str = "citizen") -> list[tuple[Any, ...]]:
+        params = {
+            "start": self.start,
+            "end": self.end,
+            "tz": self.tz,
+            "kind": kind,
+            "department": "",
+            "site": "",
+        }
+        return [tuple(r) for r in self.client.query(sql, parameters=params).result_rows]
+
+    def figure(self, figures: dict[Any, str], kind: str = "citizen") -> list[tuple[Any, ...]]:
+        return self.rows(figure_sql(figures, self.tz, self.start, self.end), kind)
+
+
+def _scores(reader: _Reader, name: Callable[[str], str]) -> dict[str, Any]:
+    """City, departments and sites (fair-ranked), citizen presses."""
+    sites: dict[str, list[int]] = {}
+    site_department: dict[str, str] = {}
+    departments: dict[str, list[int]] = {}
+    for dep, site, *n in reader.figure(SITE_TOTALS):
+        _add(sites, site, n)
+        _add(departments, dep, n)
+        site_department[site] = dep
+    city = counts_of(*(sum(c[i] for c in sites.values()) for i in range(4)))
+    city_mean = city["score"] or 0.0
+    ranked: list[dict[str, Any]] = []
+    for site, c in sites.items():
+        counts = counts_of(*c)
+        fair = shrunk(counts["n"], counts["score"], city_mean)
+        dep = site_department[site]
+        ranked.append(
+            {"id": site, "name": name(site), "department_id": dep, "department_name": name(dep)}
+            | counts
+            | {"fair_score": fair}
+        )
+    ranked.sort(key=lambda s: (-s["fair_score"], s["id"]))
+    for rank, site in enumerate(ranked, start=1):
+        site["rank"] = rank
+    deps = [{"id": d, "name": name(d)} | counts_of(*c) for d, c in departments.items()]
+    deps.sort(key=lambda d: (-(d["score"] or 0.0), d["id"]))
+    return {"city": city, "departments": deps, "sites": ranked}
+
+
+def _monthly(reader: _Reader) -> list[dict[str, Any]]:
+    by_month: dict[str, list[int]] = {}
+    for _dep, month, *counts in reader.figure(DEPARTMENT_MONTHLY):
+        _add(by_month, str(month.month), counts)
+    return [{"month": m} | counts_of(*by_month.get(str(m), [0, 0, 0, 0])) for m in range(1, 13)]
+
+
+def _employee(reader: _Reader, name: Callable[[str], str]) -> list[dict[str, Any]]:
+    departments: dict[str, list[int]] = {}
+    for dep, _site, *counts in reader.figure(SITE_TOTALS, kind="employee"):
+        _add(departments, dep, counts)
+    return sorted(
+        ({"id": d, "name": name(d)} | counts_of(*c) for d, c in departments.items()),
+        key=lambda d: d["id"],
+    )
+
+
+def _filtered(reader: _Reader) -> dict[str, Any]:
+    """Judgements per verdict over the year, and per device (the most presses set aside first)."""
+    devices: dict[str, dict[str, int]] = {}
+    for device, verdict, presses in reader.figure(VERDICTS_PER_DEVICE):
+        devices.setdefault(device, {})[verdict] = int(presses)
+    verdicts: dict[str, int] = {}
+    for by_verdict in devices.values():
+        for verdict, presses in by_verdict.items():
+            verdicts[verdict] = verdicts.get(verdict, 0) + presses
+    total = sum(verdicts.values())
+    listed: list[dict[str, Any]] = []
+    for device, by_verdict in devices.items():
+        presses = sum(by_verdict.values())
+        filtered = presses - by_verdict.get("counted", 0)
+        listed.append(
+            {"id": device, "total": presses, "filtered": filtered, "verdicts": by_verdict}
+        )
+    listed.sort(key=lambda d: (-d["filtered"], d["id"]))
+    return {
+        "total": total,
+        "filtered": total - verdicts.get("counted", 0),
+        "verdicts": dict(sorted(verdicts.items())),
+        "devices": listed,
+    }
+
+
+def _alerts(reader: _Reader, name: Callable[[str], str]) -> dict[str, Any]:
+    resolved = {ident: at for ident, at in reader.rows(ALERTS_RESOLVED)}
+    alerts = []
+    for ident, scope, scope_id, dep, score, n, threshold, at in reader.rows(ALERTS_OPENED):
+        done = resolved.get(ident)
+        alerts.append(
+            {
+                "id": ident,
+                "scope": scope,
+                "scope_id": scope_id,
+                "name": name(scope_id),
+                "department_id": dep,
+                "department_name": name(dep),
+                "score": score,
+                "n": int(n),
+                "threshold": threshold,
+                "opened_at": at.replace(tzinfo=UTC).isoformat(),
+                "resolved_at": None if done is None else done.replace(tzinfo=UTC).isoformat(),
+                "resolve_s": None if done is None else (done - at).total_seconds(),
+            }
+        )
+    stats = resolve_stats([a["resolve_s"] for a in alerts])
+    return {"list": alerts, "stats": stats.__dict__}
+
+
+def collect_year(
+    client: Client, year: int, tz: str, names: dict[str, str], on_step: Progress | None = None
+) -> dict[str, Any]:
+    """One calendar year's figures (see the module docstring)."""
+    reader = _Reader(client, year, tz)
 
     def name(ident: str) -> str:
         return names.get(ident, ident)
 
-    start, end = year_range(year, tz)
-    params = {"start": start, "end": end, "tz": tz, "kind": "citizen", "department": "", "site": ""}
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("scores", lambda: _scores(reader, name)),
+        ("monthly", lambda: {"monthly": _monthly(reader)}),
+        (
+            "heatmap",
+            lambda: {
+                "heatmap": [
+                    {"weekday": int(w), "hour": int(h)} | counts_of(*map(int, c))
+                    for w, h, *c in reader.figure(HEATMAP)
+                ]
+            },
+        ),
+        (
+            "channels",
+            lambda: {
+                "channels": [
+                    {"id": ch} | counts_of(*map(int, c)) for ch, *c in reader.rows(CHANNELS)
+                ]
+            },
+        ),
+        ("employee", lambda: {"employee": _employee(reader, name)}),
+        ("filtered", lambda: {"filtered": _filtered(reader)}),
+        ("alerts", lambda: {"alerts": _alerts(reader, name)}),
+        (
+            "reviews",
+            lambda: {
+                "reviews": {
+                    s: {"periods": int(k), "presses": int(p)} for s, k, p in reader.rows(REVIEWS)
+                }
+            },
+        ),
+    ]
+    figures: dict[str, Any] = {"year": year}
+    for done, (label, step) in enumerate(steps, start=1):
+        figures.update(step())
+        if on_step is not None:
+            on_step(f"{year}: {label}", done, len(steps))
+    return figures
 
-    def rows(figure: dict[Any, str]) -> list[tuple[Any, ...]]:
-        sql = figure_sql(figure, tz, start, end)
-        return [tuple(r) for r in client.query(sql, parameters=params).result_rows]
 
-    site_rows = rows(SITE_TOTALS)
-    totals = [sum(int(r[i]) for r in site_rows) for i in (2, 3, 4, 5)]
-    city = _counts(tuple(totals))
-    city_mean = city["score"] or 0.0
-    data = ReportData(year=year, timezone=tz, city=city)
-    departments: dict[str, list[int]] = {}
-    for dep, site, *counts in site_rows:
-        data.sites.append(
-            {
-                "site_id": site,
-                "name": name(site),
-                "department_id": dep,
-                "department_name": name(dep),
-                **_counts(tuple(counts)),
-            }
-        )
-        acc = departments.setdefault(dep, [0, 0, 0, 0])
-        for i, value in enumerate(counts):
-            acc[i] += int(value)
-    for site in data.sites:
-        site["fair_score"] = shrunk(site["n"], site["score"], city_mean)
-    data.sites.sort(key=lambda s: -s["fair_score"])
-    data.departments = [
-        {"department_id": d, "name": name(d), **_counts(tuple(c))} for d, c in departments.items()
-    ]
-    data.monthly = [
-        {"department_id": dep, "name": name(dep), "month": month.isoformat(), **_counts(tuple(c))}
-        for dep, month, *c in rows(DEPARTMENT_MONTHLY)
-    ]
-    data.heatmap = [
-        {"weekday": int(w), "hour": int(h), **_counts(tuple(c))} for w, h, *c in rows(HEATMAP)
-    ]
-    per_device: dict[str, dict[str, int]] = {}
-    verdicts = figure_sql(VERDICTS_PER_DEVICE, tz, start, end)
-    for device, verdict, presses in client.query(verdicts, parameters=params).result_rows:
-        per_device.setdefault(device, {})[verdict] = int(presses)
-    for device, by_verdict in sorted(per_device.items()):
-        total = sum(by_verdict.values())
-        filtered = total - by_verdict.get("counted", 0)
-        data.devices.append(
-            {
-                "device_id": device,
-                "total": total,
-                "filtered": filtered,
-                "filtered_share": filtered / total,
-                "verdicts": by_verdict,
-            }
-        )
-    alerts = client.query(
-        "SELECT toString(alert_id), CAST(state, 'String'), CAST(scope, 'String'), scope_id, "
-        "department_id, score, n, threshold, at FROM alerts FINAL "
-        "WHERE at >= {start:DateTime64(3, 'UTC')} AND at < {end:DateTime64(3, 'UTC')} "
-        "ORDER BY at, alert_id, state",
-        parameters=params,
-    ).result_rows
-    keys = ("alert_id", "state", "scope", "scope_id", "department_id", "score", "n", "threshold")
-    data.alerts = [
-        {
-            **dict(zip(keys, row[:8], strict=True)),
-            "name": name(str(row[3])),
-            "at": row[8].replace(tzinfo=UTC).isoformat(),
-        }
-        for row in alerts
-    ]
+def _with_changes(current: dict[str, Any], previous: dict[str, Any]) -> None:
+    """Give every entry of ``current`` the previous year's ``n``/score and the change."""
+
+    def link(entries: list[dict[str, Any]], before: list[dict[str, Any]], key: str) -> None:
+        old = {e[key]: e for e in before}
+        for entry in entries:
+            prior = old.get(entry[key])
+            entry["previous"] = (
+                None if prior is None else {"n": prior["n"], "score": prior["score"]}
+            )
+            entry["change"] = change(entry["score"], None if prior is None else prior["score"])
+
+    current["city"]["previous"] = {"n": previous["city"]["n"], "score": previous["city"]["score"]}
+    current["city"]["change"] = change(current["city"]["score"], previous["city"]["score"])
+    for section in ("departments", "sites", "channels", "employee"):
+        link(current[section], previous[section], "id")
+    link(current["monthly"], previous["monthly"], "month")
+
+
+def collect(
+    client: Client,
+    year: int,
+    tz: str,
+    catalogue: Catalogue | None = None,
+    on_step: Progress | None = None,
+) -> ReportData:
+    """The year's figures and, where anything was stored then, the previous year's."""
+    names = _names(catalogue)
+    current = collect_year(client, year, tz, names, on_step)
+    previous = collect_year(client, year - 1, tz, names, on_step)
+    data = ReportData(year=year, timezone=tz, current=current)
+    if previous["city"]["n"] > 0 or previous["filtered"]["total"] > 0:
+        _with_changes(current, previous)
+        data.previous = previous
     return data
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode()
+def render_html(data: ReportData, lang: str = "pl") -> str:
+    """The report page (see :mod:`civicpulse.sink.report_html`)."""
+    from .report_html import render
 
-
-def require_charting() -> None:
-    """Fail early, naming the extra, when matplotlib (the ``report`` extra) is not installed.
-
-    The base install leaves matplotlib out: only the report draws charts.
-    """
-    try:
-        import matplotlib  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise ReportExtraMissingError(
-            "the annual report draws its charts with matplotlib, which is not installed: "
-            "pip install 'civicpulse[report]'"
-        ) from exc
-
-
-def _charts(data: ReportData, lang: ReportLang) -> dict[str, str]:
-    require_charting()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = REPORT_TEXTS[lang]
-    charts: dict[str, str] = {}
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for dep in sorted({m["department_id"] for m in data.monthly}):
-        points = [(m["month"][:7], m["score"]) for m in data.monthly if m["department_id"] == dep]
-        label = next(m.get("name", dep) for m in data.monthly if m["department_id"] == dep)
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel(t["score_axis"])
-    ax.set_title(t["monthly_chart"].format(year=data.year))
-    ax.legend(loc="lower left", fontsize=8)
-    ax.tick_params(axis="x", rotation=45)
-    charts["monthly"] = _png(fig)
-    plt.close(fig)
-
-    grid = [[float("nan")] * 24 for _ in range(7)]
-    for cell in data.heatmap:
-        grid[cell["weekday"] - 1][cell["hour"]] = cell["score"]
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    image = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100)
-    ax.set_yticks(range(7), t["weekdays"].split(","))
-    ax.set_xticks(range(0, 24, 2))
-    ax.set_xlabel(t["hour_axis"].format(tz=data.timezone))
-    ax.set_title(t["heatmap_chart"])
-    fig.colorbar(image, ax=ax)
-    charts["heatmap"] = _png(fig)
-    plt.close(fig)
-    return charts
-
-
-def _table(headers: list[str], rows: list[list[Any]], lang: ReportLang) -> str:
-    def fmt(value: Any) -> str:
-        return number(value, lang) if isinstance(value, float) else html.escape(str(value))
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_html(data: ReportData, lang: ReportLang = "pl") -> str:
-    """One self-contained HTML page (charts inline) in ``lang``, readable in any browser."""
-    t = REPORT_TEXTS[lang]
-    charts = _charts(data, lang)
-
-    def name(entry: dict[str, Any], key: str, name_key: str = "name") -> str:
-        return str(entry.get(name_key) or entry[key])
-
-    site_rows = [
-        [
-            name(s, "site_id"),
-            name(s, "department_id", "department_name"),
-            s["n"],
-            s["score"],
-            s["fair_score"],
-        ]
-        for s in data.sites
-    ]
-    site_headers = [t["site"], t["department"], t["presses"], t["score"], t["fair_score"]]
-    payload = json.dumps(asdict(data), default=str).replace("</", "<\\/")
-    city = t["city"].format(
-        score=number(data.city["score"], lang), n=data.city["n"], tz=html.escape(data.timezone)
-    )
-    alert_rows = [
-        [
-            a["at"],
-            t.get(a["state"], a["state"]),
-            t.get(a["scope"], a["scope"]),
-            name(a, "scope_id"),
-            a["score"],
-            a["n"],
-            a["threshold"],
-        ]
-        for a in data.alerts
-    ]
-    alert_headers = [t["at"], t["state"], t["scope"], t["name"], t["score"], t["presses"]]
-    sections = [
-        f"<h1>{html.escape(t['title'].format(year=data.year))}</h1>",
-        f"<p>{city}</p>",
-        f"<h2>{t['departments']}</h2>",
-        _table(
-            [t["department"], t["presses"], t["score"]],
-            [[name(d, "department_id"), d["n"], d["score"]] for d in data.departments],
-            lang,
-        ),
-        f"<h2>{t['monthly']}</h2>",
-        f'<img alt="{t["monthly"]}" src="data:image/png;base64,{charts["monthly"]}">',
-        f"<h2>{t['heatmap']}</h2>",
-        f'<img alt="{t["heatmap"]}" src="data:image/png;base64,{charts["heatmap"]}">',
-        f"<h2>{t['best']}</h2><p>{t['fair_note'].format(k=data.shrinkage_k)}</p>",
-        _table(site_headers, site_rows[:5], lang),
-        f"<h2>{t['attention']}</h2>",
-        _table(site_headers, site_rows[::-1][:5], lang),
-        f"<h2>{t['filtered']}</h2>",
-        _table(
-            [t["device"], t["presses"], t["filtered_n"], t["share"]],
-            [
-                [d["device_id"], d["total"], d["filtered"], 100 * d["filtered_share"]]
-                for d in data.devices
-            ],
-            lang,
-        ),
-        f"<h2>{t['alerts']}</h2>",
-        _table([*alert_headers, t["threshold"]], alert_rows, lang)
-        if data.alerts
-        else f"<p>{t['no_alerts']}</p>",
-    ]
-    style = (
-        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
-        "img{max-width:100%}"
-    )
-    title = html.escape(t["title"].format(year=data.year))
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{title}</title><style>{style}</style></head><body>"
-        + "".join(sections)
-        + f'<script type="application/json" id="report-data">{payload}</script></body></html>'
-    )
+    return render(data, "en" if lang == "en" else "pl")

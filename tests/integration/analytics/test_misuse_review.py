@@ -130,7 +130,7 @@ def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
     text = b"".join(stream_presses(client, start=DAY_START, end=DAY_END, fmt="csv")).decode()
     exported = [r for r in csv.DictReader(io.StringIO(text)) if r["device_id"] == "t1"]
     report = collect(client, 2026, TZ)
-    device = next(d for d in report.devices if d["device_id"] == "t1")
+    device = next(d for d in report.current["filtered"]["devices"] if d["id"] == "t1")
     headers = {"Authorization": f"Bearer {token}"}
     api_presses = list(walk(api, "/v1/presses", {**RANGE, "limit": 500}, token))
     everything = list(
@@ -146,7 +146,7 @@ def _figures(client: Client, api: TestClient, token: str) -> dict[str, Any]:
         "verdicts_misuse": verdicts.get("misuse", 0),
         "score_n": scores[0][0],
         "export": len(exported),
-        "report_city": report.city["n"],
+        "report_city": report.current["city"]["n"],
         "report_misuse": device["verdicts"].get("misuse", 0),
         "api_presses": len([p for p in api_presses if p["device_id"] == "t1"]),
         "api_all": len(everything),

@@ -17,24 +17,27 @@ from .data import DAY_START, TZ, insert_presses, make_presses
 
 pytestmark = pytest.mark.integration
 
-HEADINGS = {"pl": ["Wydziały", "Najlepsze placówki"], "en": ["Departments", "Best sites"]}
+HEADINGS = {"pl": ["Wydziały", "Placówki"], "en": ["Departments", "Sites"]}
 
 
 def _visible(html_text: str) -> str:
     """The page's text as a reader sees it: no embedded data, no images, no markup."""
-    text = re.sub(r"<script.*?</script>|<style.*?</style>|<img[^>]*>", " ", html_text, flags=re.S)
+    text = re.sub(
+        r"<script.*?</script>|<style.*?</style>|<svg.*?</svg>", " ", html_text, flags=re.S
+    )
     return re.sub(r"<[^>]+>", " ", text)
 
 
-def _report(settings: Settings, out: Path, *args: str) -> str:
+def _report(settings: Settings, out: Path, *args: str, env: dict[str, str] | None = None) -> str:
     from civicpulse.cli import app
 
     env = {
         "CIVICPULSE_CLICKHOUSE_DSN": settings.clickhouse_url,
         "CIVICPULSE_CLICKHOUSE_DATABASE": settings.clickhouse_database,
         "CIVICPULSE_CITY_TIMEZONE": TZ,
+        **(env or {}),
     }
-    command = ["report", "--year", "2026", "--no-pdf", str(out), *args]
+    command = ["report", "--year", "2026", str(out), *args]
     result = CliRunner().invoke(app, command, env=env)
     assert result.exit_code == 0, result.output
     return out.read_text(encoding="utf-8")
@@ -61,9 +64,9 @@ def test_report_names_sites_and_departments_in_each_language(
         assert name in text
     for ident in NAMES:
         assert not re.search(rf"\b{ident}\b", text), f"{ident} shown as an id"
-    city_score = re.search(r"<b>(\d+[.,]\d)</b>", page)
+    city_score = re.search(r'<div class="kpi"><b>(\d+[.,]\d)</b>', page)
     assert city_score and ("," in city_score.group(1)) == (lang == "pl")
-    department_rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", page)
+    department_rows = re.findall(r'<tr><td>([^<]+)</td><td class="n">(\d+)</td>', page)
     counted = {
         dep: len(
             {
@@ -84,5 +87,6 @@ def test_report_without_catalogue_falls_back_to_ids(
     clickhouse_settings: Settings, clickhouse_client: Client, tmp_path: Path
 ) -> None:
     insert_presses(clickhouse_client, make_presses(count=200, seed=6))
-    text = _visible(_report(clickhouse_settings, tmp_path / "r.html", "--lang", "en"))
+    env = {"CIVICPULSE_DATA_DIR": str(tmp_path), "CIVICPULSE_KAFKA_PORT": "9"}
+    text = _visible(_report(clickhouse_settings, tmp_path / "r.html", "--lang", "en", env=env))
     assert "dep-a" in text and NAMES["dep-a"] not in text
