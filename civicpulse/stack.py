@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.files import private_dir
@@ -90,6 +91,27 @@ def _worker_supervisor(grace: float | None) -> Supervisor:
     return Supervisor(command, env=os.environ.copy(), on_exit=exited)
 
 
+def _delivery_supervisor(settings: Settings) -> Supervisor | None:
+    """`civicpulse alerts deliver` as a supervised child when CIVICPULSE_SUBSCRIPTIONS is set.
+
+    The file is read here first, so a malformed one stops `up` at once with the line named.
+    """
+    if settings.subscriptions is None:
+        return None
+    from civicpulse.sink.delivery.subscriptions import load_subscriptions
+
+    count = len(load_subscriptions(settings.subscriptions))
+    console.print(f"alert delivery: {count} subscription(s) from {settings.subscriptions}")
+
+    def exited(status: int, delay: float) -> None:
+        console.print(
+            f"[yellow]alert delivery exited with status {status}; restarting in {delay:.0f}s[/]"
+        )
+
+    command = [sys.executable, "-m", "civicpulse", "alerts", "deliver"]
+    return Supervisor(command, env=os.environ.copy(), on_exit=exited)
+
+
 def _start_broker(settings: Settings) -> tuple[str, LauncherConfig | None]:
     """Bootstrap servers, and the launcher config when this call started the broker."""
     from civicpulse.infra.kafka import LauncherConfig, ensure_broker, start_broker
@@ -148,6 +170,7 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     from civicpulse.sink.silent_watch import opening_hours_of, start_silent_watch
     from civicpulse.sink.writer import Sink
 
+    delivery = _delivery_supervisor(settings)  # a malformed subscriptions file stops us here
     report = create_topics(bootstrap, settings.topic_prefix)
     console.print(f"topics: {len(report.created)} created, {len(report.existing)} existing")
     migrate(settings)
@@ -181,6 +204,8 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     worker = _worker_supervisor(options.grace) if options.worker else None
     if worker is not None:
         worker.start()
+    if delivery is not None:
+        delivery.start()
     sink = Sink(settings, client=client)
     sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
     sink_thread.start()
@@ -215,6 +240,8 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
             sink_thread.join(timeout=30)
             if worker is not None:
                 worker.stop(timeout=30)
+            if delivery is not None:
+                delivery.stop(timeout=30)
             console.print(f"stopped; sink stored {sink.stats.messages} messages")
             try:
                 if hooks.stopped is not None:
@@ -250,10 +277,12 @@ def up_command(
     The sink and the API share this process and its one ClickHouse client, which embedded chDB
     requires; SIGINT/SIGTERM flush the sink, commit its offsets, stop the worker and the broker
     this command started. Load the catalogue with `civicpulse catalogue load FILE.json` (or set
-    CIVICPULSE_CATALOGUE_FILE to have it loaded at start).
+    CIVICPULSE_CATALOGUE_FILE to have it loaded at start). With CIVICPULSE_SUBSCRIPTIONS set,
+    `civicpulse alerts deliver` runs too (a supervised child), sending alerts to the departments.
     """
     try:
         run_stack(StackOptions(api_port=api_port, sql_port=sql_port, worker=worker))
     except CivicpulseError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        # escaped: a message may quote a file's text, e.g. "[[subscription]] #2, line 9"
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
