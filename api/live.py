@@ -25,6 +25,7 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.exceptions import SinkError
 
+from . import demo_links
 from .auth import require_token
 from .live_summary import LiveSummary, fetch_summary
 from .models import ProblemDetail
@@ -116,18 +117,31 @@ def _lang(value: str) -> Lang:
     return "en" if value == "en" else "pl"
 
 
+#: index.html's link -> the demo's page it opens while a demo runs
+_DEMO_PAGES = {"live": "live", "review": "review", "demo": "widget", "kiosk": "kiosk"}
+
+
 @pages_router.get("/")
 def landing(request: Request, lang: LangParam = "pl") -> HTMLResponse:
     catalogue = _catalogue(request)
     departments = sorted(catalogue.departments, key=lambda d: d.name)
     web = sorted(d.device_id for d in catalogue.devices if d.channel == "web")
-    demo = f"/demo/widget?device={quote(web[0])}&lang={lang}" if web else "/demo/widget"
+    hrefs = {
+        "live_href": f"/live?lang={lang}",
+        "review_href": f"/live/review?lang={lang}",
+        "demo_href": f"/demo/widget?device={quote(web[0])}&lang={lang}" if web else "/demo/widget",
+        "kiosk_href": "/kiosk",
+    }
+    demo_run = demo_links.registered()
+    if demo_run is not None:  # the demo's own process: its links, with their token and key
+        paths = demo_run.paths(lang)
+        hrefs |= {f"{k}_href": paths[p] for k, p in _DEMO_PAGES.items()}
     links = "".join(
         f'<li><a href="/live/departments/{html.escape(d.department_id)}?lang={lang}">'
         f"{html.escape(d.name)}</a></li>"
         for d in departments
     )
-    return _render("index.html", _lang(lang), links_html=links or "<li>—</li>", demo_href=demo)
+    return _render("index.html", _lang(lang), links_html=links or "<li>—</li>", **hrefs)
 
 
 @pages_router.get("/live")

@@ -10,16 +10,18 @@ third-party request (no CDN, no fonts, no analytics).
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 __all__ = ["PAGE_CSP", "STATIC_DIR", "router", "widget_source"]
 
 FACES_MARKER = "/*! FACES_JS */"
 _JS = "text/javascript; charset=utf-8"
+_NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -77,5 +79,18 @@ async def kiosk_page() -> FileResponse:
 
 
 @router.get("/demo/widget")
-async def widget_demo() -> FileResponse:
-    return _asset("demo.html", "text/html; charset=utf-8", page=True)
+def widget_demo(request: Request, device: str = "", lang: str = "pl") -> HTMLResponse:
+    """The widget on a page of its own: ``?device=`` (else the catalogue's first web device)."""
+    if not device:
+        catalogue = request.app.state.ingest.catalogue.get()
+        web = sorted(d.device_id for d in catalogue.devices if d.channel == "web")
+        device = web[0] if web else "web-DEVICE-ID"
+    values = {
+        "device": device[:200],
+        "lang": "en" if lang == "en" else "pl",
+        "origin": str(request.base_url).rstrip("/"),
+    }
+    page = (STATIC_DIR / "demo.html").read_text(encoding="utf-8")
+    for key, value in values.items():
+        page = page.replace("{{" + key + "}}", html.escape(value))
+    return HTMLResponse(page, headers={**_NO_CACHE, "Content-Security-Policy": PAGE_CSP})

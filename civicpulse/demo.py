@@ -1,12 +1,16 @@
 """``civicpulse demo``: the live product on one command, with a simulated city feeding it.
 
 The stack of ``civicpulse up`` (broker, topics, migrations, supervised stream worker, sink and
-API in this process) plus: the simulator's demo city loaded onto ``catalogue.devices`` and its
-presses sent to ``presses.raw`` at the real pace, starting now, with its labelled spam and one
-department whose service degrades ``--degrade-after`` into the run, so an alert fires within
-minutes. ``--duration`` stops everything by itself; either way the end drains the pipeline
-(stored presses stop changing, score windows up to the watermark are in ClickHouse), runs the
-score verification and prints the summary, ending with one ``SUMMARY ...`` line.
+API in this process) plus: the simulator's demo city loaded onto ``catalogue.devices`` (with a
+kiosk device for the visitor) and its presses sent to ``presses.raw`` at the real pace. The city
+lives in its busy hours whatever the wall clock says, and one department degrades from the first
+press, its web page drawing a crowd of unhappy presses: the alert opens about a minute into the
+run, on a fresh or a reused data dir (``demo_plan`` decides, ``demo_setup`` reads the store).
+It prints every page to open, whole, with the token and kiosk key it issued for the run (and
+shows the same links on ``/``). ``--duration`` stops everything by itself; either way the end
+drains the pipeline (stored presses stop changing, score windows up to the watermark are in
+ClickHouse), runs the score verification and prints the summary, ending with one ``SUMMARY ...``
+line.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from civicpulse.producers.city import PRESETS
+from civicpulse.api import demo_links
+from civicpulse.api.demo_links import DemoLinks
+from civicpulse.producers.city import from_ms
 from civicpulse.producers.simulate import parse_duration, parse_rate
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.exceptions import CivicpulseError
 
 from .demo_feed import DemoFeed
+from .demo_plan import demo_simulation
+from .demo_setup import issue_access, read_history, with_kiosk
 from .demo_summary import DemoSummary, gather, latest_window_end, stored_presses, summary_line
 from .stack import StackContext, StackHooks, StackOptions, console, run_stack
 
@@ -42,53 +47,88 @@ class _Demo:
     degrade_after: timedelta
     span: timedelta
     grace: float
+    #: the live wall's token, and whether this run issued it (else: CIVICPULSE_API_TOKEN's)
+    token: str | None = None
+    token_issued: bool = False
+    lang: str = "en"
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     feed: DemoFeed | None = None
     summary: DemoSummary | None = None
-    token: str | None = None
+    links: DemoLinks | None = None
 
     def prepare(self, ctx: StackContext) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
         from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
         from civicpulse.stream.catalogue import publish_catalogue
 
-        self.started = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        sim = Simulation(
-            PRESETS["demo"], self.started, self.span, self.rate, self.seed,
+        now = datetime.now(UTC)
+        history = read_history(ctx.client, now)
+        sim = demo_simulation(
+            now=now, span=self.span, rate=self.rate, seed=self.seed,
             degrade_after=self.degrade_after,
+            open_alerts=history.open_alerts, recent_presses=history.recent_presses,
         )  # fmt: skip
-        catalogue = sim.catalogue()
+        self.started = from_ms(sim.start_ms)
+        degraded = sim.city.degraded_department
+        catalogue, kiosk = with_kiosk(sim.catalogue(), avoid_department=degraded)
         topic = topic_name(CATALOGUE_DEVICES, ctx.settings.topic_prefix)
         report = publish_catalogue(ctx.bootstrap, topic, catalogue)
-        departments = [d.department_id for d in catalogue.departments]
-        ensure_alert_topics(ctx.bootstrap, departments, ctx.settings.topic_prefix)
+        ensure_alert_topics(
+            ctx.bootstrap, [d.department_id for d in catalogue.departments],
+            ctx.settings.topic_prefix,
+        )  # fmt: skip
         console.print(
             f"catalogue: demo city ({len(catalogue.devices)} devices) on {topic}, "
             f"{report.written} record(s) written"
         )
         out = ctx.settings.data_dir / "demo" / self.started.strftime("%Y%m%dT%H%M%SZ")
         self.feed = DemoFeed(ctx.settings, sim, out)
-        degraded = sim.city.degraded_department
-        console.print(
-            f"simulator: seed {self.seed}, {self.rate:g} presses/s, department [bold]{degraded}"
-            f"[/] degrades from {self.started + self.degrade_after:%H:%M:%S} UTC; run dir {out}"
+        key, access = issue_access(ctx.settings, out, kiosk=kiosk, token=self.token)
+        web = sorted(
+            d.device_id for d in catalogue.devices
+            if d.channel == "web" and d.department_id != degraded
+        )  # fmt: skip
+        self.links = DemoLinks(self.token, web[0] if web else None, kiosk, key)
+        demo_links.register(self.links)
+        city_now = from_ms(sim.start_ms + sim.city.clock_shift_ms).astimezone(sim.city.zone)
+        name = next(d.name for d in catalogue.departments if d.department_id == degraded)
+        window_end = _first_window_end(from_ms(sim.city.degrade_at_ms))
+
+        def say(text: str) -> None:
+            console.print(text, soft_wrap=True)  # a path is never cut into two lines
+
+        say(f"simulator: seed {self.seed}, {self.rate:g} presses/s, run dir:\n  {out}")
+        say(f"  the city's clock: {city_now:%A %H:%M} in {sim.city.zone} (its busy hours)")
+        degrades = from_ms(sim.city.degrade_at_ms)
+        say(f"  degrading: [bold]{degraded}[/] ({name}) from {degrades:%H:%M:%S} UTC,")
+        if sim.surge:
+            say(f"    its web page draws {sim.surge:.1f} more presses/s, to outweigh the")
+            say(f"    {history.recent_presses.get(degraded, 0):,} presses of its last 15 min")
+        say(
+            f"  expect its alert at about {window_end + timedelta(seconds=self.grace):%H:%M:%S}"
+            f" UTC\n    (the window ending {window_end:%H:%M} closes {self.grace:g} s later)"
         )
+        if history.open_alerts:
+            say(f"  still open from before: {', '.join(sorted(history.open_alerts))}")
+        say(f"  the token and kiosk key of this run are in:\n  {access}")
+        _degraded_department_hook(ctx, degraded)
 
     def started_serving(self, ctx: StackContext) -> None:
-        _print_where_to_look(ctx, self.token)
-        assert self.feed is not None
+        assert self.feed is not None and self.links is not None
+        _print_links(ctx.api_url, self.links, self.lang)
         self.feed.start()
 
     def stopping(self, ctx: StackContext) -> None:
         """Stop the presses, then let the worker and the sink catch up."""
+        demo_links.register(None)
         if self.feed is None:
             return
         unanswered = self.feed.stop()
         if unanswered:
             console.print(f"[yellow]{unanswered} press(es) got no answer from the broker[/]")
         until = _closed_until(self.grace)
-        with console.status("draining: waiting for the last verdicts and score windows"):
-            _drain(ctx, self.started, until)
+        console.print("draining: waiting for the last verdicts and score windows")
+        _drain(ctx, self.started, until)
 
     def stopped(self, ctx: StackContext) -> None:
         if self.feed is None:
@@ -98,6 +138,22 @@ class _Demo:
             ctx.client, ctx.settings, since=self.started, sent=self.feed.sent,
             labels=self.feed.labels, verify=verify,
         )  # fmt: skip
+
+
+def _parse_delay(text: str) -> timedelta:
+    """A duration that may be zero ("0s": at once), else as ``--duration`` reads it."""
+    return timedelta(0) if text.strip().rstrip("smh") in ("", "0") else parse_duration(text)
+
+
+def _first_window_end(degraded_from: datetime) -> datetime:
+    """End of the first rolling window (hop 1 min) holding a whole minute of degraded presses."""
+    boundary = degraded_from.replace(second=0, microsecond=0)
+    return boundary + timedelta(minutes=1 if boundary == degraded_from else 2)
+
+
+def _degraded_department_hook(ctx: StackContext, department_id: str) -> None:
+    """Where the demo tells the rest of the stack which department will alert (before the
+    worker starts): e.g. a local alert subscription for it. Nothing else is wired here yet."""
 
 
 def _closed_until(grace: float) -> datetime:
@@ -136,57 +192,60 @@ def _verify(ctx: StackContext, started: datetime, until: datetime) -> tuple[bool
     return False, f"{len(result.mismatches)} window(s) in {span} differ (`civicpulse verify`)"
 
 
-def _demo_token() -> str | None:
-    """A query-API token for this run only, unless CIVICPULSE_API_TOKEN is set already.
+def _demo_token() -> tuple[str, bool]:
+    """The live wall's token: CIVICPULSE_API_TOKEN when set, else one issued for this run.
 
     The live page and the query API need a bearer token; a demo should open with one click.
-    It lives in this process's environment only (never stored) and is printed in the live
-    page's address (``#token=``, which the page moves to its session storage).
+    An issued token lives in this process's environment (the API accepts it like
+    CIVICPULSE_API_TOKEN) and the run's access file; it ends with the run.
     """
     import os
     import secrets
 
     from civicpulse.schemas.settings import get_settings
 
-    if os.environ.get("CIVICPULSE_API_TOKEN"):
-        return None
+    if token := os.environ.get("CIVICPULSE_API_TOKEN"):
+        return token, False
     token = secrets.token_urlsafe(24)
     os.environ["CIVICPULSE_API_TOKEN"] = token
     get_settings.cache_clear()
-    return token
+    return token, True
 
 
-def _print_where_to_look(ctx: StackContext, token: str | None) -> None:
-    url = ctx.api_url
-    table = Table(title="open these", show_header=False, title_justify="left")
-    table.add_row("home", f"{url}/")
-    live = f"{url}/live" + (f"#token={token}" if token else "  (token: CIVICPULSE_API_TOKEN)")
-    table.add_row("live page", live)
-    table.add_row("API docs", f"{url}/docs")
-    table.add_row("widget demo", f"{url}/demo/widget")
-    table.add_row("kiosk", f"{url}/kiosk")
-    table.add_row("alerts (terminal)", "civicpulse alerts watch")
-    grafana = ctx.settings.data_dir / "grafana"
-    table.add_row(
-        "Grafana provisioning",
-        f"civicpulse dashboards build {grafana}  (then see docs/operations.md)",
-    )
-    console.print(table)
+def _print_links(api_url: str, links: DemoLinks, lang: str) -> None:
+    """Plain lines, never a table cell: a terminal wraps a long address but never cuts it."""
+    lines = ["", "open these (the same links are on the home page):", *links.lines(api_url, lang)]
+    lines += [
+        "  alerts in a terminal: civicpulse alerts watch",
+        "  Grafana: civicpulse dashboards build DIR (docs/dashboards.md)",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
 
 
 def _print_summary(summary: DemoSummary) -> None:
-    table = Table(title="demo summary", show_header=False, title_justify="left")
-    table.add_row("presses sent", f"{summary.presses_sent:,}")
-    table.add_row("presses stored", f"{summary.presses_stored:,}")
-    table.add_row("counted", f"{summary.counted:,}")
-    for reason, n in summary.rejected_by_reason.items():
-        table.add_row(f"rejected: {reason}", f"{n:,}")
-    table.add_row("score windows", f"{summary.score_windows:,}")
-    table.add_row("alerts opened", f"{summary.alerts:,}")
+    """Every press sent accounted for, then what the pipeline made of them (plain lines)."""
+    rows: list[tuple[str, str]] = [
+        ("presses sent", f"{summary.presses_sent:,}"),
+        ("  stored (one row a press)", f"{summary.presses_stored:,}"),
+        ("  re-sent, stored once", f"{summary.redelivered:,}"),
+        ("  dead-lettered (malformed)", f"{summary.deadlettered:,}"),
+    ]
+    if summary.unaccounted:
+        rows.append(("  unaccounted", f"{summary.unaccounted:,}"))
+    if summary.from_pages:
+        rows.append(("presses from the pages", f"{summary.from_pages:,}"))
+    rows.append(("counted", f"{summary.counted:,}"))
+    rows += [(f"rejected: {r}", f"{n:,}") for r, n in summary.rejected_by_reason.items()]
+    rows += [
+        ("score windows", f"{summary.score_windows:,}"),
+        ("alerts opened", f"{summary.alerts:,}"),
+    ]
     for name, value in (("precision", summary.precision), ("recall", summary.recall)):
-        table.add_row(f"filter {name}", "n/a" if value is None else f"{value:.1%}")
-    table.add_row("verify", ("ok: " if summary.verify_ok else "FAILED: ") + summary.verify_detail)
-    Console().print(table)
+        rows.append((f"filter {name}", "n/a" if value is None else f"{value:.1%}"))
+    verdict = ("ok: " if summary.verify_ok else "FAILED: ") + summary.verify_detail
+    rows.append(("verify", verdict))
+    print("\n".join(["demo summary", *(f"  {k:<28} {v}" for k, v in rows)]), flush=True)
 
 
 def demo_command(
@@ -200,28 +259,36 @@ def demo_command(
         int | None, typer.Option(help="simulation seed; default: from the clock (new press ids)")
     ] = None,
     degrade_after: Annotated[
-        str, typer.Option(help="when the degraded department's service drops")
-    ] = "15s",
+        str, typer.Option(help="when the degraded department's service drops (0s: at once)")
+    ] = "0s",
     grace: Annotated[
         float, typer.Option(help="seconds a score window stays open for late presses")
     ] = 20.0,
+    lang: Annotated[str, typer.Option(help="language of the printed pages: pl or en")] = "en",
 ) -> None:
     """The live product with a simulated city: Kafka, stream worker, sink, API and presses.
 
-    Everything stops on Ctrl-C or after --duration (the broker too, if this command started
-    it), then a summary: presses sent/stored/counted/rejected, score windows, alerts, the
-    filter's precision and recall against the simulator's labels and `civicpulse verify`.
-    A second run continues on the stored data (each run's presses get new ids).
+    The city runs in its busy hours whatever the time; one department degrades and its alert
+    opens about a minute in. The links printed (live wall, widget, kiosk, review, API docs)
+    carry the token and kiosk key issued for the run. Ctrl-C or --duration stops everything
+    (the broker too, if this command started it), then a summary: every press sent accounted
+    for, verdicts, score windows, alerts, the filter's precision and recall, `civicpulse
+    verify`. A second run continues on the stored data (new press ids).
     """
     seconds = parse_duration(duration).total_seconds() if duration else None
-    token = _demo_token()
+    if lang not in ("pl", "en"):
+        raise typer.BadParameter("--lang is pl or en")
+    token, issued = _demo_token()
     demo = _Demo(
         rate=parse_rate(rate),
         # the seed decides the press ids: a fixed default would make a second run all duplicates
         seed=seed if seed is not None else int(time.time()) % 1_000_000,
-        degrade_after=parse_duration(degrade_after),
+        degrade_after=_parse_delay(degrade_after),
         span=timedelta(seconds=seconds + 60) if seconds else _OPEN_ENDED,
         grace=grace,
+        token=token,
+        token_issued=issued,
+        lang=lang,
     )
     hooks = StackHooks(
         prepare=demo.prepare,
@@ -229,7 +296,6 @@ def demo_command(
         stopping=demo.stopping,
         stopped=demo.stopped,
     )
-    demo.token = token
     try:
         run_stack(StackOptions(api_port=api_port, grace=grace, duration=seconds), hooks)
     except CivicpulseError as exc:

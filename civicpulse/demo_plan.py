@@ -8,17 +8,15 @@
   unhappy presses a second its web page draws on top of the city's rate. The alert rule looks at
   rolling 15-minute windows, and on a reused data dir those windows still hold the previous
   run's presses of the department (healthy ones, mostly): the surge is sized from them so that
-  the first window that ends a minute into the run is already below the threshold.
-* :class:`DemoLinks`: every page the demo prints (and shows on ``/`` while it runs), whole.
+  the first window that ends a minute into the run is already below the threshold (on a fresh
+  store there is none: that window holds only the run's own, degraded, presses).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from civicpulse.producers.city import PRESETS
@@ -26,11 +24,9 @@ from civicpulse.producers.simulator import Simulation
 
 __all__ = [
     "BUSY_HOUR",
-    "SURGE_PER_RATE",
-    "DemoLinks",
+    "SURGE_PER_STORED",
     "busy_clock_shift",
     "choose_degraded",
-    "demo_links",
     "demo_simulation",
     "run_start",
     "surge_rate",
@@ -38,14 +34,10 @@ __all__ = [
 
 #: the demo city's local hour at the start of every run (all desks open, the day's top traffic)
 BUSY_HOUR = 10
-#: the degraded department's web page draws this many presses a second per press a second of
-#: the city (measured: at 2.5 a fresh data dir alerts in the first closed window; see
-#: tests/unit/test_demo_plan.py for the reused case)
-SURGE_PER_RATE = 2.5
 #: surge presses in the first minute per press of the department already in the window: a
 #: 15-minute window with P previous presses (score <= 100) and D degraded ones (score ~10) is
-#: below 50 once D > 1.25 P; 1.5 leaves a margin
-_SURGE_PER_STORED = 1.5
+#: below 50 once D > 1.25 P; 1.5 leaves a margin (measured: tests/unit/test_demo_plan.py)
+SURGE_PER_STORED = 1.5
 
 
 def busy_clock_shift(now: datetime, zone: ZoneInfo, hour: int = BUSY_HOUR) -> timedelta:
@@ -75,10 +67,11 @@ def choose_degraded(
     return random.Random(f"{seed}:degraded").choice(tied)
 
 
-def surge_rate(rate: float, recent_presses: int) -> float:
+def surge_rate(recent_presses: int) -> float:
     """Extra presses a second on the degraded department's web page: enough that its first
-    minute outweighs the ``recent_presses`` the department already has in the 15-minute window."""
-    return max(SURGE_PER_RATE * rate, _SURGE_PER_STORED * recent_presses / 60)
+    minute outweighs the ``recent_presses`` the department already has in the 15-minute window
+    (none on a fresh store: the window holds only the run's own, degraded, presses)."""
+    return SURGE_PER_STORED * recent_presses / 60
 
 
 def run_start(now: datetime) -> datetime:
@@ -93,12 +86,14 @@ def demo_simulation(
     span: timedelta,
     rate: float,
     seed: int,
+    degrade_after: timedelta = timedelta(0),
     open_alerts: Collection[str] = (),
     recent_presses: Mapping[str, int] | None = None,
 ) -> Simulation:
     """The demo city's run from ``run_start(now)``: in its busy hours, one department degraded
-    from the first press (``open_alerts`` and ``recent_presses``, per department, describe what
-    the store already holds: see :func:`choose_degraded`), its web page surging."""
+    ``degrade_after`` into the run, its web page surging (``open_alerts`` and
+    ``recent_presses``, per department, describe what the store already holds: see
+    :func:`choose_degraded`)."""
     preset = PRESETS["demo"]
     start = run_start(now)
     shift = busy_clock_shift(start, ZoneInfo(preset.timezone))
@@ -110,53 +105,6 @@ def demo_simulation(
     )
     return Simulation(
         preset, start, span, rate, seed,
-        degrade_after=timedelta(0), degraded=degraded, clock_shift=shift,
-        surge=surge_rate(rate, recent.get(degraded, 0)),
+        degrade_after=degrade_after, degraded=degraded, clock_shift=shift,
+        surge=surge_rate(recent.get(degraded, 0)),
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DemoLinks:
-    """The pages of one demo run, as paths on the API (``url`` makes them whole)."""
-
-    live: str
-    widget: str
-    kiosk: str
-    review: str
-    docs: str
-    home: str = "/"
-
-    def items(self) -> list[tuple[str, str]]:
-        """(what, path) in the order a newcomer opens them."""
-        return [
-            ("home", self.home),
-            ("live wall", self.live),
-            ("widget demo", self.widget),
-            ("kiosk", self.kiosk),
-            ("misuse review", self.review),
-            ("API docs", self.docs),
-        ]
-
-    def lines(self, base_url: str) -> list[str]:
-        """One line a page: its name, then the whole address (never cut, never wrapped)."""
-        width = max(len(name) for name, _ in self.items()) + 1
-        return [f"  {name + ':':<{width}} {base_url}{path}" for name, path in self.items()]
-
-
-def demo_links(
-    *, token: str | None, web_device: str | None, kiosk_device: str, kiosk_key: str, lang: str
-) -> DemoLinks:
-    """The demo's pages: the live wall with its token and the kiosk with its key in the fragment
-    (a fragment never reaches a server log), the widget page with one of the city's web devices."""
-    live = f"/live?lang={lang}" + (f"#token={quote(token, safe='')}" if token else "")
-    widget = f"/demo/widget?device={quote(web_device, safe='')}&lang={lang}" if web_device else ""
-    kiosk = (
-        f"/kiosk?device={quote(kiosk_device, safe='')}&lang={lang}#key={quote(kiosk_key, safe='')}"
-    )
-    return DemoLinks(
-        live=live,
-        widget=widget or "/demo/widget",
-        kiosk=kiosk,
-        review=f"/live/review?lang={lang}",
-        docs="/docs",
-    )

@@ -102,15 +102,20 @@ simulate_app = typer.Typer(
 _EXAMPLES = """
 Examples:
 
-  civicpulse simulate --city demo --rate 200/s --duration 10m --seed 7 --out sim/
+  civicpulse simulate --city demo --rate 200/s --duration 10m \\
+      --seed 7 --out sim/
 
-  civicpulse simulate --to kafka --speed realtime --rate 20/s --duration 1h --start now
+  civicpulse simulate --to kafka --speed realtime --rate 20/s \\
+      --duration 1h --start now
 
-  civicpulse simulate --to kafka --to file --speed max --city large --duration 1h
+  civicpulse simulate --to kafka --to file --speed max \\
+      --city large --duration 1h
 
-  civicpulse replay sim/presses.jsonl -c sim/catalogue.json > sim/verdicts.jsonl
+  civicpulse replay sim/presses.jsonl -c sim/catalogue.json \\
+      > sim/verdicts.jsonl
 
-  civicpulse simulate evaluate --labels sim/labels.jsonl --verdicts sim/verdicts.jsonl
+  civicpulse simulate evaluate --labels sim/labels.jsonl \\
+      --verdicts sim/verdicts.jsonl
 """
 
 

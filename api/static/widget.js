@@ -1,6 +1,6 @@
 /* civicpulse smiley widget. No framework, no third-party requests.
  *
- *   <script src="https://API/widget.js" data-device="web-permits" data-question-lang="pl"></script>
+ *   <script src="https://API/widget.js" data-device="web-transport" data-question-lang="pl"></script>
  *
  * Renders the device's question and four smiley buttons right after the script tag (in a shadow
  * root, so the page's CSS cannot break it). After an unhappy press (1-2) it offers follow-up
