@@ -130,11 +130,10 @@ def message(
     if occasion == "escalation":
         title = text(lang, "escalation", after=after, title=title)
         lead = text(lang, "lead.escalation", after=after) + " " + lead
-    facts = [
-        (text(lang, "department"), context.department_name),
-        (text(lang, "scope"), scope),
-        (text(lang, "window"), _window(event, context.timezone)),
-    ]
+    facts = [(text(lang, "department"), context.department_name)]
+    if event.scope != "department":
+        facts.append((text(lang, "scope"), scope))
+    facts.append((text(lang, "window"), _window(event, context.timezone)))
     if event.kind == "silent_device":
         facts.append((text(lang, "presses"), "0"))
         if event.expected_presses is not None:
