@@ -11,29 +11,32 @@ a dashboard), runs each query in a worker thread, and a request waits for a free
 
 Each handle is locked down once, when opened: the limits (``max_execution_time``,
 ``max_result_rows``/``bytes``, ``max_memory_usage``, ``max_threads``) are set, then
-``readonly = 1``. From then on the engine itself refuses writes, DDL, setting changes (a client
-cannot raise a limit, not even with a ``SETTINGS`` clause) and table functions such as
-``file``/``url``/``remote``/``executable``. A client's URL settings are checked the way a
-readonly ClickHouse user's are: a value equal to the current one is accepted, any other refused
-by the engine with code 164.
+``readonly = 2``. From then on the engine itself refuses writes, DDL and a change of
+``readonly``; the guard (:mod:`.guard`) keeps ``SETTINGS`` clauses off the limits and table
+functions that leave the store out (``readonly = 1`` would refuse those too, but also the
+``SETTINGS`` clauses panel SQL carries). A client's URL settings apply to its one query
+(``SET`` before, ``SET ... = DEFAULT`` after, on the handle the query holds), the limits
+excepted (:meth:`ReadOnlyPool._client_settings`).
 """
 
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from civicpulse.schemas.settings import Settings
 
 from .errors import SqlEndpointError, engine_error
 
-__all__ = ["QueryResult", "ReadOnlyPool", "limit_settings", "same_setting_value"]
+__all__ = ["QueryResult", "ReadOnlyPool", "limit_settings"]
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,6 @@ class QueryResult:
     rows_read: int
     bytes_read: int
     elapsed_s: float
-
-
-_TRUE, _FALSE = frozenset({"1", "true"}), frozenset({"0", "false"})
-
-
-def same_setting_value(wanted: str, current: str) -> bool:
-    """Whether a client's value equals the current one, as ClickHouse compares them (pure)."""
-    a, b = wanted.strip().strip("'").lower(), current.strip().strip("'").lower()
-    if a == b or (a in _TRUE and b in _TRUE) or (a in _FALSE and b in _FALSE):
-        return True
-    try:
-        return float(a) == float(b)
-    except ValueError:
-        return False
 
 
 def limit_settings(settings: Settings) -> dict[str, str]:
@@ -83,9 +72,24 @@ class _Handle:
         self.conn = connect(path)
         for name, value in limits.items():
             self.conn.query(f"SET {name} = '{value}'", "TabSeparated")
-        self.conn.query("SET readonly = 1", "TabSeparated")
+        self.conn.query("SET readonly = 2", "TabSeparated")
         self.database = ""
         self.use(database)
+
+    @contextmanager
+    def settings(self, values: Mapping[str, str]) -> Iterator[None]:
+        """Apply a client's settings for one query, then put the defaults back (names checked
+        by the caller; values quoted, so a value cannot end the statement)."""
+        changed: list[str] = []
+        try:
+            for name, value in values.items():
+                quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+                self.conn.query(f"SET {name} = '{quoted}'", "TabSeparated")
+                changed.append(name)
+            yield
+        finally:
+            for name in changed:
+                self.conn.query(f"SET {name} = DEFAULT", "TabSeparated")
 
     def use(self, database: str) -> None:
         if database != self.database:
@@ -100,6 +104,8 @@ class ReadOnlyPool:
         self.database = database
         self.queue_seconds = settings.sql_queue_seconds
         limits = limit_settings(settings)
+        #: the settings a client may not change (the guard keeps SETTINGS clauses off them)
+        self.limits = frozenset(limits)
         self._idle: queue.Queue[_Handle] = queue.Queue()
         self._all = [
             _Handle(path, database, limits) for _ in range(settings.sql_max_concurrent_queries)
@@ -107,8 +113,6 @@ class ReadOnlyPool:
         for handle in self._all:
             self._idle.put(handle)
         self._closed = threading.Event()
-        #: current values of the settings clients named (fixed: the handles are readonly)
-        self._current: dict[str, str] = {}
 
     def run(
         self,
@@ -135,8 +139,8 @@ class ReadOnlyPool:
             started = time.perf_counter()
             try:
                 handle.use(database or self.database)
-                self._check_settings(handle, client_settings or {})
-                result = handle.conn.query(sql, output_format, params=dict(parameters or {}))
+                with handle.settings(self._client_settings(client_settings or {})):
+                    result = handle.conn.query(sql, output_format, params=dict(parameters or {}))
             except RuntimeError as exc:
                 raise engine_error(str(exc)) from exc
             data = result.bytes() or b""
@@ -149,25 +153,17 @@ class ReadOnlyPool:
         finally:
             self._idle.put(handle)
 
-    def _check_settings(self, handle: _Handle, wanted: Mapping[str, str]) -> None:
-        """Accept a client's setting when it equals the current value, as a readonly user."""
-        unknown = [name for name in wanted if name not in self._current]
-        if unknown:
-            # Only identifiers are quoted into the SQL, so no name can break out of its literal.
-            names = ", ".join(f"'{name}'" for name in unknown if name.isidentifier())
-            if names:
-                sql = f"SELECT name, value FROM system.settings WHERE name IN ({names})"  # noqa: S608
-                rows = handle.conn.query(sql, "JSONCompact")
-                for name, value in orjson.loads(rows.bytes())["data"]:
-                    self._current[name] = value
-        for name, value in wanted.items():
-            current = self._current.get(name)
-            if current is None:
+    def _client_settings(self, wanted: Mapping[str, str]) -> dict[str, str]:
+        """The client's URL settings the handle takes for one query (pure).
+
+        The limits are the endpoint's to set: clickhouse-go (so Grafana) sends its own
+        ``max_execution_time`` with every query, so a client's values for the limits are
+        dropped and the endpoint's apply; ``readonly`` is the engine's to refuse (code 164).
+        """
+        for name in wanted:
+            if not _SETTING_NAME.match(name):
                 raise SqlEndpointError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
-            if not same_setting_value(value, current):
-                raise SqlEndpointError(
-                    164, "READONLY", f"Cannot modify '{name}' setting in readonly mode"
-                )
+        return {k: v for k, v in wanted.items() if k not in self.limits}
 
     def close(self) -> None:
         """Close every handle (waiting for running queries), so the engine can be released."""

@@ -1,12 +1,17 @@
-"""What may reach the engine: one read statement, no table function that leaves the store.
+"""What may reach the engine: one read statement, no table function that leaves the store, no
+``SETTINGS`` clause that lifts the endpoint's limits.
 
 This is the first of two locks. The second is the engine's own: every endpoint connection runs
-with ClickHouse's ``readonly = 1`` (:mod:`.engine`), which refuses writes, setting changes and
-most table functions by itself. The guard refuses earlier, with ClickHouse's error text, what
-``readonly`` lets through in chDB (measured on chDB 4.4): ``INTO OUTFILE`` (writes a file),
-more than one statement per request (chDB runs them all), and ``python()`` (reads objects of
-this process). Pure functions over a small SQL tokenizer that knows strings, quoted
-identifiers and comments, so a keyword inside a literal never counts.
+with ClickHouse's ``readonly = 2`` (:mod:`.engine`), which refuses writes and DDL and any change
+of ``readonly`` itself. (``readonly = 1`` would refuse table functions too, but also every
+``SETTINGS`` clause, and the project's own panel SQL carries one, as Grafana users' queries
+often do; so ``readonly = 2``, as ClickHouse's docs advise for Grafana's user.) The guard
+refuses, with ClickHouse's codes and texts, what ``readonly = 2`` lets through in chDB (measured
+on chDB 4.4): table functions that reach files, URLs, other servers or processes (``file``,
+``url``, ``s3``, ``remote``, ``mysql``, ``executable``, ``python``, ...), ``INTO OUTFILE``
+(writes a file), more than one statement per request (chDB runs them all), and a ``SETTINGS``
+clause naming one of the limits. Pure functions over a small SQL tokenizer that knows strings,
+quoted identifiers and comments, so a keyword inside a literal never counts.
 """
 
 from __future__ import annotations
@@ -109,12 +114,38 @@ def _format_clause(statement: list[Token]) -> str | None:
     return found
 
 
-def check_query(sql: str) -> CheckedQuery:
+def _clause_settings(statement: list[Token]) -> list[str]:
+    """Names set by ``SETTINGS name = value, ...`` clauses (pure; ``system.settings`` is not a
+    clause: no ``name =`` follows it). A clause ends at ``FORMAT`` or at the ``)`` that closes
+    its subquery."""
+    names: list[str] = []
+    for index, token in enumerate(statement):
+        if token.kind != "word" or token.text.upper() != "SETTINGS":
+            continue
+        depth = 0
+        for position in range(index + 1, len(statement) - 1):
+            current, following = statement[position], statement[position + 1]
+            if current.text == "(":
+                depth += 1
+            elif current.text == ")":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif current.kind == "word" and current.text.upper() == "FORMAT" and depth == 0:
+                break
+            elif current.kind in ("word", "quoted") and following.text == "=" and depth == 0:
+                names.append(current.text.strip('`"').lower())
+    return names
+
+
+def check_query(sql: str, protected: frozenset[str] = frozenset()) -> CheckedQuery:
     """Let one read statement through, or raise ClickHouse's error for it.
 
-    Empty queries get code 62 (as ClickHouse: "Empty query"); two statements get code 62
-    ("Multi-statements are not allowed"); anything but SELECT/WITH/SHOW/DESCRIBE/EXISTS/EXPLAIN
-    and a blocked table function get code 164 READONLY; ``INTO OUTFILE`` gets code 564.
+    ``protected`` names the settings a ``SETTINGS`` clause may not change (code 164, as a
+    readonly user gets). Empty queries get code 62 (as ClickHouse: "Empty query"); two
+    statements get code 62 ("Multi-statements are not allowed"); anything but
+    SELECT/WITH/SHOW/DESCRIBE/EXISTS/EXPLAIN and a blocked table function get code 164
+    READONLY; ``INTO OUTFILE`` gets code 564.
     """
     tokens = tokenize(sql)
     statements = _statements(tokens)
@@ -137,6 +168,11 @@ def check_query(sql: str) -> CheckedQuery:
                 "READONLY",
                 f"Cannot execute query in readonly mode: table function {token.text} reaches "
                 "outside the store",
+            )
+    for name in _clause_settings(statement):
+        if name in protected or name == "readonly":
+            raise SqlEndpointError(
+                164, "READONLY", f"Cannot modify '{name}' setting in readonly mode"
             )
     body = sql.rstrip()
     while body.endswith(";"):

@@ -74,6 +74,8 @@ class SqlRequest:
     settings: dict[str, str] = field(default_factory=dict)
     #: the client asked for a compressed answer (enable_http_compression=1)
     compress: bool = False
+    #: the Native revision the client decodes (``client_protocol_version``; 0 = plain Native)
+    client_revision: int = 0
 
 
 def _credentials(params: Mapping[str, str], headers: Mapping[str, str]) -> Credentials | None:
@@ -114,6 +116,14 @@ def decode_body(body: bytes, content_encoding: str) -> bytes:
 
 def parse_request(params: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> SqlRequest:
     """Read one request (``headers`` with lower-case names, ``body`` already decoded)."""
+    if params.get("compress") == "1":
+        raise SqlEndpointError(
+            48,
+            "NOT_IMPLEMENTED",
+            "compress=1 (ClickHouse-compressed responses) is not "
+            "supported by this endpoint; turn the driver's compression off (JDBC: compress=false) "
+            "or ask for HTTP compression (enable_http_compression=1 with Accept-Encoding: gzip)",
+        )
     if params.get("decompress") == "1":
         raise SqlEndpointError(
             48,
@@ -143,6 +153,9 @@ def parse_request(params: Mapping[str, str], headers: Mapping[str, str], body: b
             if k not in TRANSPORT_PARAMETERS and not k.startswith("param_")
         },
         compress=params.get("enable_http_compression") == "1",
+        client_revision=int(revision)
+        if (revision := params.get("client_protocol_version", "0")).isdigit()
+        else 0,
     )
 
 

@@ -28,6 +28,7 @@ from civicpulse.schemas.settings import Settings
 from .engine import QueryResult, ReadOnlyPool
 from .errors import SqlEndpointError, http_status
 from .guard import check_query
+from .handshake import is_go_hello, native_hello
 from .protocol import SqlRequest, content_type, decode_body, parse_request, pick_encoding
 
 __all__ = ["SqlEndpointApp", "SqlServer", "start_sql_server"]
@@ -110,10 +111,19 @@ class SqlEndpointApp:
     async def _answer(
         self, request: SqlRequest, query_id: str
     ) -> tuple[int, dict[str, str], bytes]:
-        checked = check_query(request.sql)
+        checked = check_query(request.sql, self.pool.limits)
         output_format = checked.format or request.default_format
         user = request.credentials.user if request.credentials else ""
         log.info("sql endpoint: user %r query %s", user, query_id)
+        if is_go_hello(checked.sql) and output_format == "Native":
+            hello = native_hello(
+                _DISPLAY_NAME, self.version, self.timezone, request.client_revision
+            )
+            return (
+                200,
+                {"content-type": content_type("Native"), "x-clickhouse-format": "Native"},
+                hello,
+            )
 
         def run() -> QueryResult:
             return self.pool.run(

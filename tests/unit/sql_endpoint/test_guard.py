@@ -113,3 +113,24 @@ def test_tokenizer_never_loses_words(text: str) -> None:
 def test_every_blocked_function_is_refused_in_any_case(name: str, space: str) -> None:
     with pytest.raises(SqlEndpointError):
         check_query(f"SELECT * FROM {name.upper()}{space}('x')")
+
+
+def test_settings_clauses_may_not_lift_the_limits() -> None:
+    limits = frozenset({"max_execution_time", "max_result_rows"})
+    allowed = [
+        "SELECT 1 SETTINGS do_not_merge_across_partitions_select_final = 1",
+        "SELECT name FROM system.settings WHERE name = 'max_execution_time'",
+        "SELECT * FROM (SELECT 1 AS x SETTINGS max_bytes_to_read = 5) WHERE x = 1",
+    ]
+    for sql in allowed:
+        assert check_query(sql, limits).sql == sql
+    refused = [
+        "SELECT 1 SETTINGS max_execution_time = 3600",
+        "SELECT 1 SETTINGS a = 1, `max_result_rows` = 0 FORMAT JSON",
+        "SELECT * FROM (SELECT 1 SETTINGS max_result_rows = 0)",
+        "SELECT 1 FORMAT TSV SETTINGS readonly = 0",
+    ]
+    for sql in refused:
+        with pytest.raises(SqlEndpointError) as caught:
+            check_query(sql, limits)
+        assert caught.value.code == 164 and "setting in readonly mode" in caught.value.text, sql

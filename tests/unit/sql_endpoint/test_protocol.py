@@ -7,7 +7,6 @@ import gzip
 
 import pytest
 
-from civicpulse.api.sql_endpoint.engine import same_setting_value
 from civicpulse.api.sql_endpoint.errors import SqlEndpointError, engine_error, http_status
 from civicpulse.api.sql_endpoint.protocol import (
     Credentials,
@@ -89,11 +88,3 @@ def test_engine_errors_keep_code_name_and_text() -> None:
     assert [http_status(code) for code in (516, 164, 62, 60, 202, 159)] == [
         401, 403, 400, 404, 503, 500,
     ]  # fmt: skip
-
-
-def test_settings_compare_as_clickhouse_does() -> None:
-    assert same_setting_value("true", "1")
-    assert same_setting_value("30", "30.0")
-    assert same_setting_value("'throw'", "throw")
-    assert not same_setting_value("60", "30")
-    assert not same_setting_value("best_effort", "basic")
