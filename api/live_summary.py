@@ -8,7 +8,8 @@ it is tested without a database). The wall asks every few seconds and hears aler
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.sink.alert_lifecycle import Lifecycle, lifecycles
 from civicpulse.sink.live_queries import (
     LIVE_OPEN_ALERTS,
     LIVE_PRESSES,
@@ -31,6 +33,7 @@ __all__ = [
     "SPARK_SPAN",
     "SPARK_STEP",
     "LiveAlert",
+    "LiveComment",
     "LiveFigure",
     "LiveSummary",
     "Rows",
@@ -52,6 +55,12 @@ class SparkPoint(BaseModel):
     n: int
 
 
+class LiveComment(BaseModel):
+    by: str
+    at: datetime
+    comment: str
+
+
 class LiveAlert(BaseModel):
     alert_id: str
     scope: str
@@ -62,6 +71,11 @@ class LiveAlert(BaseModel):
     n: int
     threshold: float
     at: datetime
+    kind: str = "low_score"
+    window_start: datetime | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    comments: list[LiveComment] = []
 
 
 class LiveFigure(BaseModel):
@@ -124,6 +138,28 @@ def _spark(rows: Sequence[tuple[Any, ...]], fid: str | None) -> list[SparkPoint]
     ]
 
 
+def _live_alert(row: Sequence[Any], names: Mapping[str, str], life: Lifecycle) -> LiveAlert:
+    alert_id, scope, scope_id, department_id, score, n, threshold, at, kind, start = row
+    return LiveAlert(
+        alert_id=str(alert_id),
+        scope=str(scope),
+        scope_id=str(scope_id),
+        name=names.get(str(scope_id), str(scope_id)),
+        department_id=str(department_id),
+        score=float(score),
+        n=int(n),
+        threshold=float(threshold),
+        at=_utc(at),
+        kind=str(kind),
+        window_start=_utc(start),
+        acked_by=life.acked_by,
+        acked_at=None if life.acked_at is None else _utc(life.acked_at),
+        comments=[
+            LiveComment(by=c["by"], at=_utc(c["at"]), comment=c["comment"]) for c in life.comments
+        ],
+    )
+
+
 def assemble(
     rows: Rows,
     catalogue: Catalogue,
@@ -131,8 +167,10 @@ def assemble(
     at: datetime,
     level: Level,
     department: str | None = None,
+    lifecycles: Mapping[str, Lifecycle] | None = None,
 ) -> LiveSummary:
-    """Rows plus catalogue names -> the wall's figures (catalogue order, then unknown ids)."""
+    """Rows plus catalogue names -> the wall's figures (catalogue order, then unknown ids);
+    ``lifecycles`` (by alert id) says who acknowledged or commented an open alert."""
     names = _names(catalogue, level, department)
     ids = list(names)
     ids += sorted({str(r[0]) for r in [*rows.scores, *rows.presses]} - set(names))
@@ -140,17 +178,7 @@ def assemble(
     alert_names = {**{d.department_id: d.name for d in catalogue.departments}}
     alert_names.update({s.site_id: s.name for s in catalogue.sites})
     alerts = [
-        LiveAlert(
-            alert_id=str(a[0]),
-            scope=str(a[1]),
-            scope_id=str(a[2]),
-            name=alert_names.get(str(a[2]), str(a[2])),
-            department_id=str(a[3]),
-            score=float(a[4]),
-            n=int(a[5]),
-            threshold=float(a[6]),
-            at=_utc(a[7]),
-        )
+        _live_alert(a, alert_names, (lifecycles or {}).get(str(a[0]), Lifecycle()))
         for a in rows.alerts
     ]
     items = []
@@ -212,4 +240,12 @@ def fetch_summary(
         total_scores=run(LIVE_SCORES, total_params),
         total_spark=run(LIVE_SPARKLINE, total_params),
     )
-    return assemble(rows, catalogue, at=at, level=level, department=department)
+    found = lifecycles(client, [uuid.UUID(str(a[0])) for a in rows.alerts])
+    return assemble(
+        rows,
+        catalogue,
+        at=at,
+        level=level,
+        department=department,
+        lifecycles={str(k): v for k, v in found.items()},
+    )

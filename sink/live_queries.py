@@ -60,14 +60,20 @@ GROUP BY scope_id
 ORDER BY scope_id
 """.replace("@NOT_CONFIRMED_MISUSE", NOT_CONFIRMED_MISUSE)
 
+# Open at `at`: opened, neither resolved nor closed by hand by then; recognitions are good news,
+# never open.
 LIVE_OPEN_ALERTS = """
 SELECT toString(alert_id) AS alert_id, CAST(scope, 'String') AS scope, scope_id, department_id,
-       score, n, threshold, at
+       score, n, threshold, at, CAST(kind, 'String') AS kind_s, window_start
 FROM alerts FINAL
-WHERE state = 'opened' AND at <= {at:DateTime64(3, 'UTC')}
+WHERE state = 'opened' AND at <= {at:DateTime64(3, 'UTC')} AND kind != 'recognition'
   AND ({department:String} = '' OR department_id = {department:String})
   AND alert_id NOT IN (
       SELECT alert_id FROM alerts WHERE state = 'resolved' AND at <= {at:DateTime64(3, 'UTC')}
+  )
+  AND alert_id NOT IN (
+      SELECT alert_id FROM alert_actions
+      WHERE action = 'close' AND at <= {at:DateTime64(3, 'UTC')}
   )
 ORDER BY at DESC
 LIMIT 100

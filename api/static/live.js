@@ -5,7 +5,9 @@
  * Figures: GET /v1/live/summary every 10 s. Alerts: GET /v1/alerts/stream read with fetch() and
  * a ReadableStream (EventSource cannot send the Authorization header), resumed with
  * Last-Event-ID after a disconnect, so an alert shows within a second of its event.
- * ?at=ISO replays the wall at a past moment (no live stream then).
+ * Each open alert has Acknowledge, Comment and Close buttons: POST /v1/alerts/ID/ack|comment|close
+ * with the same token; the list shows who acknowledged and the comments.
+ * ?at=ISO replays the wall at a past moment (no live stream, no buttons then).
  */
 (function () {
   "use strict";
@@ -114,14 +116,90 @@
   }
 
   // --- alerts: the summary's open alerts, corrected by what the stream said since -----------
-  var summaryAlerts = [], streamed = {}, names = {}, rendered = false;
+  // `mine` holds what this page did to an alert (ack, comments, close) until the summary, which
+  // trails the broker by the sink's second, shows it too.
+  var summaryAlerts = [], streamed = {}, names = {}, mine = {}, rendered = false;
+  function lifecycle(a) {
+    var m = mine[a.alert_id] || {};
+    var comments = a.comments || [];
+    if (m.comments && m.comments.length > comments.length) comments = m.comments;
+    return { acked_by: a.acked_by || m.acked_by || null, comments: comments, closed: !!m.closed };
+  }
+  function alertText(a) {
+    if (a.kind === "silent_device") {
+      return " " + T.silent_since + " " + time.format(new Date(a.window_start)) + " · " + time.format(new Date(a.at));
+    }
+    return " < " + num1.format(a.threshold) + " " + T.below + " (n " + a.n + ") · " + time.format(new Date(a.at));
+  }
+  function button(cls, text, onClick) {
+    var b = el("button", cls, text);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+  function act(a, action, comment, li) {
+    var m = mine[a.alert_id] = mine[a.alert_id] || {};
+    var init = { method: "POST", headers: { Authorization: "Bearer " + token } };
+    if (comment) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify({ comment: comment });
+    }
+    li.setAttribute("data-busy", action);
+    return fetch("/v1/alerts/" + encodeURIComponent(a.alert_id) + "/" + action, init)
+      .then(function (r) {
+        return r.json().then(function (answer) {
+          if (!r.ok) throw new Error(typeof answer.detail === "string" ? answer.detail : "HTTP " + r.status);
+          return answer;
+        });
+      })
+      .then(function (done) {
+        if (action === "ack") m.acked_by = done.by;
+        if (action === "close") m.closed = true;
+        if (done.comment) {
+          m.comments = (m.comments || lifecycle(a).comments).concat([{ by: done.by, at: done.at, comment: done.comment }]);
+        }
+        m.error = null;
+        setTimeout(refresh, 1500); // the summary shows it once the sink stored it
+      })
+      .catch(function (e) { m.error = T.action_failed + ": " + e.message; })
+      .then(function () { li.removeAttribute("data-busy"); renderAlerts(); });
+  }
+  function lifecycleNodes(li, a) {
+    var life = lifecycle(a), m = mine[a.alert_id] || {};
+    var info = el("div", "alert-life");
+    if (life.acked_by) info.appendChild(el("span", "acked", "\u2713 " + T.acked_by + " " + life.acked_by));
+    life.comments.forEach(function (c) {
+      var p = el("p", "alert-comment");
+      p.appendChild(el("b", null, c.by + ": "));
+      p.appendChild(document.createTextNode(c.comment));
+      info.appendChild(p);
+    });
+    li.appendChild(info);
+    if (at) return; // a replayed moment is looked at, not acted on
+    var actions = el("div", "alert-actions");
+    if (!life.acked_by) actions.appendChild(button("ack", T.ack, function () { act(a, "ack", null, li); }));
+    var form = el("form", "comment-form");
+    var input = el("input");
+    input.type = "text"; input.required = true; input.maxLength = 2000;
+    input.placeholder = T.comment_placeholder;
+    input.setAttribute("aria-label", T.comment);
+    form.appendChild(input);
+    form.appendChild(button("comment", T.comment, function () { if (input.value.trim()) act(a, "comment", input.value.trim(), li); }));
+    form.addEventListener("submit", function (e) { e.preventDefault(); if (input.value.trim()) act(a, "comment", input.value.trim(), li); });
+    actions.appendChild(form);
+    actions.appendChild(button("close", T.close, function () { act(a, "close", null, li); }));
+    li.appendChild(actions);
+    if (m.error) li.appendChild(el("p", "alert-error", m.error));
+  }
   function renderAlerts() {
     var open = {};
     summaryAlerts.forEach(function (a) { open[a.alert_id] = a; });
     Object.keys(streamed).forEach(function (id) {
       var a = streamed[id];
-      if (a.state === "resolved") delete open[id]; else open[id] = a;
+      if (a.state === "resolved" || a.kind === "recognition") delete open[id];
+      else if (!open[id]) open[id] = a;
     });
+    Object.keys(mine).forEach(function (id) { if (mine[id].closed) delete open[id]; });
     var list = $("alert-list");
     var shown = {};
     Array.prototype.forEach.call(list.children, function (li) { shown[li.getAttribute("data-alert-id")] = li; });
@@ -129,13 +207,18 @@
     var ordered = [];
     ids.forEach(function (id) {
       var a = open[id], li = shown[id] || el("li");
+      if (li.contains(document.activeElement) && document.activeElement.tagName === "INPUT") {
+        delete shown[id]; ordered.push(li); return; // someone is typing a comment: leave it be
+      }
       li.setAttribute("data-alert-id", id);
       li.setAttribute("data-scope-id", a.scope_id);
+      li.setAttribute("data-kind", a.kind || "low_score");
       li.textContent = "";
       li.appendChild(el("b", "alert-name", a.name || names[a.scope_id] || a.scope_id));
       li.appendChild(document.createTextNode(" "));
-      li.appendChild(el("span", "alert-score", fmtScore(a.score)));
-      li.appendChild(document.createTextNode(" < " + num1.format(a.threshold) + " " + T.below + " (n " + a.n + ") · " + time.format(new Date(a.at))));
+      if (a.kind !== "silent_device") li.appendChild(el("span", "alert-score", fmtScore(a.score)));
+      li.appendChild(document.createTextNode(alertText(a)));
+      lifecycleNodes(li, a);
       if (!shown[id] && rendered) li.classList.add("new"); // flash what arrives, not the first load
       delete shown[id];
       ordered.push(li);

@@ -26,7 +26,7 @@ def test_departments_in_catalogue_order_with_names_and_figures() -> None:
         spark=[("dep-b", END - timedelta(minutes=5), 7, 30.0), ("dep-b", END, 8, 25.0)],
         total_scores=[("krakow", END, 10, 40.0)],
         total_spark=[("krakow", END, 10, 40.0)],
-        alerts=[("a1", "department", "dep-b", "dep-b", 25.0, 8, 50.0, END)],
+        alerts=[("a1", "department", "dep-b", "dep-b", 25.0, 8, 50.0, END, "low_score", END)],
     )
     summary = assemble(rows, wall_catalogue(), at=AT, level="department")
     assert [i.id for i in summary.items] == ["dep-a", "dep-b", "dep-x"]  # unknown id kept, last
@@ -44,7 +44,7 @@ def test_one_department_lists_its_sites_only() -> None:
     rows = _rows(
         scores=[("site-a", END, 4, 75.0)],
         total_scores=[("dep-a", END, 6, 50.0)],
-        alerts=[("a2", "site", "site-b", "dep-a", 10.0, 5, 40.0, END)],
+        alerts=[("a2", "site", "site-b", "dep-a", 10.0, 5, 40.0, END, "low_score", END)],
     )
     summary = assemble(rows, wall_catalogue(), at=AT, level="site", department="dep-a")
     assert [(i.id, i.name) for i in summary.items] == [
