@@ -380,10 +380,27 @@ def _filtered(p: _Page) -> str:
     )
 
 
+def _alert_stats(p: _Page) -> str:
+    """Opened, resolved, still open, median and longest time to resolve; beside last year's."""
+    years = [p.cur] + ([p.prev] if p.prev else [])
+    stats = [y["alerts"]["stats"] for y in years]
+    rows = [
+        [p.t[label], *(p.i(s[key]) for s in stats)]
+        for key, label in (
+            ("opened", "opened"),
+            ("resolved", "resolved"),
+            ("still_open", "open_at_end"),
+        )
+    ] + [
+        [p.t[key], *(duration(s[key], p.lang) for s in stats)] for key in ("median_s", "longest_s")
+    ]
+    return p.table(["", *(str(y["year"]) for y in years)], rows)
+
+
 def _alerts(p: _Page) -> str:
     t, lang, tz = p.t, p.lang, p.data.timezone
     alerts = p.cur["alerts"]["list"]
-    head = f"<section><h2>{p.w('alerts')}</h2>"
+    head = f"<section><h2>{p.w('alerts')}</h2>" + _alert_stats(p)
     if not alerts:
         return head + f"<p>{p.w('s_no_alerts', year=p.data.year)}</p></section>"
 

@@ -71,9 +71,9 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "heatmap_title": "Wynik według dnia tygodnia i godziny",
         "heatmap_note": "Wynik według dnia tygodnia i godziny (czas lokalny). Szare pola: mniej "
         "niż {min} ocen.",
-        "heatmap_too_few": "Zbyt mało ocen na mapę według dnia i godziny: {n} ocen w {cells} "
-        "godzinach tygodnia; mapa wymaga co najmniej {need} godzin tygodnia z co najmniej {min} "
-        "ocenami każda.",
+        "heatmap_too_few": "Zbyt mało ocen na mapę według dnia i godziny (ocen: {n}; godzin "
+        "tygodnia z ocenami: {cells}); mapa wymaga co najmniej {need} godzin tygodnia z co "
+        "najmniej {min} ocenami każda.",
         "employee": "Nastrój pracowników",
         "employee_note": "Odpowiedzi pracowników na pytanie o ich dzień, liczone osobno i nigdy "
         "nie mieszane z ocenami mieszkańców.",
@@ -116,6 +116,11 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "name": "nazwa",
         "threshold": "próg",
         "still_open": "nadal otwarty",
+        "opened": "otwarte",
+        "open_at_end": "otwarte na koniec okresu",
+        "resolved": "zamknięte",
+        "median_s": "mediana czasu do poprawy",
+        "longest_s": "najdłuższy czas do poprawy",
         "none": "brak",
         "points": "pkt",
         "terminal": "terminale",
@@ -182,9 +187,9 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "heatmap_title": "Score by weekday and hour",
         "heatmap_note": "Score by weekday and hour (local time). Grey cells: fewer than {min} "
         "responses.",
-        "heatmap_too_few": "Too few responses for a map by weekday and hour: {n} responses in "
-        "{cells} hours of the week; the map needs at least {need} hours of the week with at "
-        "least {min} responses each.",
+        "heatmap_too_few": "Too few responses for a map by weekday and hour (responses: {n}; "
+        "hours of the week with responses: {cells}); the map needs at least {need} hours of the "
+        "week with at least {min} responses each.",
         "employee": "Employee mood",
         "employee_note": "Employees' answers about their day, scored apart and never mixed "
         "with citizens' responses.",
@@ -228,6 +233,11 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "name": "name",
         "threshold": "threshold",
         "still_open": "still open",
+        "opened": "opened",
+        "open_at_end": "open at the end of the period",
+        "resolved": "resolved",
+        "median_s": "median time to resolve",
+        "longest_s": "longest time to resolve",
         "none": "none",
         "points": "pts",
         "terminal": "terminals",
