@@ -232,7 +232,8 @@ def _alerts() -> Board:
     return Board(
         uid="civicpulse-alerts",
         title="civicpulse · Alert timeline",
-        description="Every low-score alert: when it opened, when it resolved.",
+        description="Every alert (low score, silent device, recognition): when it opened, who "
+        "acknowledged it, how many comments, when and how it closed (recovered or by hand).",
         time_from="now-7d",
         panels=(
             PanelSpec(
@@ -244,7 +245,8 @@ def _alerts() -> Board:
             ),
             PanelSpec(
                 "Alerts",
-                "Which alerts opened in the range, how low was the score, how long did they last?",
+                "Which alerts opened in the range, how low was the score, who acknowledged them, "
+                "and did they close by recovering or by hand?",
                 sql.ALERT_LIST,
                 "table",
                 width=24,

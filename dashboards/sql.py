@@ -327,19 +327,46 @@ ORDER BY rank
 )
 
 # -- alert timeline ----------------------------------------------------------------------------
+# One row per alert opened in the range with its lifecycle (migration 0009): the first ack, the
+# number of comments, and how it closed: the earlier of its recovery (`resolved`, closed_by
+# 'recovered') and a hand close, ties by name, as GET /v1/alerts tells it.
 ALERT_LIST = """
-SELECT toString(alert_id) AS alert_id, any(CAST(scope, 'String')) AS scope,
-       any(scope_id) AS scope_id, any(department_id) AS department_id,
-       minIf(at, state = 'opened') AS opened_at,
-       if(countIf(state = 'resolved') > 0, maxIf(at, state = 'resolved'), NULL) AS resolved_at,
-       anyIf(score, state = 'opened') AS score_at_open,
-       anyIf(threshold, state = 'opened') AS threshold
-FROM alerts FINAL
-WHERE alert_id IN (
-    SELECT alert_id FROM alerts FINAL WHERE state = 'opened' AND $__timeFilter_ms(at)
-)
-GROUP BY alert_id
+SELECT a.alert_id AS alert_id, a.kind AS kind, a.scope AS scope, a.scope_id AS scope_id,
+       a.department_id AS department_id, a.opened_at AS opened_at, a.resolved_at AS resolved_at,
+       a.score_at_open AS score_at_open, a.threshold AS threshold,
+       x.acked_by AS acked_by, x.acked_at AS acked_at, ifNull(x.comments, 0) AS comments,
+       multiIf(a.resolved_at IS NULL AND x.closed_at IS NULL, NULL,
+               x.closed_at IS NULL OR (a.resolved_at, 'recovered') <= (x.closed_at, x.closed_by),
+               'recovered', x.closed_by) AS closed_by,
+       least(ifNull(a.resolved_at, x.closed_at), ifNull(x.closed_at, a.resolved_at)) AS closed_at
+FROM (
+    SELECT toString(alert_id) AS alert_id, any(CAST(kind, 'String')) AS kind,
+           any(CAST(scope, 'String')) AS scope, any(scope_id) AS scope_id,
+           any(department_id) AS department_id,
+           minIf(at, state = 'opened') AS opened_at,
+           if(countIf(state = 'resolved') > 0, maxIf(at, state = 'resolved'), NULL) AS resolved_at,
+           anyIf(score, state = 'opened') AS score_at_open,
+           anyIf(threshold, state = 'opened') AS threshold
+    FROM alerts FINAL
+    WHERE alert_id IN (
+        SELECT alert_id FROM alerts FINAL WHERE state = 'opened' AND $__timeFilter_ms(at)
+    )
+    GROUP BY alert_id
+) AS a
+LEFT JOIN (
+    SELECT toString(alert_id) AS alert_id,
+           if(countIf(action = 'ack') > 0, argMinIf(`by`, (at, `by`), action = 'ack'), NULL)
+               AS acked_by,
+           if(countIf(action = 'ack') > 0, minIf(at, action = 'ack'), NULL) AS acked_at,
+           countIf(comment IS NOT NULL) AS comments,
+           if(countIf(action = 'close') > 0, argMinIf(`by`, (at, `by`), action = 'close'), NULL)
+               AS closed_by,
+           if(countIf(action = 'close') > 0, minIf(at, action = 'close'), NULL) AS closed_at
+    FROM alert_actions FINAL
+    GROUP BY alert_id
+) AS x ON x.alert_id = a.alert_id
 ORDER BY opened_at, alert_id
+SETTINGS join_use_nulls = 1
 """
 
 ALERTS_OVER_TIME = """

@@ -9,6 +9,7 @@ window functions, alerts from its alert step over the closed 15-minute windows.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import AlertEvent, JudgedPress
 from civicpulse.sink.reviews import decide, store_suspects
-from civicpulse.sink.rows import ALERT_COLUMNS, REASON_COLUMNS, alert_row
+from civicpulse.sink.rows import ACTION_COLUMNS, ALERT_COLUMNS, REASON_COLUMNS, alert_row
 from civicpulse.stream.alerts import AlertBook, AlertState, step_window
 from civicpulse.stream.judge import Judge, MemoryStore
 from civicpulse.stream.review import Suspect
@@ -49,6 +50,7 @@ class Stored:
     alerts: list[dict[str, Any]]
     site_department: dict[str, str]
     reviews: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
 
     def final_presses(self) -> list[dict[str, Any]]:
         """One row per event, the counted verdict winning (the ReplacingMergeTree's version)."""
@@ -163,9 +165,17 @@ def load_city(client: Client) -> Stored:
         client,
         "SELECT toString(alert_id) AS alert_id, CAST(state, 'String') AS state, "
         "CAST(scope, 'String') AS scope, scope_id, department_id, score, n, threshold, at, "
-        "ingested_at FROM alerts",
+        "CAST(kind, 'String') AS kind, ingested_at FROM alerts",
     )
     for row in stored_alerts:
+        row["at"] = _utc(row["at"])
+    _actions(client, alerts)
+    stored_actions = _rows(
+        client,
+        "SELECT toString(action_id) AS action_id, toString(alert_id) AS alert_id, "
+        "CAST(action, 'String') AS action, `by`, comment, at, ingested_at FROM alert_actions",
+    )
+    for row in stored_actions:
         row["at"] = _utc(row["at"])
     _reviews(client, presses)
     stored_reviews = _rows(
@@ -174,7 +184,45 @@ def load_city(client: Client) -> Stored:
         "presses, evidence, found_at, CAST(state, 'String') AS state, updated_at "
         "FROM misuse_reviews",
     )
-    return Stored(stored_presses, stored_scores, stored_alerts, site_department, stored_reviews)
+    return Stored(
+        stored_presses,
+        stored_scores,
+        stored_alerts,
+        site_department,
+        stored_reviews,
+        stored_actions,
+    )
+
+
+def _actions(client: Client, alerts: list[AlertEvent]) -> None:
+    """People at work on the first alerts: acks (two people on one alert), comments, a hand
+    close before and one after the recovery, an alert closed by hand only; one action stored
+    twice (re-delivered: FINAL keeps one)."""
+    opened = [a for a in alerts if a.state == "opened"][:4]
+    resolved = {a.alert_id: a.at for a in alerts if a.state == "resolved"}
+    assert len(opened) == 4, "the simulated city should open at least four alerts"
+    rows: list[tuple[Any, ...]] = []
+
+    def act(alert: AlertEvent, action: str, by: str, minutes: float, comment: str | None) -> None:
+        action_id = uuid.uuid5(alert.alert_id, f"{action}:{by}:{minutes}")
+        at = alert.at + timedelta(minutes=minutes)
+        rows.append((action_id, alert.alert_id, action, by, comment, at))
+
+    first, second, third, fourth = opened
+    act(first, "ack", "jan", 3, None)
+    act(first, "ack", "eva", 2, "on it")  # the earlier ack counts
+    act(first, "comment", "jan", 4, "queue at desk 2")
+    act(second, "close", "eva", 1, "false alarm")  # before any recovery
+    act(third, "comment", "ola", 5, "extra desk opened")
+    for alert in (second, third, fourth):
+        if alert.alert_id in resolved:
+            gap = (resolved[alert.alert_id] - alert.at).total_seconds() / 60
+            act(alert, "close", "ola", gap + 1, None)  # after the recovery: recovered wins
+            break
+    else:
+        raise AssertionError("one of the first alerts should have resolved")
+    client.insert("alert_actions", rows, column_names=list(ACTION_COLUMNS))
+    client.insert("alert_actions", rows[:1], column_names=list(ACTION_COLUMNS))
 
 
 def _reviews(client: Client, presses: list[JudgedPress]) -> None:

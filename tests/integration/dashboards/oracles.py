@@ -297,10 +297,31 @@ def alerts_over_time(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]
     return [(t, c["opened"], c["resolved"]) for t, c in sorted(per.items())]
 
 
+def _final_actions(stored: Stored) -> list[dict[str, Any]]:
+    """One row per action id (a re-delivered action is stored twice, FINAL keeps one)."""
+    return list({a["action_id"]: a for a in stored.actions}.values())
+
+
+def _lifecycle(actions: list[dict[str, Any]], resolved_at: datetime | None) -> tuple[Any, ...]:
+    """(acked_by, acked_at, comments, closed_by, closed_at): the earliest ack; the earlier of the
+    recovery and a hand close, ties by name."""
+    acks = sorted((a["at"], a["by"]) for a in actions if a["action"] == "ack")
+    closings = sorted((a["at"], a["by"]) for a in actions if a["action"] == "close")
+    if resolved_at is not None:
+        closings = sorted([*closings, (resolved_at, "recovered")])
+    acked_at, acked_by = acks[0] if acks else (None, None)
+    closed_at, closed_by = closings[0] if closings else (None, None)
+    comments = sum(1 for a in actions if a["comment"] is not None)
+    return acked_by, acked_at, comments, closed_by, closed_at
+
+
 def alert_list(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
     alerts = stored.final_alerts()
     opened = {a["alert_id"]: a for a in alerts if a["state"] == "opened"}
     resolved = {a["alert_id"]: a for a in alerts if a["state"] == "resolved"}
+    actions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for action in _final_actions(stored):
+        actions[action["alert_id"]].append(action)
     rows = []
     for alert_id, a in opened.items():
         if not _time_filter_ms(a["at"], ctx):
@@ -309,6 +330,7 @@ def alert_list(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> l
         rows.append(
             (
                 alert_id,
+                a["kind"],
                 a["scope"],
                 a["scope_id"],
                 a["department_id"],
@@ -316,9 +338,10 @@ def alert_list(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> l
                 end,
                 a["score"],
                 a["threshold"],
+                *_lifecycle(actions[alert_id], end),
             )
         )
-    return sorted(rows, key=lambda r: (r[4], r[0]))
+    return sorted(rows, key=lambda r: (r[5], r[0]))
 
 
 # -- filter / misuse -------------------------------------------------------------------------
