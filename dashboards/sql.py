@@ -191,14 +191,18 @@ WHERE $__timeFilter(pressed_at)
 """
 )
 
-# Open at the range's end: opened by then and not resolved by then.
+# Open at the range's end: opened by then, neither resolved nor closed by hand by then (as
+# GET /v1/alerts?state=open); a recognition is good news, never open.
 OPEN_ALERTS = """
 SELECT toString(alert_id) AS alert_id, CAST(scope, 'String') AS scope, scope_id, department_id,
        at AS opened_at, score, n, threshold
 FROM alerts FINAL
-WHERE state = 'opened' AND at <= $__toTime
+WHERE state = 'opened' AND at <= $__toTime AND kind != 'recognition'
   AND alert_id NOT IN (
       SELECT alert_id FROM alerts FINAL WHERE state = 'resolved' AND at <= $__toTime
+  )
+  AND alert_id NOT IN (
+      SELECT alert_id FROM alert_actions FINAL WHERE action = 'close' AND at <= $__toTime
   )
 ORDER BY opened_at, alert_id
 """

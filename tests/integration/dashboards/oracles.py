@@ -138,13 +138,20 @@ def filtered_share(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) 
 def _open_alerts(stored: Stored, ctx: QueryContext) -> list[dict[str, Any]]:
     alerts = stored.final_alerts()
     end = _seconds(ctx.end)
-    resolved = {
+    closed = {
         a["alert_id"] for a in alerts if a["state"] == "resolved" and a["at"].timestamp() <= end
+    } | {
+        a["alert_id"]
+        for a in _final_actions(stored)
+        if a["action"] == "close" and a["at"].timestamp() <= end
     }
     opened = [
         a
         for a in alerts
-        if a["state"] == "opened" and a["at"].timestamp() <= end and a["alert_id"] not in resolved
+        if a["state"] == "opened"
+        and a["kind"] != "recognition"
+        and a["at"].timestamp() <= end
+        and a["alert_id"] not in closed
     ]
     return sorted(opened, key=lambda a: (a["at"], a["alert_id"]))
 
