@@ -66,7 +66,7 @@ def report_command(
     if suffix not in (".pdf", ".html", ".htm"):
         raise typer.BadParameter(f"{out}: name the output OUT.pdf or OUT.html")
     want_pdf = suffix == ".pdf" or pdf
-    console = Console()
+    console = Console(soft_wrap=True)  # messages stay whole lines (paths, commands)
     if want_pdf and find_chromium() is None:
         console.print(
             "[red]error:[/red] the PDF is printed by Chromium, which is not installed: "

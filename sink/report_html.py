@@ -10,7 +10,6 @@ carries every Polish letter.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -25,13 +24,12 @@ from .report_figures import (
     heatmap_readable,
     too_few,
 )
+from .report_page import STYLE, Page
 from .report_svg import Bar, LinePoint, bars, heatmap, monthly_line
 from .report_texts import (
-    REPORT_TEXTS,
     ReportLang,
     change_text,
     duration,
-    integer,
     local_datetime,
     number,
     percent,
@@ -45,103 +43,8 @@ __all__ = ["TOP_DEVICES", "render"]
 #: devices listed in the filtered-presses table (the most filtered first)
 TOP_DEVICES = 10
 
-_STYLE = """
-@page { size: A4; margin: 16mm 15mm 18mm 15mm;
-  @bottom-center { content: "@PAGE " counter(page) " @OF " counter(pages);
-                   font: 8pt "DejaVu Sans", sans-serif; color: #666; } }
-@page :first { @bottom-center { content: none; } }
-body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5pt;
-       color: #222; line-height: 1.35; margin: 0; }
-@media screen { body { max-width: 190mm; margin: 1em auto; } }
-h1 { font-size: 24pt; margin: 0 0 6mm; color: #1f5f99; }
-h2 { font-size: 15pt; color: #1f5f99; border-bottom: 1px solid #1f5f99; break-after: avoid; }
-h3 { font-size: 11pt; margin: 5mm 0 2mm; break-after: avoid; }
-section { break-before: page; }
-.cover { padding-top: 55mm; }
-.cover p { font-size: 11pt; }
-.kpis { display: flex; gap: 4mm; margin: 8mm 0; break-inside: avoid; }
-.kpi { flex: 1; border: 1px solid #c8d6e5; border-radius: 2mm; padding: 3mm; }
-.kpi b { display: block; font-size: 18pt; color: #1f5f99; }
-.kpi span { font-size: 8.5pt; color: #555; }
-ul.facts li { margin: 0 0 2.5mm; }
-table { border-collapse: collapse; margin: 2mm 0 3mm; width: 100%; font-size: 8.5pt; }
-thead { display: table-header-group; }
-tr, .keep, figure, svg, .note { break-inside: avoid; }
-th { background: #eef3f8; text-align: left; }
-td, th { border: 1px solid #ccc; padding: 1.2mm 2mm; vertical-align: top; }
-td.n, th.n { text-align: right; white-space: nowrap; }
-.note { color: #555; font-size: 8.5pt; }
-figure { margin: 3mm 0; }
-svg { max-width: 100%; height: auto; }
-"""
 
-
-class _Page:
-    """Formatting helpers bound to one language and one report."""
-
-    def __init__(self, data: ReportData, lang: ReportLang) -> None:
-        self.data, self.lang, self.t = data, lang, REPORT_TEXTS[lang]
-        self.cur = data.current
-        self.prev = data.previous
-        self.prev_year = data.year - 1
-
-    def w(self, key: str, **values: Any) -> str:
-        """A text of the language, filled with already formatted values, HTML-escaped."""
-        return html.escape(self.t[key].format(**values))
-
-    def i(self, n: int) -> str:
-        return integer(n, self.lang)
-
-    def score(self, entry: dict[str, Any]) -> str:
-        mark = "*" if entry["n"] and too_few(entry["n"]) else ""
-        return number(entry["score"], self.lang) + mark
-
-    def table(
-        self, headers: Sequence[str], rows: Sequence[Sequence[str]], text_cols: int = 1
-    ) -> str:
-        """Cells arrive formatted; the first ``text_cols`` columns are text, the rest figures."""
-
-        def cls(j: int) -> str:
-            return "" if j < text_cols else ' class="n"'
-
-        head = "".join(f"<th{cls(j)}>{html.escape(h)}</th>" for j, h in enumerate(headers))
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td{cls(j)}>{html.escape(c)}</td>" for j, c in enumerate(r))
-            + "</tr>"
-            for r in rows
-        )
-        keep = ' class="keep"' if len(rows) <= 25 else ""
-        table = f"<table{keep}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        marked = any(too_few_cell(c) for r in rows for c in r)
-        return table + (
-            f'<p class="note">{self.w("too_few_mark", min=MIN_RESPONSES)}</p>' if marked else ""
-        )
-
-    def yoy_headers(self) -> list[str]:
-        if self.prev is None:
-            return []
-        return [self.t["previous"].format(year=self.prev_year), self.t["change"]]
-
-    def yoy(self, entry: dict[str, Any]) -> list[str]:
-        """Previous year's score (its count) and the change, when a previous year is stored."""
-        if self.prev is None:
-            return []
-        before = entry.get("previous")
-        if before is None:
-            return ["–", "–"]
-        shown = f"{self.score(before)} ({self.i(before['n'])})"
-        return [shown, change_text(entry.get("change"), self.lang)]
-
-    def scored_rows(self, entries: Sequence[dict[str, Any]]) -> list[list[str]]:
-        return [[e["name"], self.i(e["n"]), self.score(e), *self.yoy(e)] for e in entries]
-
-
-def too_few_cell(cell: str) -> bool:
-    return cell.endswith("*")
-
-
-def _cover(p: _Page) -> str:
+def _cover(p: Page) -> str:
     t, city = p.t, p.cur["city"]
     at = local_datetime(datetime.fromisoformat(p.data.generated_at), p.data.timezone, p.lang)
     kpis = [
@@ -159,7 +62,7 @@ def _cover(p: _Page) -> str:
     )
 
 
-def _summary(p: _Page) -> str:
+def _summary(p: Page) -> str:
     lang, cur, year = p.lang, p.cur, p.data.year
     city = cur["city"]
     facts = [p.w("s_city", year=year, score=p.score(city), n=p.i(city["n"]))]
@@ -235,7 +138,7 @@ def _summary(p: _Page) -> str:
     )
 
 
-def _department_bars(p: _Page) -> str:
+def _department_bars(p: Page) -> str:
     title = p.t["departments_chart" if p.prev else "departments_chart_alone"]
     entries = [
         Bar(d["name"], d["score"], f"{p.score(d)} ({p.i(d['n'])})",
@@ -245,7 +148,7 @@ def _department_bars(p: _Page) -> str:
     return f"<figure>{bars(entries, title.format(year=p.data.year, prev=p.prev_year))}</figure>"
 
 
-def _departments(p: _Page) -> str:
+def _departments(p: Page) -> str:
     t, deps = p.t, p.cur["departments"]
     months = t["months"].split(",")
     points = [
@@ -267,7 +170,7 @@ def _departments(p: _Page) -> str:
     )
 
 
-def _site_rows(p: _Page, sites: Sequence[dict[str, Any]]) -> list[list[str]]:
+def _site_rows(p: Page, sites: Sequence[dict[str, Any]]) -> list[list[str]]:
     return [
         [
             str(s["rank"]),
@@ -281,12 +184,12 @@ def _site_rows(p: _Page, sites: Sequence[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
-def _site_headers(p: _Page) -> list[str]:
+def _site_headers(p: Page) -> list[str]:
     t = p.t
     return [t["rank"], t["site"], t["responses"], t["score"], t["fair_score"], *p.yoy_headers()]
 
 
-def _sites(p: _Page) -> str:
+def _sites(p: Page) -> str:
     sites = p.cur["sites"]
     best, weakest = best_and_weakest(sites)
     parts = [f"<section><h2>{p.w('sites')}</h2>"]
@@ -302,7 +205,7 @@ def _sites(p: _Page) -> str:
     return "".join(parts) + _channels(p) + "</section>"
 
 
-def _channels(p: _Page) -> str:
+def _channels(p: Page) -> str:
     t, channels = p.t, p.cur["channels"]
     total = sum(c["n"] for c in channels)
     rows = [
@@ -321,7 +224,7 @@ def _channels(p: _Page) -> str:
     )
 
 
-def _time(p: _Page) -> str:
+def _time(p: Page) -> str:
     t, cells = p.t, p.cur["heatmap"]
     head = f"<section><h2>{p.w('time')}</h2>"
     if not heatmap_readable(cells):
@@ -340,7 +243,7 @@ def _time(p: _Page) -> str:
     return head + f"<figure>{chart}</figure>" + note + _employee(p) + "</section>"
 
 
-def _employee(p: _Page) -> str:
+def _employee(p: Page) -> str:
     t, deps = p.t, p.cur["employee"]
     head = f"<h3>{p.w('employee')}</h3><p class='note'>{p.w('employee_note')}</p>"
     if not deps:
@@ -349,7 +252,7 @@ def _employee(p: _Page) -> str:
     return head + p.table(headers, p.scored_rows(deps))
 
 
-def _filtered(p: _Page) -> str:
+def _filtered(p: Page) -> str:
     t, lang, filtered = p.t, p.lang, p.cur["filtered"]
     before = (p.prev or {}).get("filtered", {}).get("verdicts", {})
     total = filtered["total"]
@@ -380,7 +283,7 @@ def _filtered(p: _Page) -> str:
     )
 
 
-def _alert_stats(p: _Page) -> str:
+def _alert_stats(p: Page) -> str:
     """Opened, resolved, still open, median and longest time to resolve; beside last year's."""
     years = [p.cur] + ([p.prev] if p.prev else [])
     stats = [y["alerts"]["stats"] for y in years]
@@ -397,7 +300,7 @@ def _alert_stats(p: _Page) -> str:
     return p.table(["", *(str(y["year"]) for y in years)], rows)
 
 
-def _alerts(p: _Page) -> str:
+def _alerts(p: Page) -> str:
     t, lang, tz = p.t, p.lang, p.data.timezone
     alerts = p.cur["alerts"]["list"]
     head = f"<section><h2>{p.w('alerts')}</h2>" + _alert_stats(p)
@@ -436,7 +339,7 @@ def _alerts(p: _Page) -> str:
     return head + note + p.table(headers, rows, 3) + "</section>"
 
 
-def _annex(p: _Page) -> str:
+def _annex(p: Page) -> str:
     method = p.w("method_text", tz=p.data.timezone, min=MIN_RESPONSES)
     return (
         f"<section><h2>{p.w('annex')}</h2>"
@@ -447,8 +350,8 @@ def _annex(p: _Page) -> str:
 
 def render(data: ReportData, lang: ReportLang = "pl") -> str:
     """One self-contained HTML page in ``lang`` (charts inline), readable and printable."""
-    page = _Page(data, lang)
-    style = _STYLE.replace("@PAGE", page.t["page"]).replace("@OF", page.t["of"])
+    page = Page(data, lang)
+    style = STYLE.replace("@PAGE", page.t["page"]).replace("@OF", page.t["of"])
     payload = json.dumps(asdict(data), default=str).replace("</", "<\\/")
     body = "".join(
         section(page)

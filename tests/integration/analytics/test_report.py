@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,10 +60,11 @@ def report_data(html_text: str) -> dict[str, Any]:
     return data
 
 
-def run_report(stored: Stored, *args: str) -> str:
+def run_report(stored: Stored, *args: str, env: dict[str, str] | None = None) -> str:
     from civicpulse.cli import app
 
-    result = CliRunner().invoke(app, ["report", "--year", str(YEAR), *args], env=stored.env)
+    command = ["report", "--year", str(YEAR), *args]
+    result = CliRunner().invoke(app, command, env={**stored.env, **(env or {})})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -264,6 +265,43 @@ def test_names_come_from_the_newest_demo_run_without_catalogue(
     assert str(run / "catalogue.json") in output.replace("\n", "")
     text = _visible(out.read_text(encoding="utf-8"))
     assert "Śródmieście" in text
+
+
+def test_names_come_from_the_catalogue_topic_when_a_broker_answers(
+    stored: Stored,
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_test_topics: Callable[[], object],
+) -> None:
+    from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
+    from civicpulse.stream.catalogue import publish_catalogue
+
+    create_test_topics()
+    catalogue = demo_catalogue()
+    renamed = catalogue.model_copy(
+        update={"sites": tuple(s.model_copy(update={"name": f"Topic {s.name}"})
+                               for s in catalogue.sites)}
+    )  # fmt: skip
+    publish_catalogue(kafka_bootstrap, topic_name(CATALOGUE_DEVICES, topic_prefix), renamed)
+    out = tmp_path / "r.html"
+    env = {"CIVICPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap, "CIVICPULSE_TOPIC_PREFIX": topic_prefix}
+    output = run_report(stored, "--lang", "pl", str(out), env=env)
+    assert "topic catalogue.devices" in output
+    text = _visible(out.read_text(encoding="utf-8"))
+    assert all(f"Topic {s.name}" in text for s in catalogue.sites)
+
+
+def test_a_pdf_without_chromium_says_how_to_get_it_before_reading_anything(
+    stored: Stored, tmp_path: Path
+) -> None:
+    from civicpulse.cli import app
+
+    env = {**stored.env, "PATH": str(tmp_path)}  # no chromium on this PATH
+    result = CliRunner().invoke(app, ["report", "--year", "2026", str(tmp_path / "r.pdf")], env=env)
+    assert result.exit_code == 2
+    assert "apt-get install chromium" in result.output
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_a_short_period_says_its_figures_are_too_few(
