@@ -1,121 +1,175 @@
 """Misuse review on labelled simulated days: staff presses caught, honest presses flagged.
 
 Days come from :mod:`benchmarks.misuse_days`: the simulator's demo city (its own staff
-episodes, labelled ``staff_self_rating``) plus injected staff behaviours (fixed pace, jittered
-pace, bursts between citizens, several buttons), through the stream's judge, then
-``civicpulse review scan``'s code. Normal days: a desk sees a citizen every 2 min or so; busy
-days: queues, a citizen every ~10 s at the busiest desks, mostly happy.
+episodes, labelled ``staff_self_rating``) plus eight injected staff episodes a day, every
+episode in a style drawn from parameters (pace, jitter, button mix, run length, repetitions,
+hour, desk busyness), through the stream's judge, then ``civicpulse review scan``'s code.
+Normal days: the simulator's desks (a citizen every 30 s at most). Busy and very happy days:
+queues (a citizen every ~10 s at the busiest desks) and every desk lifted to about 85 % "very
+happy", where runs of one button happen by chance most often.
 
-Figures (several seeds each, printed per seed):
+Train/test split. ``TRAIN`` seeds are the only ones the thresholds were tuned on
+(``benchmarks/misuse_tune.py``, the procedure in ``docs/review.md``); ``HELD_BACK`` seeds were
+never looked at while tuning and are what this script reports (``--train``: the train seeds
+instead, for the tuning itself). ``--quick``: the first two held-back normal days and the first
+held-back busy and very happy day.
+
+Figures (printed per day, then RESULT lines):
 
 * recall: staff presses inside a suspect period, normal days (target >= 0.9); the baseline is
   the anti-spam filter's own recall on the same presses (what single-press rules catch);
-* false flags: honest presses inside a suspect period that holds no staff press, all days
-  (target <= 0.5 %);
-* honest presses inside any suspect period, collateral of true periods included (the issue's
-  literal figure, target <= 0.5 %): a confirmed period removes the citizens served during the
-  run as well, so this grows with how common staff runs are and how busy the desk is;
-* recall on busy days, for information (queues at 1 citizen / 10 s hide a run of 1 press /
-  20 s; the busy days measure the false flags);
-* the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`):
-  the share of the simulator's staff self-rating presses it rejects, and how many more honest
-  presses it judges ``burst`` on busy desks than on quiet ones.
+* false flags: honest presses inside a suspect period but outside every staff run of their desk
+  (a run: first to last press; target <= 0.5 %), normal days; the same on busy and very happy
+  days as its own line (target <= 0.5 %), and their recall for information;
+* honest presses inside any period, citizens served during a run included, for information;
+* the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from civicpulse.stream.review import scan
+from civicpulse.stream.review import ScanPress, Suspect, scan
 
 from .common import Figure, parser, report
 from .misuse_days import Day, make_day, scanned_presses
 from .misuse_filter import filter_findings
 
+__all__ = ["HELD_BACK", "TRAIN", "LabelledDay", "figures", "load_days", "measure", "run_days"]
 
-def _measure(day: Day) -> Counter[str]:
-    presses = scanned_presses(day)
-    suspects = scan(presses)
+#: seeds the thresholds were tuned on
+TRAIN = {"normal": (1, 2, 3, 4, 5, 6), "busy_happy": (1, 2, 3)}
+#: seeds never used while tuning: the figures reported
+HELD_BACK = {"normal": (1001, 1002, 1003, 1004, 1005, 1006), "busy_happy": (1001, 1002, 1003)}
+HOURS = 8
+RATE = {"normal": 0.3, "busy_happy": 1.5}
+
+Scanner = Callable[[Sequence[ScanPress]], list[Suspect]]
+
+
+@dataclass
+class LabelledDay:
+    """One day of the benchmark with the presses the scan sees (judged once, scanned often)."""
+
+    kind: str
+    seed: int
+    day: Day
+    presses: list[ScanPress]
+
+
+def load_days(seeds: Mapping[str, Sequence[int]]) -> list[LabelledDay]:
+    return [
+        LabelledDay(kind, seed, day, scanned_presses(day))
+        for kind, kind_seeds in seeds.items()
+        for seed in kind_seeds
+        for day in [make_day(seed, HOURS, RATE[kind], busy_happy=kind == "busy_happy")]
+    ]
+
+
+def measure(day: Day, presses: Sequence[ScanPress], scanner: Scanner = scan) -> Counter[str]:
+    """Staff presses inside a period (and those the filter rejected); honest presses inside a
+    period, and those inside one but outside every staff run of their desk."""
+    suspects = scanner(presses)
     counted = {(p.device_id, p.at_ms) for p in presses}
     periods: dict[str, list[tuple[int, int]]] = {}
     for s in suspects:
         periods.setdefault(s.device_id, []).append((s.from_ms, s.to_ms))
-    staff_in_period: set[tuple[str, int, int]] = set()
     tally: Counter[str] = Counter()
-    rows = list(zip(day.labels, day.devices, day.pressed_ms, strict=True))
-    for label, device, ms in rows:
-        if ms is None or not label.startswith("staff"):
+    for label, device, ms in zip(day.labels, day.devices, day.pressed_ms, strict=True):
+        if ms is None:
             continue
-        tally["staff"] += 1
-        tally["staff_filtered"] += (device, ms) not in counted
-        # every period holding a staff press is a true one (a 3-4 run overlapping a 4 run)
-        holding = [(device, a, b) for a, b in periods.get(device, ()) if a <= ms <= b]
-        tally["staff_inside"] += bool(holding)
-        staff_in_period.update(holding)
-    for label, device, ms in rows:
-        if ms is None or label != "honest":
-            continue
-        tally["honest"] += 1
-        hit = [(a, b) for a, b in periods.get(device, ()) if a <= ms <= b]
-        tally["honest_inside"] += bool(hit)
-        tally["honest_false"] += bool(hit) and all((device, a, b) not in staff_in_period
-                                                  for a, b in hit)  # fmt: skip
+        inside = any(a <= ms <= b for a, b in periods.get(device, ()))
+        if label.startswith("staff"):
+            tally["staff"] += 1
+            tally["staff_filtered"] += (device, ms) not in counted
+            tally["staff_inside"] += inside
+        elif label == "honest":
+            in_run = any(a <= ms <= b for a, b in day.runs.get(device, ()))
+            tally["honest"] += 1
+            tally["honest_inside"] += inside
+            tally["honest_false"] += inside and not in_run
     return tally
 
 
-def main() -> None:
-    arguments = parser(__doc__ or "").parse_args()
-    normal_seeds = range(1, 3) if arguments.quick else range(1, 7)
-    busy_seeds = range(1, 2) if arguments.quick else range(1, 4)
-    hours = 8 if arguments.quick else 14
-    normal: Counter[str] = Counter()
-    busy: Counter[str] = Counter()
-    for busy_day, seeds, total in ((False, normal_seeds, normal), (True, busy_seeds, busy)):
-        for seed in seeds:
-            rate = 1.5 if busy_day else 0.3
-            tally = _measure(make_day(seed, hours, rate, busy=busy_day))
-            total.update(tally)
+def run_days(
+    days: Sequence[LabelledDay], scanner: Scanner = scan, *, quiet: bool = False
+) -> dict[str, Counter[str]]:
+    """Totals per kind of day, each day printed as it is measured (unless ``quiet``)."""
+    totals: dict[str, Counter[str]] = {"normal": Counter(), "busy_happy": Counter()}
+    for labelled in days:
+        tally = measure(labelled.day, labelled.presses, scanner)
+        totals[labelled.kind].update(tally)
+        if not quiet:
             print(
-                f"{'busy' if busy_day else 'normal'} day seed {seed}: staff recall "
-                f"{tally['staff_inside'] / tally['staff']:.3f} (filter alone "
-                f"{tally['staff_filtered'] / tally['staff']:.3f}), honest inside "
-                f"{tally['honest_inside'] / tally['honest']:.4f}, false flags "
-                f"{tally['honest_false'] / tally['honest']:.4f} ({dict(tally)})",
+                f"{labelled.kind} day seed {labelled.seed}: staff recall "
+                f"{tally['staff_inside'] / max(tally['staff'], 1):.3f} (filter alone "
+                f"{tally['staff_filtered'] / max(tally['staff'], 1):.3f}), false flags "
+                f"{tally['honest_false'] / tally['honest']:.4f}, honest inside any period "
+                f"{tally['honest_inside'] / tally['honest']:.4f} ({dict(tally)})",
                 flush=True,
             )
-    findings = filter_findings(range(5, 6) if arguments.quick else range(5, 8))
-    both = normal + busy
+    return totals
+
+
+def figures(totals: dict[str, Counter[str]]) -> list[Figure]:
+    normal, busy = totals["normal"], totals["busy_happy"]
     recall = normal["staff_inside"] / normal["staff"]
-    false_flags = both["honest_false"] / both["honest"]
+    false_normal = normal["honest_false"] / normal["honest"]
+    false_busy = busy["honest_false"] / busy["honest"]
+    both = normal + busy
     inside = both["honest_inside"] / both["honest"]
+    return [
+        Figure(
+            "misuse_staff_recall",
+            recall,
+            "share",
+            ">= 0.9",
+            recall >= 0.9,
+            normal["staff_filtered"] / normal["staff"],
+        ),
+        Figure(
+            "misuse_honest_false_flags",
+            100 * false_normal,
+            "percent",
+            "<= 0.5",
+            false_normal <= 0.005,
+        ),
+        Figure(
+            "misuse_busy_happy_false_flags",
+            100 * false_busy,
+            "percent",
+            "<= 0.5",
+            false_busy <= 0.005,
+        ),
+        Figure(
+            "misuse_busy_happy_staff_recall",
+            busy["staff_inside"] / busy["staff"],
+            "share",
+            "information",
+            True,
+            busy["staff_filtered"] / busy["staff"],
+        ),
+        Figure("misuse_honest_inside_periods", 100 * inside, "percent", "information", True),
+    ]
+
+
+def main() -> None:
+    arguments = parser(__doc__ or "")
+    arguments.add_argument(
+        "--train", action="store_true", help="the train seeds (tuning), not the held-back ones"
+    )
+    options = arguments.parse_args()
+    seeds = TRAIN if options.train else HELD_BACK
+    if options.quick:
+        seeds = {"normal": seeds["normal"][:2], "busy_happy": seeds["busy_happy"][:1]}
+    print(f"seeds ({'train' if options.train else 'held back'}): {seeds}", flush=True)
+    totals = run_days(load_days(seeds))
+    findings = filter_findings(range(5, 6) if options.quick else range(5, 8))
     report(
         [
-            Figure(
-                "misuse_staff_recall",
-                recall,
-                "share",
-                ">= 0.9",
-                recall >= 0.9,
-                normal["staff_filtered"] / normal["staff"],
-            ),
-            Figure(
-                "misuse_honest_false_flags",
-                100 * false_flags,
-                "percent",
-                "<= 0.5",
-                false_flags <= 0.005,
-            ),
-            Figure(
-                "misuse_honest_inside_periods", 100 * inside, "percent", "<= 0.5", inside <= 0.005
-            ),
-            Figure(
-                "misuse_staff_recall_busy",
-                busy["staff_inside"] / busy["staff"],
-                "share",
-                "information",
-                True,
-                busy["staff_filtered"] / busy["staff"],
-            ),
+            *figures(totals),
             Figure(
                 "antispam_staff_self_rating_rejected",
                 findings.staff_rejected_share,

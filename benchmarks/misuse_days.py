@@ -1,15 +1,19 @@
-"""Labelled days for the misuse review: the simulator's city plus injected staff behaviours.
+"""Labelled days for the misuse review: the simulator's city plus injected staff episodes.
 
 A day is the simulator's demo city (honest citizens, its own staff episodes, children, retries,
-...) with extra staff episodes on desks that are open at the time, in four behaviours:
+...) with ``episodes`` more staff episodes, each in a style drawn from parameters
+(:func:`civicpulse.producers.simulator_staff.draw_style`: pace, jitter, button mix, run length,
+repetitions, desk busyness), at a random hour on a desk open for the whole episode (chosen by
+popularity when the style says ``busy_desk``, else any).
 
-* ``staff_fixed``: button 4 at a fixed pace (15-45 s, +-1 s), 5-15 min;
-* ``staff_jittered``: button 4, gaps drawn from 10-60 s, 8-20 min;
-* ``staff_bursts``: 3-5 presses 6-12 s apart between citizens (pauses of 1-2.5 min), 15-25 min;
-* ``staff_several``: buttons 3 and 4 at random, gaps 10-40 s, 8-15 min.
+``busy_happy=True`` lets a terminal take a citizen every 10 s on average (queues, the
+simulator's default is one every 30 s) and lifts every desk's mood (about 85 % press 4): the
+desks where short runs of one button happen by chance most often.
 
-``busy=True`` lets a terminal take a citizen every 10 s on average (queues) instead of every 30 s.
-Every press goes through the stream's judge before the scan, as in production.
+Every staff run is ground truth twice: its presses (labels ``staff_*``) and its span, first to
+last press (``Day.runs``), so a benchmark can tell citizens served during a run from citizens
+flagged around it. Every press goes through the stream's judge before the scan, as in
+production.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ from __future__ import annotations
 import io
 import random
 import uuid
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -28,67 +31,31 @@ import orjson
 from civicpulse.producers import simulator
 from civicpulse.producers.city import PRESETS
 from civicpulse.producers.simulator import Simulation, format_ms
+from civicpulse.producers.simulator_staff import StaffStyle, draw_style, staff_runs
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.review import ScanPress, Suspect, scan
+from civicpulse.stream.review import ScanPress
 from civicpulse.stream.review_cli import scanned
 from civicpulse.stream.rules import RuleBook
 
-__all__ = [
-    "BEHAVIOURS",
-    "Day",
-    "Tally",
-    "evaluate",
-    "make_day",
-    "scan_day",
-    "staff_episode",
-]
+__all__ = ["Day", "make_day", "scanned_presses"]
 
-BEHAVIOURS = ("staff_fixed", "staff_jittered", "staff_bursts", "staff_several")
 START = datetime(2026, 11, 23, 5, tzinfo=UTC)  # 06:00 in Warsaw: before the desks open
+#: how much happier every desk is on a busy and very happy day (simulator mood units)
+HAPPY_LIFT = 1.0
 
 
 @dataclass
 class Day:
-    """Raw lines in arrival order with their ground truth, and the city's catalogue."""
+    """Raw lines in arrival order with their ground truth, the city's catalogue, and the span
+    (first, last press ms) of every staff run by device."""
 
     catalogue: Catalogue
     lines: list[bytes]
     labels: list[str]
     devices: list[str]
     pressed_ms: list[int | None]
-    channels: list[str]
-
-
-def staff_episode(kind: str, rng: random.Random) -> list[tuple[int, int]]:
-    """(offset ms, button) of one episode of a staff behaviour."""
-    out: list[tuple[int, int]] = []
-    t = 0.0
-    if kind == "staff_fixed":
-        pace, end = rng.uniform(15, 45) * 1000, rng.uniform(5, 15) * 60_000
-        while t < end:
-            out.append((int(t + rng.uniform(-1000, 1000)), 4))
-            t += pace
-    elif kind == "staff_jittered":
-        end = rng.uniform(8, 20) * 60_000
-        while t < end:
-            out.append((int(t), 4))
-            t += rng.uniform(10_000, 60_000)
-    elif kind == "staff_bursts":
-        end = rng.uniform(15, 25) * 60_000
-        while t < end:
-            for _ in range(rng.randint(3, 5)):
-                out.append((int(t), 4))
-                t += rng.uniform(6_000, 12_000)
-            t += rng.uniform(60_000, 150_000)
-    elif kind == "staff_several":
-        end = rng.uniform(8, 15) * 60_000
-        while t < end:
-            out.append((int(t), rng.choice((3, 4))))
-            t += rng.uniform(10_000, 40_000)
-    else:
-        raise ValueError(f"unknown staff behaviour {kind!r}")
-    return sorted(out)
+    runs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -109,35 +76,62 @@ def _line(rng: random.Random, device_id: str, ms: int, button: int) -> bytes:
     return orjson.dumps(record)
 
 
-def make_day(
-    seed: int, hours: float, rate: float, *, busy: bool = False, episodes: int = 8,
-    behaviours: Sequence[str] = BEHAVIOURS,
-) -> Day:  # fmt: skip
-    """One labelled day: the simulator's city and ``episodes`` injected staff episodes."""
-    with _terminal_rate(0.1 if busy else simulator.TERMINAL_MAX_RATE):
+def _simulation(seed: int, hours: float, rate: float, busy_happy: bool) -> Simulation:
+    with _terminal_rate(0.1 if busy_happy else simulator.TERMINAL_MAX_RATE):
         sim = Simulation(PRESETS["demo"], START, timedelta(hours=hours), rate, seed)
+    if busy_happy:
+        lifted = tuple(
+            replace(d, quality=d.quality + HAPPY_LIFT) if d.role == "desk" else d
+            for d in sim.city.devices
+        )
+        sim.city = replace(sim.city, devices=lifted)
+    return sim
+
+
+def _simulator_runs(sim: Simulation, runs: dict[str, list[tuple[int, int]]]) -> None:
+    """The spans of the simulator's own staff runs (an episode re-expands from its seed)."""
+    for episode in sim.plan.episodes:
+        if episode.label == "staff_self_rating":
+            style = StaffStyle(**episode.detail["style"])
+            for run in staff_runs(style, random.Random(episode.seed)):
+                first, last = episode.start_ms + run[0][0], episode.start_ms + run[-1][0]
+                runs.setdefault(episode.device_id, []).append((first, last))
+
+
+def make_day(
+    seed: int, hours: float, rate: float, *, busy_happy: bool = False, episodes: int = 8
+) -> Day:
+    """One labelled day: the simulator's city and ``episodes`` injected staff episodes."""
+    sim = _simulation(seed, hours, rate, busy_happy)
+    with _terminal_rate(0.1 if busy_happy else simulator.TERMINAL_MAX_RATE):
         presses = list(sim.presses())
     rng = random.Random(f"{seed}:misuse")
-    rows: list[tuple[int, bytes, str, str, int | None, str]] = []
+    rows: list[tuple[int, bytes, str, str, int | None]] = []
     for p in presses:
         record = orjson.loads(p.line) if p.event_id is not None else None
         pressed = _ms(record["pressed_at"]) if record else None
-        channel = record["channel"] if record else "?"
-        rows.append((p.arrival_ms, p.line, p.label, p.device_id, pressed, channel))
+        rows.append((p.arrival_ms, p.line, p.label, p.device_id, pressed))
+    runs: dict[str, list[tuple[int, int]]] = {}
+    _simulator_runs(sim, runs)
     desks = [d for d in sim.city.devices if d.role == "desk"]
-    for n in range(episodes):
-        kind = behaviours[n % len(behaviours)]
+    for _ in range(episodes):
+        style = draw_style(rng)
+        need = style.nominal_ms() * 3 // 2
         for _ in range(50):
-            device = rng.choice(desks)
-            start = rng.randrange(sim.start_ms, sim.end_ms - 30 * 60_000)
-            if sim.city.is_open(device, start) and sim.city.is_open(device, start + 25 * 60_000):
+            device = rng.choices(desks, [d.popularity if style.busy_desk else 1.0 for d in desks])[
+                0
+            ]
+            start = rng.randrange(sim.start_ms, max(sim.start_ms + 1, sim.end_ms - need))
+            if sim.city.is_open(device, start) and sim.city.is_open(device, start + need):
                 break
         else:
             continue
-        for offset, button in staff_episode(kind, rng):
-            ms = start + offset
-            line = _line(rng, device.device_id, ms, button)
-            rows.append((ms + 150, line, kind, device.device_id, ms, "terminal"))
+        for run in staff_runs(style, rng):
+            runs.setdefault(device.device_id, []).append((start + run[0][0], start + run[-1][0]))
+            for offset, button in run:
+                ms = start + offset
+                line = _line(rng, device.device_id, ms, button)
+                rows.append((ms + 150, line, "staff_drawn", device.device_id, ms))
     rows.sort(key=lambda r: r[0])
     return Day(
         catalogue=sim.catalogue(),
@@ -145,7 +139,7 @@ def make_day(
         labels=[r[2] for r in rows],
         devices=[r[3] for r in rows],
         pressed_ms=[r[4] for r in rows],
-        channels=[r[5] for r in rows],
+        runs=runs,
     )
 
 
@@ -155,41 +149,6 @@ def _ms(stamp: str) -> int:
 
 
 def scanned_presses(day: Day) -> list[ScanPress]:
+    """The presses the review scans: every line through the stream's judge, as in production."""
     judge = Judge(day.catalogue, RuleBook.defaults(), MemoryStore())
     return list(scanned(day.lines, judge, io.StringIO()))
-
-
-def scan_day(day: Day) -> list[Suspect]:
-    """The review's suspects of a day, through the judge as in production."""
-    return scan(scanned_presses(day), hours={})
-
-
-@dataclass
-class Tally:
-    """Presses per ground-truth label: all of them, and those inside a suspect period."""
-
-    total: Counter[str]
-    inside: Counter[str]
-
-    def share(self, labels: Sequence[str]) -> float:
-        total = sum(self.total[label] for label in labels)
-        return sum(self.inside[label] for label in labels) / total if total else 0.0
-
-
-def evaluate(day: Day, suspects: Sequence[Suspect]) -> Tally:
-    """Count every honest and staff press of the day, and those inside a suspect period."""
-    periods: dict[str, list[tuple[int, int]]] = {}
-    for s in suspects:
-        periods.setdefault(s.device_id, []).append((s.from_ms, s.to_ms))
-    total: Counter[str] = Counter()
-    inside: Counter[str] = Counter()
-    for label, device, ms, channel in zip(
-        day.labels, day.devices, day.pressed_ms, day.channels, strict=True
-    ):
-        if ms is None or not (label == "honest" or label.startswith("staff")):
-            continue
-        key = f"{label}_{channel}" if label == "honest" else label
-        total[key] += 1
-        if any(a <= ms <= b for a, b in periods.get(device, ())):
-            inside[key] += 1
-    return Tally(total, inside)

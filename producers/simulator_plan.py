@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .city import MINUTE_MS, City, SimDevice, button_cdf
+from .simulator_staff import StaffStyle, draw_style, staff_presses
 
 __all__ = [
     "DISHONEST",
@@ -104,13 +105,9 @@ def _child(rng: random.Random, ep: Episode) -> list[EpisodePress]:
 
 
 def _staff(rng: random.Random, ep: Episode) -> list[EpisodePress]:
-    # Staff lift their own desk's score: the happy button every 10-30 s for a while.
-    out: list[EpisodePress] = []
-    t = rng.uniform(0, 5_000)
-    while t < ep.end_ms - ep.start_ms:
-        out.append((int(t), "staff_self_rating", 4 if rng.random() < 0.85 else 3, None, None))
-        t += rng.uniform(10_000, 30_000)
-    return out
+    # Staff lift their own desk's score, in a style drawn by the planner (simulator_staff).
+    style = StaffStyle(**ep.detail["style"])
+    return [(t, "staff_self_rating", b, None, None) for t, b in staff_presses(style, rng)]
 
 
 def _unknown(rng: random.Random, ep: Episode) -> list[EpisodePress]:
@@ -180,8 +177,9 @@ class _Planner:
         self.web = [d for d in city.devices if d.role == "web"]
         self.episodes: list[Episode] = []
 
-    def open_desk(self, need_ms: int) -> tuple[SimDevice, int] | None:
-        """A desk open for ``need_ms`` from a random time (popular desks more likely)."""
+    def open_desk(self, need_ms: int, *, busy: bool = True) -> tuple[SimDevice, int] | None:
+        """A desk open for ``need_ms`` from a random time (popular desks more likely unless
+        ``busy`` is false)."""
         rng, city = self.rng, self.city
         latest = max(self.lo + 1, self.hi - need_ms)
         for _ in range(40):
@@ -189,7 +187,8 @@ class _Planner:
             end = t + max(need_ms - 1, 0)
             open_now = [d for d in self.desks if city.is_open(d, t) and city.is_open(d, end)]
             if open_now:
-                return rng.choices(open_now, [d.popularity for d in open_now])[0], t
+                weights = [d.popularity if busy else 1.0 for d in open_now]
+                return rng.choices(open_now, weights)[0], t
         return None
 
     def add(
@@ -215,9 +214,9 @@ def plan_episodes(city: City, volumes: Volumes, rng: random.Random) -> Plan:
         if (found := p.open_desk(60_000)) is not None:
             p.add("child_burst", found[0], found[1], 0)
     for _ in range(max(1, round(volumes.terminal * 0.02 / 22))):
-        length = min(span, int(rng.uniform(3, 12) * MINUTE_MS))
-        if (found := p.open_desk(length)) is not None:
-            p.add("staff_self_rating", found[0], found[1], length)
+        style = draw_style(rng)
+        if found := p.open_desk(min(span, style.nominal_ms()), busy=style.busy_desk):
+            p.add("staff_self_rating", found[0], found[1], 0, style=style.detail())
     for i in range(max(2, round(total * 0.004 / 40))):
         length = min(span, int(rng.uniform(10, 30) * MINUTE_MS))
         start = rng.randrange(city.start_ms, max(city.start_ms + 1, city.end_ms - length))

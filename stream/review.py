@@ -10,6 +10,9 @@ Patterns (thresholds: :mod:`civicpulse.stream.review_rules`):
 
 * ``one_button_run`` (:mod:`.review_run`): one button far more often than the device's usual
   pace and button mix predict, at a human pace (staff lifting their own desk);
+* ``recurring_bursts`` (:mod:`.review_bursts`): short bursts of one button, several in a city
+  day, far more than the desk's own pace and mix, its other days and its site's other desks
+  make likely (staff pressing a handful of times between citizens);
 * ``one_sided_hour`` (:mod:`.review_patterns`): an hour whose presses turn to one side while
   the device's neighbours at the same site do not move;
 * ``outside_hours`` (:mod:`.review_patterns`): presses while the site is closed.
@@ -39,8 +42,9 @@ __all__ = [
     "scan",
 ]
 
-Pattern = Literal["one_button_run", "one_sided_hour", "outside_hours"]
-PATTERNS: tuple[Pattern, ...] = ("one_button_run", "one_sided_hour", "outside_hours")
+Pattern = Literal["one_button_run", "recurring_bursts", "one_sided_hour", "outside_hours"]
+PATTERNS: tuple[Pattern, ...] = (
+    "one_button_run", "recurring_bursts", "one_sided_hour", "outside_hours")  # fmt: skip
 _NAMESPACE = uuid.UUID("4f6c2a52-8c1e-4d3a-9a55-0c1d7e2b9f10")
 
 
@@ -177,6 +181,7 @@ def scan(
     ``hours`` maps site ids to their opening hours (sites left out: the outside-hours pattern
     does not apply); ``timezone`` is the city's, for hours that do not name their own.
     """
+    from .review_bursts import TallyCache, recurring_bursts
     from .review_patterns import one_sided_hours, outside_hours
     from .review_run import one_button_runs
 
@@ -184,10 +189,13 @@ def scan(
     hours = hours or {}
     context = _histories(presses)
     found: list[Suspect] = []
+    tallies: TallyCache = {}
     for device in context.devices.values():
         rules = book.for_device(device.channel, device.site_id)
         if rules.one_button_run:
-            found.extend(one_button_runs(device, context, rules))
+            found.extend(one_button_runs(device, context, rules, timezone))
+        if rules.recurring_bursts:
+            found.extend(recurring_bursts(device, context, rules, timezone, tallies))
         if rules.one_sided_hour:
             found.extend(one_sided_hours(device, context, rules))
         site_hours = hours.get(device.site_id)

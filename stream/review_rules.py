@@ -32,9 +32,13 @@ __all__ = ["DEFAULT_REVIEW", "ReviewBook", "ReviewRules"]
 _CHANNELS: tuple[Channel, ...] = ("terminal", "web")
 
 
+_INTS = {"run_min_presses", "run_hug", "one_sided_min_presses", "hours_min_presses",
+         "burst_min_presses", "burst_min_count", "burst_context"}  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewRules:
-    """Thresholds of the three patterns for one channel at one site (docs/review.md)."""
+    """Thresholds of the four patterns for one channel at one site (docs/review.md)."""
 
     # one-button run: the same button far more often than the device's usual pace and mix
     one_button_run: bool = True
@@ -43,10 +47,22 @@ class ReviewRules:
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
     run_max_gap: timedelta = timedelta(minutes=4)
-    run_windows: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (3, 5, 10, 20, 30))
+    run_hug: int = 10
+    run_split: float = 3.0
+    run_windows: tuple[timedelta, ...] = tuple(
+        timedelta(minutes=m) for m in (1, 2, 3, 5, 10, 20, 30)
+    )
     run_context: timedelta = timedelta(minutes=60)
     run_idle_cap: timedelta = timedelta(minutes=10)
     mix_prior: float = 20.0
+    # recurring bursts: short bursts of one button, again and again over a city day
+    recurring_bursts: bool = True
+    burst_min_presses: int = 5
+    burst_max_gap: timedelta = timedelta(seconds=15)
+    burst_min_count: int = 3
+    burst_probability: float = 1e-4
+    burst_min_ratio: float = 5.0
+    burst_context: int = 30
     # one-sided hour: a device turns to one side while its neighbours do not move
     one_sided_hour: bool = True
     one_sided_min_presses: int = 12
@@ -62,11 +78,11 @@ class ReviewRules:
     hours_max_gap: timedelta = timedelta(minutes=60)
 
     def __post_init__(self) -> None:
-        for name in ("run_min_presses", "one_sided_min_presses", "hours_min_presses"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise RulesError(f"review: {name} must be an integer >= 2, got {value!r}")
-        for name in ("run_probability", "one_sided_probability"):
+        for name in _INTS:
+            value, least = getattr(self, name), 0 if name in ("run_hug", "burst_context") else 2
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise RulesError(f"review: {name} must be an integer >= {least}, got {value!r}")
+        for name in ("run_probability", "one_sided_probability", "burst_probability"):
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise RulesError(f"review: {name} must be a probability in (0, 1), got {value}")
@@ -79,6 +95,10 @@ class ReviewRules:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise RulesError(f"review: {name} must be a share in [0, 1], got {value}")
+        if self.burst_min_ratio < 1:
+            raise RulesError(f"review: burst_min_ratio must be >= 1, got {self.burst_min_ratio}")
+        if self.run_split < 1:
+            raise RulesError(f"review: run_split must be >= 1, got {self.run_split}")
         if self.mix_prior < 0:
             raise RulesError(f"review: mix_prior must be >= 0, got {self.mix_prior}")
         if not self.run_windows or min(self.run_windows) <= timedelta(0):
@@ -86,14 +106,13 @@ class ReviewRules:
 
 
 _FIELDS = {f.name: f for f in fields(ReviewRules)}
-_BOOLS = {"one_button_run", "one_sided_hour", "outside_hours"}
-_INTS = {"run_min_presses", "one_sided_min_presses", "hours_min_presses"}
+_BOOLS = {"one_button_run", "recurring_bursts", "one_sided_hour", "outside_hours"}
 
 DEFAULT_REVIEW: Mapping[Channel, ReviewRules] = {
     "terminal": ReviewRules(),
     # One widget serves many visitors at once (no desk to lift: visitor_limit guards each
     # visitor), its traffic swings by the hour, and web pages never close.
-    "web": ReviewRules(one_button_run=False, outside_hours=False),
+    "web": ReviewRules(one_button_run=False, recurring_bursts=False, outside_hours=False),
 }
 
 

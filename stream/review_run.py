@@ -21,7 +21,13 @@ The window is suspect when at least ``run_min_presses`` presses of b fall in it,
 pace, not a child's burst) and the chance of that many presses of b (Poisson, at the expected
 rate) is at most ``run_probability``. Suspect windows of one button that overlap merge into one
 period; a period is split where b pauses longer than ``run_max_gap`` and each piece is judged
-again, so a period starts and ends with a press of b.
+again, so a period starts and ends with a press of b. Each piece is then hugged to the run
+itself: of its sub-periods that drop up to ``run_hug`` presses of b off either end, the one
+whose count is the least likely under the usual behaviour (Poisson log-likelihood ratio) is
+the period, so presses of b at a citizen's pace just before or after the run, and the citizens
+served around it, stay out; before that, presses of b are dropped off either end while their
+gap to the next is longer than ``run_split`` times the period's median gap (a citizen's press of
+b a minute before a run at 20 s).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from .review import DeviceHistory, SiteContext, Suspect
 from .review_rules import ReviewRules
@@ -46,8 +53,8 @@ GROUPS: tuple[frozenset[int], ...] = (
     frozenset((1, 2, 3, 4)), frozenset((1,)), frozenset((2,)), frozenset((3,)), frozenset((4,)),
     frozenset((3, 4)), frozenset((1, 2)),
 )  # fmt: skip
-_NAMES = {**BUTTONS, 5: "3-4 (happy side)", 6: "1-2 (unhappy side)"}
-_SHORT = {1: "1", 2: "2", 3: "3", 4: "4", 5: "3-4", 6: "1-2"}
+NAMES = {**BUTTONS, 5: "3-4 (happy side)", 6: "1-2 (unhappy side)"}
+SHORT = {1: "1", 2: "2", 3: "3", 4: "4", 5: "3-4", 6: "1-2"}
 
 
 class _Stream:
@@ -110,8 +117,10 @@ def _chernoff_above(k: int, mu: float, limit: float) -> bool:
 class _Judge:
     """The expected count of one button in a window of one device, and its chance."""
 
-    def __init__(self, device: DeviceHistory, context: SiteContext, rules: ReviewRules) -> None:
+    def __init__(self, device: DeviceHistory, context: SiteContext, rules: ReviewRules,
+                 zone: tzinfo) -> None:  # fmt: skip
         cap, self.ctx = rules.run_idle_cap // _MS, rules.run_context // _MS
+        self.zone = zone
         self.d, self.rules = device, rules
         self.own = _Stream(device.times, device.buttons, cap)
         merged = sorted(
@@ -189,14 +198,62 @@ def _windows(judge: _Judge, button: int, b_idx: list[int]) -> Iterator[tuple[int
 
 
 def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> Iterator[tuple[int, int]]:
-    """Split ``i..j`` where the button pauses longer than ``run_max_gap``."""
-    max_gap, t = judge.rules.run_max_gap // _MS, judge.d.times
+    """Split ``i..j`` where the button pauses longer than ``run_max_gap``, or longer than
+    ``run_split`` times the period's median gap (at least a minute): two runs with citizens
+    served between them are two periods, and the citizens stay out of both."""
+    rules, t = judge.rules, judge.d.times
+    relative = max(60_000.0, rules.run_split * median(_gaps(t, b_idx, i, j) or [0]))
+    max_gap = min(rules.run_max_gap // _MS, relative)
     start = i
     for m in range(i, j):
         if t[b_idx[m + 1]] - t[b_idx[m]] > max_gap:
             yield start, m
             start = m + 1
     yield start, j
+
+
+def _strength(figures: dict[str, float] | None) -> float:
+    """Poisson log-likelihood ratio of the window's presses after the first against its
+    expectation: grows with how far the count is above what the rate explains."""
+    if figures is None:
+        return 0.0
+    k, mu = figures["k"] - 1, max(figures["expected"], 1e-9)
+    return k * math.log(k / mu) - (k - mu) if k > mu else 0.0
+
+
+def _trim(judge: _Judge, b_idx: list[int], i: int, j: int) -> tuple[int, int]:
+    """Drop presses off either end of ``i..j`` while the gap to the next is longer than
+    ``run_split`` times the period's median gap: a citizen pressing the same button a minute
+    before a run at 20 s is not part of it."""
+    t, factor, least = judge.d.times, judge.rules.run_split, judge.rules.run_min_presses
+    while j - i + 1 > least:
+        gaps = _gaps(t, b_idx, i, j)
+        typical = median(gaps)
+        if gaps[0] > factor * typical:
+            i += 1
+        elif gaps[-1] > factor * typical:
+            j -= 1
+        else:
+            break
+    return i, j
+
+
+def _hug(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> tuple[int, int]:
+    """``i..j`` trimmed at its pace (:func:`_trim`), then the sub-period (up to ``run_hug``
+    presses of the button off each end) whose count is the most unlikely under the device's
+    usual behaviour: presses of the button at a citizen's pace before or after the run fall
+    out, so do the citizens served around it."""
+    i, j = _trim(judge, b_idx, i, j)
+    reach, least = judge.rules.run_hug, judge.rules.run_min_presses
+    best, best_strength = (i, j), _strength(judge.figures(button, b_idx[i], b_idx[j]))
+    for a in range(i, min(i + reach, j) + 1):
+        for b in range(j, max(j - reach, a) - 1, -1):
+            if b - a + 1 < least or (a, b) == (i, j):
+                continue
+            strength = _strength(judge.figures(button, b_idx[a], b_idx[b]))
+            if strength > best_strength * (1 + 1e-9):
+                best, best_strength = (a, b), strength
+    return best
 
 
 def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Suspect | None:
@@ -212,7 +269,7 @@ def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Su
     from_ms, to_ms = t[first], t[last]
     per_press = 1 / figures["rate_ms"]
     neighbours = (
-        f" Its neighbours got {figures['nb_k']} presses of button {_SHORT[button]} in that time "
+        f" Its neighbours got {figures['nb_k']} presses of button {SHORT[button]} in that time "
         f"(about {figures['nb_expected']:.1f} expected)"
         + (
             f", so the expectation was raised {figures['factor']:.1f} times."
@@ -223,15 +280,16 @@ def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Su
         else " The device has no neighbours to compare with."
     )
     evidence = (
-        f"{k} presses of button {_NAMES[button]} in {duration(to_ms - from_ms)} "
-        f"({clock(from_ms)}-{clock(to_ms)} UTC), {k} of the {n} presses in that time; "
+        f"{k} presses of button {NAMES[button]} in {duration(to_ms - from_ms)} "
+        f"({clock(from_ms, judge.zone)}-{clock(to_ms, judge.zone)} city time), {k} of the {n} "
+        f"presses in that time; "
         f"gaps between them: median {duration(median(gaps))}, shortest {duration(min(gaps))}, "
         f"longest {duration(max(gaps))}. In the hour around it this device got one press of "
-        f"button {_SHORT[button]} every {duration(per_press)}, so about "
+        f"button {SHORT[button]} every {duration(per_press)}, so about "
         f"{figures['expected']:.1f} were expected after the first; chance of {k - 1} or more: "
         f"{chance(figures['p_run'])}. "
-        f"Its usual share of button {_SHORT[button]} is {share(usual, 1)}; chance that {k} of {n} "
-        f"presses are button {_SHORT[button]} under that mix: {chance(p_mix)}.{neighbours}"
+        f"Its usual share of button {SHORT[button]} is {share(usual, 1)}; chance that {k} of {n} "
+        f"presses are button {SHORT[button]} under that mix: {chance(p_mix)}.{neighbours}"
     )
     return Suspect(
         device_id=judge.d.device_id,
@@ -242,7 +300,7 @@ def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Su
         evidence=evidence,
         site_id=judge.d.site_id,
         figures={
-            "button": _SHORT[button],
+            "button": SHORT[button],
             "button_presses": k,
             "median_gap_s": median(gaps) / 1000,
             "min_gap_s": min(gaps) / 1000,
@@ -257,12 +315,13 @@ def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Su
 
 
 def one_button_runs(
-    device: DeviceHistory, context: SiteContext, rules: ReviewRules
+    device: DeviceHistory, context: SiteContext, rules: ReviewRules, timezone: str = "UTC"
 ) -> list[Suspect]:
-    """Every one-button run of one device (see the module docstring)."""
+    """Every one-button run of one device (see the module docstring); times in the evidence
+    are in ``timezone`` (the city's)."""
     if len(device.times) < rules.run_min_presses:
         return []
-    judge = _Judge(device, context, rules)
+    judge = _Judge(device, context, rules, ZoneInfo(timezone))
     found: list[Suspect] = []
     singles: list[Suspect] = []
     for button in (1, 2, 3, 4, 5, 6):
@@ -280,7 +339,10 @@ def one_button_runs(
                 merged.append([i, j])
         for i, j in merged:
             for a, b in _pieces(judge, b_idx, i, j):
-                suspect = _suspect(judge, button, b_idx, a, b)
+                hug = _hug(judge, button, b_idx, a, b)
+                suspect = _suspect(judge, button, b_idx, *hug) or _suspect(
+                    judge, button, b_idx, a, b
+                )
                 if suspect is not None:
                     found.append(suspect)
     # a side is reported only where no single button already explains the period
