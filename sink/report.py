@@ -181,6 +181,23 @@ def _monthly(reader: _Reader) -> list[dict[str, Any]]:
     return [{"month": m} | counts_of(*by_month.get(str(m), [0, 0, 0, 0])) for m in range(1, 13)]
 
 
+def _heatmap(reader: _Reader) -> list[dict[str, Any]]:
+    """Weekday (1 = Monday) x local hour cells."""
+    return [
+        {"weekday": int(w), "hour": int(h)} | counts_of(*map(int, c))
+        for w, h, *c in reader.figure(HEATMAP)
+    ]
+
+
+def _channels(reader: _Reader) -> list[dict[str, Any]]:
+    return [{"id": ch} | counts_of(*map(int, c)) for ch, *c in reader.rows(CHANNELS)]
+
+
+def _reviews(reader: _Reader) -> dict[str, dict[str, int]]:
+    """Suspect periods starting in the year, per decision: how many, and their presses."""
+    return {s: {"periods": int(k), "presses": int(p)} for s, k, p in reader.rows(REVIEWS)}
+
+
 def _employee(reader: _Reader, name: Callable[[str], str]) -> list[dict[str, Any]]:
     departments: dict[str, list[int]] = {}
     for dep, _site, *counts in reader.figure(SITE_TOTALS, kind="employee"):
@@ -254,34 +271,12 @@ def collect_year(
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("scores", lambda: _scores(reader, name)),
         ("monthly", lambda: {"monthly": _monthly(reader)}),
-        (
-            "heatmap",
-            lambda: {
-                "heatmap": [
-                    {"weekday": int(w), "hour": int(h)} | counts_of(*map(int, c))
-                    for w, h, *c in reader.figure(HEATMAP)
-                ]
-            },
-        ),
-        (
-            "channels",
-            lambda: {
-                "channels": [
-                    {"id": ch} | counts_of(*map(int, c)) for ch, *c in reader.rows(CHANNELS)
-                ]
-            },
-        ),
+        ("heatmap", lambda: {"heatmap": _heatmap(reader)}),
+        ("channels", lambda: {"channels": _channels(reader)}),
         ("employee", lambda: {"employee": _employee(reader, name)}),
         ("filtered", lambda: {"filtered": _filtered(reader)}),
         ("alerts", lambda: {"alerts": _alerts(reader, name)}),
-        (
-            "reviews",
-            lambda: {
-                "reviews": {
-                    s: {"periods": int(k), "presses": int(p)} for s, k, p in reader.rows(REVIEWS)
-                }
-            },
-        ),
+        ("reviews", lambda: {"reviews": _reviews(reader)}),
     ]
     figures: dict[str, Any] = {"year": year}
     for done, (label, step) in enumerate(steps, start=1):
@@ -298,10 +293,11 @@ def _with_changes(current: dict[str, Any], previous: dict[str, Any]) -> None:
         old = {e[key]: e for e in before}
         for entry in entries:
             prior = old.get(entry[key])
-            entry["previous"] = (
-                None if prior is None else {"n": prior["n"], "score": prior["score"]}
-            )
-            entry["change"] = change(entry["score"], None if prior is None else prior["score"])
+            if prior is None or prior["n"] == 0:  # not there last year: nothing to compare
+                entry["previous"], entry["change"] = None, None
+                continue
+            entry["previous"] = {"n": prior["n"], "score": prior["score"]}
+            entry["change"] = change(entry["score"], prior["score"])
 
     current["city"]["previous"] = {"n": previous["city"]["n"], "score": previous["city"]["score"]}
     current["city"]["change"] = change(current["city"]["score"], previous["city"]["score"])
