@@ -43,6 +43,8 @@ class Endpoint:
     token: str
     direct: Client
     stored: Stored
+    #: the engine's chDB folder
+    path: Path
 
     @property
     def address(self) -> str:
@@ -81,7 +83,7 @@ def endpoint(
     server = start_sql_server(settings, tokens)
     assert server is not None
     try:
-        yield Endpoint(server, settings, tokens, token, direct, stored)
+        yield Endpoint(server, settings, tokens, token, direct, stored, chdb_session_path)
     finally:
         server.stop()
         create_client(settings, database="default").command(f"DROP DATABASE `{database}`")
