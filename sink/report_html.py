@@ -253,32 +253,48 @@ def _employee(p: Page) -> str:
 
 
 def _filtered(p: Page) -> str:
+    """Presses per verdict, the most filtered devices, review decisions; beside last year's."""
     t, lang, filtered = p.t, p.lang, p.cur["filtered"]
-    before = (p.prev or {}).get("filtered", {}).get("verdicts", {})
-    total = filtered["total"]
-    yoy = [f"{t['presses']} {p.prev_year}"] if p.prev else []
+    old = (p.prev or {}).get("filtered", {})
+    total, before = filtered["total"], old.get("verdicts", {})
+    last = [f"{t['presses']} {p.prev_year}", f"{t['share']} {p.prev_year}"] if p.prev else []
     rows = [
-        [t.get(v, v), p.i(n), percent(n, total, lang), *([p.i(before.get(v, 0))] if p.prev else [])]
+        [t.get(v, v), p.i(n), percent(n, total, lang)]
+        + ([p.i(before.get(v, 0)), percent(before.get(v, 0), old["total"], lang)] if p.prev else [])
         for v, n in filtered["verdicts"].items()
     ]
-    headers = [t["verdict"], t["presses"], t["share"], *yoy]
+    headers = [t["verdict"], t["presses"], t["share"], *last]
+    old_devices = {d["id"]: d for d in old.get("devices", [])}
     devices = [d for d in filtered["devices"] if d["filtered"]][:TOP_DEVICES]
-    device_rows = [
-        [d["id"], p.i(d["total"]), p.i(d["filtered"]), percent(d["filtered"], d["total"], lang)]
-        for d in devices
-    ]
-    reviews = p.cur["reviews"]
+
+    def device_row(d: dict[str, Any]) -> list[str]:
+        row = [
+            d["id"],
+            p.i(d["total"]),
+            p.i(d["filtered"]),
+            percent(d["filtered"], d["total"], lang),
+        ]
+        if p.prev:
+            prior = old_devices.get(d["id"])
+            row.append("–" if prior is None else percent(prior["filtered"], prior["total"], lang))
+        return row
+
+    last_share = [f"{t['share']} {p.prev_year}"] if p.prev else []
+    device_headers = [t["device"], t["judged"], t["filtered_n"], t["share"], *last_share]
+    years = [p.cur] + ([p.prev] if p.prev else [])
     review_rows = [
-        [t[s], p.i(reviews.get(s, {}).get("periods", 0)), p.i(reviews.get(s, {}).get("presses", 0))]
+        [t[s], *(f"{p.i(y['reviews'].get(s, {}).get('periods', 0))} "
+                 f"({p.i(y['reviews'].get(s, {}).get('presses', 0))})" for y in years)]
         for s in ("confirmed", "dismissed", "open")
-    ]
+    ]  # fmt: skip
+    review_headers = [t["state"], *(f"{y['year']}: {t['periods']} ({t['presses']})" for y in years)]
     return (
         f"<section><h2>{p.w('filtered')}</h2>"
         + p.table(headers, rows)
         + f"<p class='note'>{p.w('filtered_note', k=TOP_DEVICES)}</p>"
-        + p.table([t["device"], t["judged"], t["filtered_n"], t["share"]], device_rows)
+        + p.table(device_headers, [device_row(d) for d in devices])
         + f"<h3>{p.w('reviews', year=p.data.year)}</h3>"
-        + p.table([t["state"], t["periods"], t["presses"]], review_rows)
+        + p.table(review_headers, review_rows)
         + "</section>"
     )
 

@@ -81,7 +81,7 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "filtered": "Odfiltrowane naciśnięcia",
         "filtered_note": "Naciśnięcia zachowane, lecz niewliczone do wyników. Urządzenia z "
         "największą liczbą odfiltrowanych naciśnięć (do {k}):",
-        "reviews": "Przeglądy nadużyć (okresy rozpoczęte w {year} r.)",
+        "reviews": "Przeglądy nadużyć (według roku początku okresu)",
         "alerts": "Alarmy",
         "alerts_note": "Czas do poprawy: od otwarcia alarmu do powrotu wyniku powyżej progu.",
         "annex": "Załącznik: wszystkie placówki",
@@ -197,7 +197,7 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "filtered": "Filtered presses",
         "filtered_note": "Presses kept but left out of every score. Devices with the most "
         "filtered presses (up to {k}):",
-        "reviews": "Misuse reviews (periods starting in {year})",
+        "reviews": "Misuse reviews (by the year a period starts)",
         "alerts": "Alerts",
         "alerts_note": "Time to resolve: from the alert's opening until the score recovered "
         "above the threshold.",
