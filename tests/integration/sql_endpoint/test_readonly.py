@@ -55,12 +55,13 @@ def _snapshot(endpoint: Endpoint) -> dict[str, tuple[int, int]]:
     """Rows and a content hash of every table of the database."""
     client = endpoint.direct
     tables = [row[0] for row in client.query("SHOW TABLES").result_rows]
-    return {
-        table: tuple(
-            client.query(f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{table}`").first_row
-        )
-        for table in tables
-    }
+    snapshot: dict[str, tuple[int, int]] = {}
+    for table in tables:
+        rows, digest = client.query(
+            f"SELECT count(), groupBitXor(cityHash64(*)) FROM `{table}`"
+        ).result_rows[0]
+        snapshot[table] = (rows, digest)
+    return snapshot
 
 
 def test_writes_and_escapes_are_refused_and_change_nothing(endpoint: Endpoint) -> None:
