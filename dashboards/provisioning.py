@@ -2,8 +2,9 @@
 
 The data source points at the ClickHouse server of the settings' DSN (host, port, protocol,
 user). Its password is never written to disk: the file references an environment variable that
-Grafana expands at start-up. Embedded chDB has no server Grafana could reach, so the default
-DSN gives a data source for a local server on 127.0.0.1:8123 and says so in a comment.
+Grafana expands at start-up. With embedded chDB (the default) it points at the SQL endpoint of
+the process that owns the store (``civicpulse up``: ClickHouse's HTTP interface on
+``CIVICPULSE_SQL_HOST:CIVICPULSE_SQL_PORT``), whose password is a query-API token.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ __all__ = ["PASSWORD_ENV", "datasource_yaml", "provider_yaml"]
 PASSWORD_ENV = "CIVICPULSE_CLICKHOUSE_PASSWORD"
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
 _EMBEDDED_NOTE = (
-    "# CIVICPULSE_CLICKHOUSE_DSN is embedded chDB, which Grafana cannot reach: Grafana needs a\n"
-    "# ClickHouse server. This data source expects one on 127.0.0.1:8123 (HTTP); run one there\n"
-    "# or set CIVICPULSE_CLICKHOUSE_DSN=http(s)://user:pass@host:port and build again.\n"
+    "# Embedded chDB: Grafana reads it through the SQL endpoint of `civicpulse up` (ClickHouse's\n"
+    "# HTTP interface, read-only). Its password is a query-API token: run `civicpulse tokens add\n"
+    "# grafana` and give it to Grafana as the environment variable {env}.\n"
 )
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 def _server(settings: Settings) -> tuple[dict[str, Any], str, bool]:
@@ -35,8 +37,10 @@ def _server(settings: Settings) -> tuple[dict[str, Any], str, bool]:
     parts = urlsplit(dsn)
     database = settings.clickhouse_database
     if parts.scheme not in _DEFAULT_PORTS:
-        data = {"host": "127.0.0.1", "port": 8123, "protocol": "http", "secure": False}
-        return {**data, "username": "default", "defaultDatabase": database}, _EMBEDDED_NOTE, False
+        host = "127.0.0.1" if settings.sql_host in _ANY_ADDRESS else settings.sql_host
+        data = {"host": host, "port": settings.sql_port, "protocol": "http", "secure": False}
+        note = _EMBEDDED_NOTE.format(env=PASSWORD_ENV)
+        return {**data, "username": "grafana", "defaultDatabase": database}, note, True
     data = {
         "host": parts.hostname or "127.0.0.1",
         "port": parts.port or _DEFAULT_PORTS[parts.scheme],

@@ -66,14 +66,23 @@ def test_city_timezone_reaches_the_dashboards(tmp_path: Path) -> None:
     assert (tz["type"], tz["query"], tz["hide"]) == ("constant", "Europe/Lisbon", 2)
 
 
-def test_embedded_default_gives_a_local_server_datasource_with_a_comment(tmp_path: Path) -> None:
+def test_embedded_default_points_at_the_sql_endpoint_with_a_token(tmp_path: Path) -> None:
     text = (_built(tmp_path) / "provisioning/datasources/civicpulse.yaml").read_text()
-    assert "Grafana needs a" in text and "ClickHouse server" in text
+    assert "SQL endpoint" in text and "civicpulse tokens add" in text
     (source,) = yaml.safe_load(text)["datasources"]
     assert source["type"] == "grafana-clickhouse-datasource"
     assert source["uid"] == "civicpulse-clickhouse"
-    assert source["jsonData"]["host"] == "127.0.0.1" and source["jsonData"]["port"] == 8123
-    assert source["jsonData"]["defaultDatabase"] == "civicpulse"
+    data = source["jsonData"]
+    assert (data["host"], data["port"], data["protocol"]) == ("127.0.0.1", 8123, "http")
+    assert data["defaultDatabase"] == "civicpulse"
+    assert source["secureJsonData"]["password"] == "${" + PASSWORD_ENV + "}"
+
+
+def test_embedded_datasource_follows_the_sql_port(tmp_path: Path) -> None:
+    build(tmp_path, Settings(data_dir=tmp_path, sql_port=18123, sql_host="0.0.0.0"))
+    text = (tmp_path / "provisioning/datasources/civicpulse.yaml").read_text()
+    (source,) = yaml.safe_load(text)["datasources"]
+    assert (source["jsonData"]["host"], source["jsonData"]["port"]) == ("127.0.0.1", 18123)
 
 
 @pytest.mark.parametrize(
