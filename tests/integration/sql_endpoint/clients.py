@@ -67,3 +67,8 @@ def jdbc_classpath() -> str:
         )  # fmt: skip
         partial.rename(stamp)
     return stamp.read_text().strip()
+
+
+if __name__ == "__main__":  # scripts/bootstrap --dev builds both ahead of the tests
+    print(f"clickhouse-go test client: {go_client()}")
+    print(f"JDBC driver class path: {len(jdbc_classpath().split(os.pathsep))} jars")
