@@ -52,7 +52,8 @@ def report_command(
     shows the change. Dates and times are the city's (CIVICPULSE_CITY_TIMEZONE).
 
     The PDF is printed by Chromium (Debian: apt-get install chromium; scripts/bootstrap
-    installs it); the HTML prints the same from any browser.
+    installs it); the HTML prints the same from any browser. With the embedded engine (the
+    default) the report opens the data folder itself: run it while `civicpulse up` is stopped.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
