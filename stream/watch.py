@@ -38,32 +38,42 @@ class AlertBoard:
 
     def render(self, title: str) -> Group:
         opened = Table(title=f"{title}: open alerts ({len(self.open)})", expand=True)
-        for column in ("since", "department", "scope", "score", "n", "threshold", "mode"):
+        for column in ("since", "kind", "department", "scope", "score", "n", "threshold", "mode"):
             opened.add_column(column)
         for e in sorted(self.open.values(), key=lambda e: e.at):
             opened.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M"),
+                e.kind,
                 e.department_id,
                 f"{e.scope} {e.scope_id}",
-                f"[red]{e.score:.1f}[/red]",
+                _score_cell(e, "red"),
                 str(e.n),
                 f"{e.threshold:.0f}",
                 e.mode,
             )
         latest = Table(title="latest events", expand=True)
-        for column in ("at", "event", "scope", "score", "n", "window"):
+        for column in ("at", "event", "kind", "scope", "score", "n", "window"):
             latest.add_column(column)
         for e in self.recent:
-            colour = "red" if e.state == "opened" else "green"
+            colour = "red" if e.state == "opened" and e.kind != "recognition" else "green"
             latest.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M"),
                 f"[{colour}]{e.state}[/{colour}]",
+                e.kind,
                 f"{e.scope} {e.scope_id}",
-                f"{e.score:.1f}",
+                _score_cell(e, None),
                 str(e.n),
                 f"{e.window_start:%H:%M}-{e.window_end:%H:%M}",
             )
         return Group(opened, latest)
+
+
+def _score_cell(event: AlertEvent, colour: str | None) -> str:
+    # A silent device has no score: say since when it is quiet instead.
+    if event.kind == "silent_device":
+        return f"silent since {event.window_start:%H:%M}"
+    text = f"{event.score:.1f}"
+    return f"[{colour}]{text}[/{colour}]" if colour else text
 
 
 def watch(

@@ -3,6 +3,7 @@ presses, is one positive alert event, the same one however often the day is emit
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,3 +87,28 @@ def test_recognition_threshold_and_minimum_come_from_the_alert_rules_file() -> N
     assert book.for_department("tax").recognition_min_presses == 5
     with pytest.raises(RulesError, match="recognition_min_presses"):
         AlertBook.from_toml("[default]\nrecognition_min_presses = 0\n")
+
+
+def test_the_watch_board_never_lists_a_recognition_as_open_and_names_each_kind() -> None:
+    from rich.console import Console
+
+    from civicpulse.stream.watch import AlertBoard
+
+    praise = recognition(day_score(n4=40), department_id="c", rules=RULES)
+    assert praise is not None
+    silent = praise.model_copy(
+        update={
+            "kind": "silent_device",
+            "scope": "device",
+            "scope_id": "desk-1",
+            "alert_id": uuid.UUID(int=5),
+        }
+    )
+    board = AlertBoard()
+    board.add(praise)
+    assert board.open == {}
+    board.add(silent)
+    console = Console(record=True, width=200)
+    console.print(board.render("alerts.all"))
+    text = console.export_text()
+    assert "recognition" in text and "silent since 23:00" in text
