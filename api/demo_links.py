@@ -1,8 +1,9 @@
 """The pages of a running ``civicpulse demo``, with the secrets that make them open at once.
 
-The demo issues a query-API token for the live wall and a key for its kiosk device; the links it
-prints carry them in the address's fragment (``#token=``, ``#key=``: a fragment never reaches a
-server or its log, and the pages move it to browser storage). The landing page ``/`` of the
+The demo issues a query-API token (for the live wall and the review page) and a key for its
+kiosk device; the links it prints carry them in the address's fragment (``#token=``,
+``#key=``: a fragment never reaches a server or its log, and the pages move it to browser
+storage). The landing page ``/`` of the
 demo's own process shows the same links (:func:`register`); any other API process (``civicpulse
 up``, ``api serve``) never registers any, so its ``/`` holds no secret.
 """
@@ -38,7 +39,7 @@ class DemoLinks:
 
     def paths(self, lang: str) -> dict[str, str]:
         """Every page of :data:`LABELS` as a path (with query and fragment) on the API."""
-        live = f"/live?lang={lang}" + (f"#token={_q(self.token)}" if self.token else "")
+        token = f"#token={_q(self.token)}" if self.token else ""
         widget = (
             f"/demo/widget?device={_q(self.web_device)}&lang={lang}"
             if self.web_device
@@ -46,10 +47,10 @@ class DemoLinks:
         )
         return {
             "home": f"/?lang={lang}",
-            "live": live,
+            "live": f"/live?lang={lang}{token}",
             "widget": widget,
             "kiosk": f"/kiosk?device={_q(self.kiosk_device)}&lang={lang}#key={_q(self.kiosk_key)}",
-            "review": f"/live/review?lang={lang}",
+            "review": f"/live/review?lang={lang}{token}",
             "docs": "/docs",
         }
 

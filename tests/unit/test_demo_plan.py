@@ -142,5 +142,6 @@ def test_links_are_whole_lines_with_the_secrets_in_the_fragment() -> None:
     assert "  live wall:     http://127.0.0.1:8000/live?lang=en#token=tok%2Fen%2B1" in lines
     assert any(line.endswith("/demo/widget?device=web-transport&lang=en") for line in lines)
     assert any(line.endswith("/kiosk?device=kiosk-1&lang=en#key=k-e-y") for line in lines)
+    assert any(line.endswith("/live/review?lang=en#token=tok%2Fen%2B1") for line in lines)
     pages = {line.split("8000", 1)[1].split("?")[0] for line in lines}
     assert pages == {"/", "/live", "/demo/widget", "/kiosk", "/live/review", "/docs"}
