@@ -130,8 +130,10 @@ CONSUMER_ROLES: Mapping[ConsumerRole, Mapping[str, Any]] = MappingProxyType(
         "demo-summary": {},
         "bench": {},
         # Alert delivery commits an event once every subscription got it or dead-lettered it;
-        # a dead delivery service's partitions move on after 10 s, as the sink's do.
-        "delivery": {"session.timeout.ms": 10_000},
+        # a dead delivery service's partitions move on after 10 s, as the sink's do. Its
+        # commits share the broker connection with the fetch long-poll and wait behind it: a
+        # short poll keeps a commit (and so a stop) from waiting 500 ms.
+        "delivery": {"session.timeout.ms": 10_000, "fetch.wait.max.ms": 100},
         # Alert delivery's readers of alerts.actions and scores: assign() only, never commit.
         "delivery-follow": {},
     }

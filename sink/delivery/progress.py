@@ -64,6 +64,12 @@ class OffsetTracker:
             if number in self.partitions:
                 self.partitions[number].committed = offset
 
+    def uncommitted(self, partitions: list[int]) -> None:
+        """A commit of these partitions failed: offer their commit point again."""
+        for number in partitions:
+            if number in self.partitions:
+                self.partitions[number].committed = None
+
     def forget(self, partition: int) -> None:
         """The partition was revoked: nothing of it may be committed by this consumer."""
         self.partitions.pop(partition, None)

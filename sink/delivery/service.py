@@ -72,7 +72,7 @@ class DeliveryOptions:
     policy: RetryPolicy
     smtp: SmtpConfig | None
     state_file: Path
-    #: events older than this when read are settled unsent (a new group skips old history)
+    #: events written longer ago than this are settled unsent (a new group skips old history)
     max_age: timedelta = timedelta(hours=24)
     #: seconds a stopping service waits for deliveries in flight
     stop_grace: float = 10.0
@@ -159,7 +159,10 @@ class DeliveryService:
         self._producer = kafka_clients.producer(settings, "delivery")
         self._actions = self._open_actions()
         self._consumer = kafka_clients.consumer(
-            settings, group_id(settings.topic_prefix), "delivery"
+            settings,
+            group_id(settings.topic_prefix),
+            "delivery",
+            overrides={"on_commit": self._committed},
         )
         self._consumer.subscribe(
             [self.alerts_topic],
@@ -194,10 +197,14 @@ class DeliveryService:
             if message.error() is not None:
                 log.warning("alerts.all: %s", message.error())
                 continue
-            self._accept(message.partition(), message.offset(), message.value())
+            kind, created_ms = message.timestamp()
+            written = None if kind == 0 else datetime.fromtimestamp(created_ms / 1000, UTC)
+            self._accept(message.partition(), message.offset(), message.value(), written)
         return bool(messages)
 
-    def _accept(self, partition: int, offset: int, raw: bytes) -> None:
+    def _accept(
+        self, partition: int, offset: int, raw: bytes, written: datetime | None = None
+    ) -> None:
         self.tracker.read(partition, offset)
         source = (partition, offset)
         try:
@@ -208,8 +215,10 @@ class DeliveryService:
             self._tasks.append(asyncio.create_task(letter))
             return
         self.stats.events += 1
-        if self.clock() - event.at > self.options.max_age:
-            log.info("alert %s from %s is older than %s: not sent", event.alert_id, event.at,
+        # Age by when the stream wrote the event (the record's timestamp), not by the event's
+        # own time: a replayed or simulated city's alerts carry event times of their past.
+        if written is not None and self.clock() - written > self.options.max_age:
+            log.info("alert %s written %s is older than %s: not sent", event.alert_id, written,
                      self.options.max_age)  # fmt: skip
             self.stats.skipped += 1
             self.tracker.settle(*source)
@@ -417,11 +426,19 @@ class DeliveryService:
 
         parts = [TopicPartition(self.alerts_topic, p, o) for p, o in offsets.items()]
         try:
-            self._consumer.commit(offsets=parts, asynchronous=False)
+            # Asynchronous while running: the loop keeps delivering meanwhile. A commit that
+            # fails is retried (``_committed``); a crash before it lands re-sends, never loses.
+            self._consumer.commit(offsets=parts, asynchronous=not force)
         except KafkaException as exc:
             log.warning("commit failed (%s); retried with the next one", exc)
             return
         self.tracker.committed(offsets)
+
+    def _committed(self, error: Any, partitions: list[Any]) -> None:
+        failed = [p.partition for p in partitions if error is not None or p.error is not None]
+        if failed:
+            log.warning("commit of partitions %s failed (%s); trying again", failed, error)
+            self.tracker.uncommitted(failed)
 
     def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
         self._commit(force=True)

@@ -7,6 +7,7 @@
   the scores topic, names from the catalogue topic) and the link to the department page;
 - the event's offset is committed once both settled; a failing subscriber is dead-lettered with
   the reason (after the last try, or at once on a 4xx), and so is a message that is no alert;
+  an event written longer ago than the maximum age is committed unsent;
 - escalation: an opened alert nobody acknowledged goes to escalate_to; one acknowledged on
   alerts.actions does not, and one acknowledged before it was read is not sent at all.
 """
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Producer
 
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import ALERTS_ALL, DEADLETTER, topic_name
@@ -139,7 +140,12 @@ secret = "{SECRET}"
         with ServiceThread(settings, toml):
             produce_alerts(kafka_bootstrap, topic_prefix, [event])
             produce(kafka_bootstrap, topic_name(ALERTS_ALL, topic_prefix), [(b"x", b"{not json")])
-            wait_until(lambda: committed(kafka_bootstrap, topic_prefix) == 2, 30, "commits")
+            # written two days ago (a new group reading old history): settled, not sent
+            old = Producer({"bootstrap.servers": kafka_bootstrap})
+            old.produce(topic_name(ALERTS_ALL, topic_prefix), alert_event().model_dump_json(),
+                        timestamp=int((time.time() - 2 * 86400) * 1000))  # fmt: skip
+            assert old.flush(10) == 0
+            wait_until(lambda: committed(kafka_bootstrap, topic_prefix) == 3, 30, "commits")
         assert len(hooks.at("/down")) == 3 and len(hooks.at("/gone")) == 1
     letters = {
         letter.error.split(" ")[4] if "delivery of" in letter.error else "raw": letter

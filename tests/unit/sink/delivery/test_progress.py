@@ -54,3 +54,13 @@ def test_committed_offset_never_passes_an_unsettled_event(order: list[int], sett
     assert all(offset in done for offset in range(point))
     assert point == 20 or point not in done
     assert tracker.unsettled() == 20 - settled
+
+
+def test_a_failed_commit_is_offered_again() -> None:
+    tracker = OffsetTracker()
+    tracker.read(2, 0)
+    tracker.settle(2, 0)
+    tracker.committed(tracker.to_commit())
+    assert tracker.to_commit() == {}
+    tracker.uncommitted([2, 9])  # 9: a partition this consumer no longer has
+    assert tracker.to_commit() == {2: 1}
