@@ -38,12 +38,16 @@ _INTS = {"run_min_presses", "run_hug", "one_sided_min_presses", "hours_min_press
 
 @dataclass(frozen=True, slots=True)
 class ReviewRules:
-    """Thresholds of the four patterns for one channel at one site (docs/review.md)."""
+    """Thresholds of the four patterns for one channel at one site (docs/review.md).
+
+    ``run_probability``, ``run_context``, ``burst_max_gap``, ``burst_min_presses`` and
+    ``burst_min_ratio`` were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
+    """
 
     # one-button run: the same button far more often than the device's usual pace and mix
     one_button_run: bool = True
     run_min_presses: int = 8
-    run_probability: float = 1e-5
+    run_probability: float = 1e-4
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
     run_max_gap: timedelta = timedelta(minutes=4)
@@ -52,16 +56,16 @@ class ReviewRules:
     run_windows: tuple[timedelta, ...] = tuple(
         timedelta(minutes=m) for m in (1, 2, 3, 5, 10, 20, 30)
     )
-    run_context: timedelta = timedelta(minutes=60)
+    run_context: timedelta = timedelta(minutes=120)
     run_idle_cap: timedelta = timedelta(minutes=10)
     mix_prior: float = 20.0
     # recurring bursts: short bursts of one button, again and again over a city day
     recurring_bursts: bool = True
     burst_min_presses: int = 5
-    burst_max_gap: timedelta = timedelta(seconds=15)
+    burst_max_gap: timedelta = timedelta(seconds=20)
     burst_min_count: int = 3
     burst_probability: float = 1e-4
-    burst_min_ratio: float = 5.0
+    burst_min_ratio: float = 10.0
     burst_context: int = 30
     # one-sided hour: a device turns to one side while its neighbours do not move
     one_sided_hour: bool = True
