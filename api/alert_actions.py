@@ -172,7 +172,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _act(
     request: Request, alert_id: uuid.UUID, action: ActionName, by: str, comment: str | None
-) -> dict[str, Any]:
+) -> AlertAction:
     from civicpulse.sink.clickhouse import create_client
 
     try:
@@ -193,38 +193,41 @@ def _act(
     error = _publisher(request).publish(event)
     if error is not None:
         raise HTTPException(503, f"the action was not stored by the broker: {error}")
-    wire: dict[str, Any] = event.model_dump(mode="json")
-    return wire
+    return event
 
 
 TokenName = Annotated[str, Depends(_token_name)]
 
 
-@router.post("/alerts/{alert_id}/ack", status_code=201, responses=_ERRORS)
+@router.post(
+    "/alerts/{alert_id}/ack", status_code=201, response_model=AlertAction, responses=_ERRORS
+)
 def ack(
     request: Request,
     alert_id: uuid.UUID,
     by: TokenName,
     body: Annotated[OptionalCommentBody | None, Body()] = None,
-) -> dict[str, Any]:
+) -> AlertAction:
     """Acknowledge an open alert (someone is on it); an optional comment goes with it."""
     return _act(request, alert_id, "ack", by, body.comment if body else None)
 
 
-@router.post("/alerts/{alert_id}/comment", status_code=201, responses=_ERRORS)
-def comment(
-    request: Request, alert_id: uuid.UUID, by: TokenName, body: CommentBody
-) -> dict[str, Any]:
+@router.post(
+    "/alerts/{alert_id}/comment", status_code=201, response_model=AlertAction, responses=_ERRORS
+)
+def comment(request: Request, alert_id: uuid.UUID, by: TokenName, body: CommentBody) -> AlertAction:
     """Add a comment to an alert, open or closed."""
     return _act(request, alert_id, "comment", by, body.comment)
 
 
-@router.post("/alerts/{alert_id}/close", status_code=201, responses=_ERRORS)
+@router.post(
+    "/alerts/{alert_id}/close", status_code=201, response_model=AlertAction, responses=_ERRORS
+)
 def close(
     request: Request,
     alert_id: uuid.UUID,
     by: TokenName,
     body: Annotated[OptionalCommentBody | None, Body()] = None,
-) -> dict[str, Any]:
+) -> AlertAction:
     """Close an open alert by hand (an alert whose score recovers closes itself)."""
     return _act(request, alert_id, "close", by, body.comment if body else None)
