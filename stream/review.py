@@ -197,7 +197,7 @@ def scan(
         if rules.recurring_bursts:
             found.extend(recurring_bursts(device, context, rules, timezone, tallies))
         if rules.one_sided_hour:
-            found.extend(one_sided_hours(device, context, rules))
+            found.extend(one_sided_hours(device, context, rules, timezone))
         site_hours = hours.get(device.site_id)
         if rules.outside_hours and site_hours is not None:
             found.extend(outside_hours(device, site_hours, rules, timezone))

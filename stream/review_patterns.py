@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 from civicpulse.schemas.catalogue import WEEKDAYS, OpeningHours
 
@@ -80,8 +81,10 @@ def _neighbour_shift(
 
 
 def one_sided_hours(
-    device: DeviceHistory, context: SiteContext, rules: ReviewRules
+    device: DeviceHistory, context: SiteContext, rules: ReviewRules, timezone: str = "UTC"
 ) -> list[Suspect]:
+    """Every one-sided hour of one device; clock times in the evidence in ``timezone``."""
+    zone = ZoneInfo(timezone)
     found: list[Suspect] = []
     cache: _Hourly = {}
     prior_mix = context.prior_mix(device)
@@ -126,7 +129,8 @@ def one_sided_hours(
             f"against their own hours around it"
         )
         evidence = (
-            f"{k} of {n} presses {side} between {clock(inside[0])} and {clock(inside[-1])} UTC, "
+            f"{k} of {n} presses {side} between {clock(inside[0], zone)} and "
+            f"{clock(inside[-1], zone)} city time, "
             f"against {share(p, 1)} usually on this device; chance of {k} or more of {n} under "
             f"its usual mix: {chance(p_side)}; {moved}."
         )

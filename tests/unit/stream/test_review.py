@@ -75,6 +75,7 @@ def test_staff_run_at_a_steady_pace_is_one_suspect_period_with_its_evidence() ->
     assert period.figures["button_presses"] >= len(run)
     assert "presses of button 4 (very happy)" in period.evidence
     assert "median 20 s" in period.evidence
+    assert "(11:00:00-11:09:40 city time)" in period.evidence  # 10:00 UTC is 11:00 in Warsaw
     record = period.record()
     assert list(record)[:6] == ["device_id", "from", "to", "pattern", "presses", "evidence"]
     assert record["from"].endswith("Z") and len(record["from"]) == 24
@@ -102,6 +103,7 @@ def test_one_sided_hour_when_neighbours_do_not_move() -> None:
     found = [s for s in scan(site + angry) if s.pattern == "one_sided_hour"]
     assert [s.device_id for s in found] == ["desk-2"]
     assert "unhappy (1-2)" in found[0].evidence
+    assert "between 12:" in found[0].evidence and "city time" in found[0].evidence  # 11 UTC
     # the whole site turning unhappy is a real change: nobody is singled out
     everyone = [
         p for p in site if not (hour <= p.at_ms < hour + 60 * MIN)
