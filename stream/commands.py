@@ -25,7 +25,10 @@ stream_app = typer.Typer(help="Run the stream processors (Faust worker).", no_ar
 catalogue_app = typer.Typer(
     help="Publish the device catalogue to its compacted topic.", no_args_is_help=True
 )
-alerts_app = typer.Typer(help="Follow low-score alerts live.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Follow alerts live (watch); send them to the departments (deliver).",
+    no_args_is_help=True,
+)
 
 _err = Console(stderr=True, soft_wrap=True)
 
