@@ -14,9 +14,9 @@ Each handle is locked down once, when opened: the limits (``max_execution_time``
 ``readonly = 2``. From then on the engine itself refuses writes, DDL and a change of
 ``readonly``; the guard (:mod:`.guard`) keeps ``SETTINGS`` clauses off the limits and table
 functions that leave the store out (``readonly = 1`` would refuse those too, but also the
-``SETTINGS`` clauses panel SQL carries). A client's URL settings apply to its one query
-(``SET`` before, ``SET ... = DEFAULT`` after, on the handle the query holds), the limits
-excepted (:meth:`ReadOnlyPool._client_settings`).
+``SETTINGS`` clauses panel SQL carries). A client's URL settings apply to its query: the
+handle it runs on is given exactly those settings on top of its defaults (:meth:`_Handle.apply`),
+the limits excepted (:meth:`ReadOnlyPool._client_settings`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,22 +73,24 @@ class _Handle:
             self.conn.query(f"SET {name} = '{value}'", "TabSeparated")
         self.conn.query("SET readonly = 2", "TabSeparated")
         self.database = ""
+        #: the client settings the handle carries now (see :meth:`apply`)
+        self.applied: dict[str, str] = {}
         self.use(database)
 
-    @contextmanager
-    def settings(self, values: Mapping[str, str]) -> Iterator[None]:
-        """Apply a client's settings for one query, then put the defaults back (names checked
-        by the caller; values quoted, so a value cannot end the statement)."""
-        changed: list[str] = []
-        try:
-            for name, value in values.items():
+    def apply(self, values: Mapping[str, str]) -> None:
+        """Give the handle exactly ``values`` on top of its defaults (names checked by the
+        caller; values quoted, so a value cannot end the statement). What the last query set and
+        this one sets too stays: a driver sends the same settings every time, so most queries
+        need no ``SET`` at all."""
+        for name in [name for name in self.applied if name not in values]:
+            self.conn.query(f"SET {name} = DEFAULT", "TabSeparated")
+            del self.applied[name]
+        for name, value in values.items():
+            if self.applied.get(name) != value:
                 quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+                self.applied.pop(name, None)
                 self.conn.query(f"SET {name} = '{quoted}'", "TabSeparated")
-                changed.append(name)
-            yield
-        finally:
-            for name in changed:
-                self.conn.query(f"SET {name} = DEFAULT", "TabSeparated")
+                self.applied[name] = value
 
     def use(self, database: str) -> None:
         if database != self.database:
@@ -107,9 +108,20 @@ class ReadOnlyPool:
         #: the settings a client may not change (the guard keeps SETTINGS clauses off them)
         self.limits = frozenset(limits)
         self._idle: queue.Queue[_Handle] = queue.Queue()
-        self._all = [
-            _Handle(path, database, limits) for _ in range(settings.sql_max_concurrent_queries)
-        ]
+        self._all: list[_Handle] = []
+        try:
+            for _ in range(settings.sql_max_concurrent_queries):
+                self._all.append(_Handle(path, database, limits))
+        except RuntimeError as exc:
+            for handle in self._all:
+                handle.conn.close()
+            error = engine_error(str(exc))
+            raise SqlEndpointError(
+                error.code,
+                error.name,
+                f"the SQL endpoint cannot open database {database!r} in {path}: {error.text} "
+                "(run `civicpulse db migrate` first)",
+            ) from exc
         for handle in self._all:
             self._idle.put(handle)
         self._closed = threading.Event()
@@ -139,8 +151,8 @@ class ReadOnlyPool:
             started = time.perf_counter()
             try:
                 handle.use(database or self.database)
-                with handle.settings(self._client_settings(client_settings or {})):
-                    result = handle.conn.query(sql, output_format, params=dict(parameters or {}))
+                handle.apply(self._client_settings(client_settings or {}))
+                result = handle.conn.query(sql, output_format, params=dict(parameters or {}))
             except RuntimeError as exc:
                 raise engine_error(str(exc)) from exc
             data = result.bytes() or b""

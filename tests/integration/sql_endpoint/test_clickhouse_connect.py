@@ -94,3 +94,16 @@ def test_query_parameters_and_ping(endpoint: Endpoint) -> None:
     assert response.text == "42\n"
     assert httpx.get(f"{endpoint.url}ping").text == "Ok.\n"
     assert httpx.get(endpoint.url).text == "Ok.\n"
+
+
+def test_url_settings_apply_to_their_query_only(endpoint: Endpoint) -> None:
+    sql = "SELECT getSetting('max_block_size')"
+    default = endpoint.direct.command(sql)
+    assert _post(endpoint, sql, max_block_size="1234").text == "1234\n"
+    for _ in range(endpoint.settings.sql_max_concurrent_queries + 1):  # every handle reverted
+        assert _post(endpoint, sql).text == f"{default}\n"
+    unknown = _post(endpoint, "SELECT 1", no_such_setting="1")
+    assert unknown.headers["X-ClickHouse-Exception-Code"] == "115", unknown.text
+    # A client's limit is not the endpoint's: the configured one stays.
+    limit = _post(endpoint, "SELECT getSetting('max_execution_time')", max_execution_time="9")
+    assert float(limit.text) == endpoint.settings.sql_max_execution_time
