@@ -57,8 +57,8 @@ def _insert_silent_desk(client: Client) -> None:
 
 
 def test_ack_comment_and_close_from_the_pages_are_stored_and_shown(
+    wall: Wall,  # noqa: F811 (first: the browser closes its live streams before the server stops)
     browser_context: Any,
-    wall: Wall,  # noqa: F811
     clickhouse_client: Client,
     tmp_path: Path,
 ) -> None:
