@@ -103,3 +103,28 @@ def test_silent_exactly_when_quiet_long_enough_usually_busy_and_open(
     assert (event is not None) == expected
     if event is not None:
         assert event.expected_presses == pytest.approx(sum(weekly) / 3)
+
+
+def test_opening_hours_come_from_the_catalogue_in_the_sites_zone() -> None:
+    from civicpulse.schemas.catalogue import Catalogue
+    from civicpulse.sink.silent_watch import opening_hours_of
+
+    catalogue = Catalogue.model_validate(
+        {
+            "departments": [{"department_id": "civil", "name": "Civil affairs"}],
+            "sites": [
+                {
+                    "site_id": "town-hall",
+                    "department_id": "civil",
+                    "name": "Town hall",
+                    "opening_hours": {"mon": ["08:00-16:00"]},
+                },
+                {"site_id": "annex", "department_id": "civil", "name": "Annex"},
+            ],
+        }
+    )
+    open_at = opening_hours_of(lambda: catalogue, "Europe/Warsaw")
+    assert open_at("town-hall", NOW) is True  # Monday 11:30 in Warsaw
+    assert open_at("town-hall", NOW + timedelta(hours=5)) is False  # 16:30
+    assert open_at("annex", NOW) is None  # no hours known
+    assert open_at("no-such-site", NOW) is None
