@@ -3,12 +3,14 @@ dashboards refreshing through it slow the pipeline down.
 
 One process holds the engine, as ``civicpulse up`` does: the simulated city of the dashboard
 tests in a fresh database, the SQL endpoint on a free port, and (second part) the sink
-consuming ``presses.accepted`` from a real broker into the same database.
+consuming ``presses.accepted`` from a real broker into the same database. The endpoint's clients
+run in a child process of their own, as Grafana does (in this process they would share its GIL
+with the endpoint and the sink).
 
 * ``sql_endpoint_panel_p95``: every panel's and query variable's SQL (expanded as Grafana
   expands it), run through the endpoint by clickhouse-connect over HTTP, against the same
-  queries through clickhouse-connect's chDB client in the same run. Target: p95 <= 1.5 x the
-  direct p95 + 10 ms.
+  queries through clickhouse-connect's chDB client in the same run (rounds alternate).
+  Target: p95 <= 1.5 x the direct p95 + 10 ms.
 * ``sql_endpoint_press_queryable_p99``: presses produced to Kafka one every 50 ms, each timed
   until a direct query finds it in ``presses``, with 8 dashboard clients refreshing every panel
   every 5 s through the endpoint, against the same with no clients. Target: <= 1.5 x.
@@ -18,6 +20,8 @@ Broker: ``KAFKA_BOOTSTRAP`` if set, else a throw-away launcher broker on free lo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,35 +53,81 @@ def _press(event_id: str) -> bytes:
     )  # fmt: skip
 
 
+def _timed(client: Any, queries: list[str]) -> list[float]:
+    samples = []
+    for sql in queries:
+        started = time.perf_counter()
+        client.query(sql)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _http_client(port: int, token: str) -> Any:
+    import clickhouse_connect
+
+    return clickhouse_connect.get_client(
+        host="127.0.0.1", port=port, username="bench", password=token, database="bench"
+    )
+
+
+def client_process() -> None:
+    """The child: ``timed`` runs the queries once and prints their seconds; ``dashboards``
+    runs CLIENTS threads refreshing every query every REFRESH_SECONDS until stdin closes."""
+    job = orjson.loads(sys.stdin.readline())
+    queries: list[str] = job["queries"]
+    if job["mode"] == "timed":
+        client = _http_client(job["port"], job["token"])
+        _timed(client, queries)  # warm
+        print(orjson.dumps(_timed(client, queries)).decode(), flush=True)
+        return
+    stop, refreshes = threading.Event(), list[int]()
+
+    def refresh() -> None:
+        client = _http_client(job["port"], job["token"])
+        while not stop.is_set():
+            started = time.monotonic()
+            _timed(client, queries)
+            refreshes.append(1)
+            stop.wait(max(0.0, REFRESH_SECONDS - (time.monotonic() - started)))
+
+    threads = [threading.Thread(target=refresh, daemon=True) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    sys.stdin.read()  # until the parent closes it
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    print(len(refreshes), flush=True)
+
+
+def _child(job: dict[str, Any]) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.sql_endpoint", "--client"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    child.stdin.write(orjson.dumps(job).decode() + "\n")
+    child.stdin.flush()
+    return child
+
+
 def panel_latencies(
-    direct: Any, http: Any, queries: list[str], rounds: int
+    direct: Any, port: int, token: str, queries: list[str], rounds: int
 ) -> tuple[list[float], list[float]]:
-    """Seconds per query, directly and through the endpoint, interleaved so both see the same
-    machine."""
+    """Seconds per query, directly and through the endpoint (from a child process), alternating
+    rounds so both see the same machine."""
+    _timed(direct, queries)  # warm
     direct_s: list[float] = []
     endpoint_s: list[float] = []
     for _ in range(rounds):
-        for sql in queries:
-            for client, samples in ((direct, direct_s), (http, endpoint_s)):
-                started = time.perf_counter()
-                client.query(sql)
-                samples.append(time.perf_counter() - started)
+        direct_s += _timed(direct, queries)
+        out, _ = _child(
+            {"mode": "timed", "queries": queries, "port": port, "token": token}
+        ).communicate()
+        endpoint_s += orjson.loads(out)
     return direct_s, endpoint_s
-
-
-def _dashboard_client(host: str, port: int, token: str, database: str, queries: list[str],
-                      stop: threading.Event, done: list[int]) -> None:  # fmt: skip
-    import clickhouse_connect
-
-    client = clickhouse_connect.get_client(
-        host=host, port=port, username="bench", password=token, database=database
-    )
-    while not stop.is_set():
-        started = time.monotonic()
-        for sql in queries:
-            client.query(sql)
-        done.append(1)
-        stop.wait(max(0.0, REFRESH_SECONDS - (time.monotonic() - started)))
 
 
 def press_to_queryable(bootstrap: str, topic: str, direct: Any, seconds: float) -> list[float]:
@@ -119,6 +169,7 @@ def press_to_queryable(bootstrap: str, topic: str, direct: Any, seconds: float) 
 
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--client", action="store_true", help="(internal) the client process")
     arguments.add_argument(
         "--max-threads",
         type=int,
@@ -132,9 +183,10 @@ def main() -> None:
         help="CIVICPULSE_SQL_MAX_CONCURRENT_QUERIES of the endpoint",
     )
     args = arguments.parse_args()
+    if args.client:
+        client_process()
+        return
     rounds, phase = (2, 10.0) if args.quick else (20, 60.0)
-    import clickhouse_connect
-
     from civicpulse.api.sql_endpoint import start_sql_server
     from civicpulse.api.tokens import ApiTokens
     from civicpulse.infra.kafka_process import free_port
@@ -165,12 +217,7 @@ def main() -> None:
         token = tokens.add("bench")
         server = start_sql_server(settings, tokens)
         assert server is not None
-        http = clickhouse_connect.get_client(
-            host=server.host, port=server.port, username="bench", password=token,
-            database="bench",
-        )  # fmt: skip
-        panel_latencies(direct, http, queries, 1)  # warm both paths
-        direct_s, endpoint_s = panel_latencies(direct, http, queries, rounds)
+        direct_s, endpoint_s = panel_latencies(direct, server.port, token, queries, rounds)
 
         create_topics(bootstrap, prefix)
         sink = Sink(settings, group_id=f"bench-{uuid.uuid4().hex}", policy=BatchPolicy())
@@ -179,21 +226,11 @@ def main() -> None:
         topic = topic_name(PRESSES_ACCEPTED, prefix)
         press_to_queryable(bootstrap, topic, direct, 3.0)  # the sink has joined and warmed up
         quiet = press_to_queryable(bootstrap, topic, direct, phase)
-        stop, refreshes = threading.Event(), list[int]()
-        clients = [
-            threading.Thread(
-                target=_dashboard_client,
-                args=(server.host, server.port, token, "bench", queries, stop, refreshes),
-                daemon=True,
-            )
-            for _ in range(CLIENTS)
-        ]
-        for client in clients:
-            client.start()
+        dashboards = _child(
+            {"mode": "dashboards", "queries": queries, "port": server.port, "token": token}
+        )
         loaded = press_to_queryable(bootstrap, topic, direct, phase)
-        stop.set()
-        for client in clients:
-            client.join(timeout=60)
+        refreshes, _ = dashboards.communicate()  # closes its stdin: the clients stop
         sink.stop()
         sink_thread.join(timeout=60)
         server.stop()
@@ -203,8 +240,9 @@ def main() -> None:
     quiet_p99, loaded_p99 = percentile(quiet, 99), percentile(loaded, 99)
     print(
         f"endpoint: {args.slots} slot(s), max_threads {args.max_threads}; "
-        f"{len(queries)} panel queries x {rounds} rounds; {len(quiet)}/{len(loaded)} probe presses "
-        f"(quiet/loaded); {len(refreshes)} dashboard refreshes by {CLIENTS} clients in {phase:g} s"
+        f"{len(queries)} panel queries x {rounds} rounds; {len(quiet)}/{len(loaded)} probe "
+        f"presses (quiet/loaded); {refreshes.strip()} dashboard refreshes by {CLIENTS} clients "
+        f"in {phase:g} s"
     )
     report(
         [
