@@ -114,7 +114,12 @@ def deliver_command(
         handlers=[RichHandler(console=_err, show_path=False, rich_tracebacks=True)],
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(_serve(settings, subs))
+    try:
+        asyncio.run(_serve(settings, subs))
+    except CivicpulseError as exc:
+        # 70 as the stream worker's failed agent: the supervisor of `civicpulse up` restarts it
+        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(code=70) from None
 
 
 async def _serve(settings: Settings, subs: tuple[Subscription, ...]) -> None:

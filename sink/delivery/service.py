@@ -41,6 +41,7 @@ from civicpulse.schemas.topics import ALERTS_ACTIONS, DEADLETTER, alert_topic_na
 from . import escalation
 from .backoff import RetryPolicy
 from .escalation import Due, EscalationBook
+from .exceptions import DeliveryError
 from .matching import Delivery, deliveries_for, escalates, escalations_for
 from .progress import OffsetTracker
 from .render import AlertContext, email_message, webhook_body
@@ -149,6 +150,7 @@ class DeliveryService:
         self._http: httpx.AsyncClient | None = None
         self._last_commit = 0.0
         self._last_escalation = 0.0
+        self._failure: Exception | None = None
         #: set once the group assigned this service its partitions (tests, benchmark)
         self.assigned = threading.Event()
 
@@ -179,6 +181,8 @@ class DeliveryService:
             self._http = http
             try:
                 while not stop.is_set():
+                    if self._failure is not None:
+                        raise DeliveryError(f"a delivery lane failed: {self._failure!r}")
                     busy = self._poll()
                     self._follow_actions()
                     self._escalate()
@@ -246,7 +250,15 @@ class DeliveryService:
     async def _run_lane(self, queue: asyncio.Queue[_Job]) -> None:
         while True:
             job = await queue.get()
-            await self._deliver(job)
+            try:
+                await self._deliver(job)
+            except Exception as exc:
+                # A bug, not a failed try: a lane that died would hold its events unsettled
+                # forever. The service stops (nothing past the event is committed) and its
+                # supervisor restarts it, as an agent that raises ends the stream worker.
+                log.exception("%s: delivering %s raised", _who(job), job.delivery.key)
+                self._failure = exc
+                return
             self._finish(job)
             queue.task_done()
 
@@ -447,7 +459,8 @@ class DeliveryService:
 
     async def _drain(self) -> None:
         """Give deliveries in flight ``stop_grace`` seconds, commit what settled, close."""
-        deadline = time.monotonic() + self.options.stop_grace
+        grace = 0.0 if self._failure is not None else self.options.stop_grace
+        deadline = time.monotonic() + grace
         while self._counts.events and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         for task in self._tasks:

@@ -189,3 +189,31 @@ escalate_to = ["{hooks.url("/pager")}"]
         }  # fmt: skip
         assert [r.key for r in hooks.at("/pager")] == [f"{ignored.alert_id}:escalated"]
         assert hooks.at("/pager")[0].signed_with(SECRET)
+
+
+def test_a_lane_that_raises_stops_the_service_without_committing(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug in rendering (not a failed try) must not leave a dead lane holding its event
+    # unsettled in a live service: the service stops and nothing past the event is committed.
+    from civicpulse.sink.delivery import service
+    from civicpulse.sink.delivery.exceptions import DeliveryError
+
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("a rendering bug")
+
+    monkeypatch.setattr(service, "webhook_body", broken)
+    prepare(kafka_bootstrap, topic_prefix)
+    with WebhookReceiver() as hooks:
+        toml = f"""
+[[subscription]]
+department = "d-civil"
+webhook = "{hooks.url("/h")}"
+secret = "{SECRET}"
+"""
+        running = ServiceThread(settings_for(kafka_bootstrap, topic_prefix, tmp_path), toml)
+        with pytest.raises(DeliveryError, match="a rendering bug"), running:
+            produce_alerts(kafka_bootstrap, topic_prefix, [alert_event()])
+            wait_until(lambda: running.error is not None, 20, "the service to stop")
+        assert hooks.requests == []
+    assert committed(kafka_bootstrap, topic_prefix) == 0
