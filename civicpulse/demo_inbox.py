@@ -33,7 +33,14 @@ from civicpulse.sink.delivery.senders import SIGNATURE_HEADER, verify_signature
 
 from .supervisor import Supervisor
 
-__all__ = ["DemoInbox", "Received", "inbox_page", "subscriptions_toml"]
+__all__ = [
+    "DemoInbox",
+    "Received",
+    "inbox_page",
+    "mail_entry",
+    "subscriptions_toml",
+    "webhook_entry",
+]
 
 SENDER = "civicpulse-demo@localhost"
 
@@ -66,7 +73,8 @@ def subscriptions_toml(department: str, webhook: str, secret: str, mailbox: str)
     )
 
 
-def _webhook_entry(body: bytes, headers: dict[str, str], secret: str) -> Received:
+def webhook_entry(body: bytes, headers: dict[str, str], secret: str) -> Received:
+    """A webhook call as the inbox shows it: the event pretty-printed, the signature checked."""
     signature = headers.get(SIGNATURE_HEADER.lower(), "")
     try:
         event = orjson.loads(body)
@@ -78,7 +86,8 @@ def _webhook_entry(body: bytes, headers: dict[str, str], secret: str) -> Receive
                     verify_signature(body, secret, signature), text)  # fmt: skip
 
 
-def _mail_entry(message: EmailMessage) -> Received:
+def mail_entry(message: EmailMessage) -> Received:
+    """A mail as the inbox shows it: subject, plain text and the HTML part."""
     plain = message.get_body(("plain",))
     rich = message.get_body(("html",))
     return Received(
@@ -116,7 +125,7 @@ def inbox_page(entries: list[Received], refresh: int = 5) -> str:
         "article{background:#fff;border-radius:8px;padding:12px 20px;margin:0 0 16px}"
         "h2{font-size:17px;margin:4px 0}.meta{color:#475467;font-size:13px}"
         "iframe{width:100%;height:440px;border:1px solid #d0d5dd;border-radius:6px}"
-        "pre{background:#f9fafb;padding:12px;overflow:auto}</style></head><body>"
+        "pre{background:#f9fafb;padding:12px;white-space:pre-wrap}</style></head><body>"
         "<h1>Delivered alerts</h1><p>What the degraded department's webhook and mailbox "
         "received from <code>civicpulse alerts deliver</code> in this demo.</p>"
         f"{''.join(items) or empty}</body></html>"
@@ -130,7 +139,7 @@ class _Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.take(_mail_entry(message))
+        self.take(mail_entry(message))
         return "250 OK"
 
 
@@ -189,7 +198,7 @@ class DemoInbox:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                inbox._take(_webhook_entry(body, headers, inbox._secret))
+                inbox._take(webhook_entry(body, headers, inbox._secret))
                 self._answer(200, b"", "text/plain")
 
             def do_GET(self) -> None:
