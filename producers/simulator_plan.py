@@ -214,7 +214,9 @@ def plan_episodes(city: City, volumes: Volumes, rng: random.Random) -> Plan:
         if (found := p.open_desk(60_000)) is not None:
             p.add("child_burst", found[0], found[1], 0)
     for _ in range(max(1, round(volumes.terminal * 0.02 / 22))):
-        style = draw_style(rng)
+        # one draw from the plan's stream, the style from its own: a parameter added to the
+        # styles does not reshuffle every other pattern of the plan
+        style = draw_style(random.Random(rng.getrandbits(64)))
         if found := p.open_desk(min(span, style.nominal_ms()), busy=style.busy_desk):
             p.add("staff_self_rating", found[0], found[1], 0, style=style.detail())
     for i in range(max(2, round(total * 0.004 / 40))):
