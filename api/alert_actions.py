@@ -79,10 +79,14 @@ def _wire_lifecycle(life: Lifecycle) -> dict[str, Any]:
     }
 
 
+_UNTOUCHED = _wire_lifecycle(Lifecycle())
+
+
 def with_lifecycles(client: Client, page: Page) -> Page:
     """The page's alert events, each with its alert's lifecycle (:data:`LIFECYCLE_FIELDS`)."""
-    found = lifecycles(client, [uuid.UUID(row["alert_id"]) for row in page.rows])
-    rows = [{**row, **_wire_lifecycle(found[uuid.UUID(row["alert_id"])])} for row in page.rows]
+    ids = [uuid.UUID(row["alert_id"]) for row in page.rows]
+    found = {str(k): _wire_lifecycle(v) for k, v in lifecycles(client, ids).items()}
+    rows = [{**row, **found.get(row["alert_id"], _UNTOUCHED)} for row in page.rows]
     return Page(rows, page.next_key)
 
 
