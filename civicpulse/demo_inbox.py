@@ -59,8 +59,12 @@ class Received:
     html: str = ""
 
 
-def subscriptions_toml(department: str, webhook: str, secret: str, mailbox: str) -> str:
-    """The demo's subscription of the degraded department (the format of docs/formats.md)."""
+def subscriptions_toml(
+    department: str, webhook: str, secret: str, mailbox: str, deputy: str, escalate_after: str
+) -> str:
+    """The demo's subscription of the degraded department (the format of docs/formats.md):
+    its alerts to the inbox's webhook and mailbox in Polish, escalated to a deputy's mailbox
+    when nobody acknowledges them on the department page within ``escalate_after``."""
     return (
         "# written by civicpulse demo: the degraded department's alerts go to the demo's inbox\n"
         "[[subscription]]\n"
@@ -70,6 +74,8 @@ def subscriptions_toml(department: str, webhook: str, secret: str, mailbox: str)
         f'secret = "{secret}"\n'
         f'email = ["{mailbox}"]\n'
         'lang = "pl"\n'
+        f'escalate_after = "{escalate_after}"\n'
+        f'escalate_to = ["{deputy}"]\n'
     )
 
 
@@ -146,8 +152,9 @@ class _Mailbox:
 class DemoInbox:
     """A webhook and a mailbox on loopback, and the delivery service that feeds them."""
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], escalate_after: str = "3m") -> None:
         self.say = say
+        self.escalate_after = escalate_after
         self.entries: list[Received] = []
         self._lock = threading.Lock()
         self._secret = secrets.token_urlsafe(24)
@@ -174,8 +181,10 @@ class DemoInbox:
         self._smtp = Controller(_Mailbox(self._take), hostname="127.0.0.1", port=free_port())
         self._smtp.start()
         path = run_dir / "subscriptions.toml"
-        mailbox = f"head-of-{department}@demo.invalid"
-        text = subscriptions_toml(department, f"{self.url}/hook", self._secret, mailbox)
+        text = subscriptions_toml(
+            department, f"{self.url}/hook", self._secret, f"head-of-{department}@demo.invalid",
+            f"deputy-{department}@demo.invalid", self.escalate_after,
+        )  # fmt: skip
         write_private(path, text.encode())
         child_env = {
             **env,
@@ -223,6 +232,13 @@ class DemoInbox:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, name="demo-inbox", daemon=True).start()
         return server
+
+    def lines(self) -> list[str]:
+        """What the demo prints among its links."""
+        return [
+            f"  delivered alerts (webhook + e-mail, the demo's own inbox): {self.url}/demo/inbox",
+            f"    unacknowledged for {self.escalate_after}, an alert is escalated to the deputy",
+        ]
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until ``count`` messages arrived (tests); False on timeout."""

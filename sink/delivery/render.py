@@ -83,7 +83,9 @@ class Message:
 
 
 def _duration(span: timedelta) -> str:
-    minutes = max(0, round(span.total_seconds() / 60))
+    if span < timedelta(minutes=1):
+        return f"{max(0, round(span.total_seconds()))} s"
+    minutes = round(span.total_seconds() / 60)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
         return f"{hours} h {minutes} min"

@@ -3,19 +3,22 @@ what arrived newest first, escaped, the mail's HTML only inside a sandboxed fram
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from civicpulse.demo_inbox import Received, inbox_page, subscriptions_toml
 from civicpulse.sink.delivery.subscriptions import parse_subscriptions
 
 
 def test_the_demo_subscription_is_a_valid_file() -> None:
-    text = subscriptions_toml("civil-registry", "http://127.0.0.1:9/hook", "s" * 32, "a@b.invalid")
+    text = subscriptions_toml(
+        "civil-registry", "http://127.0.0.1:9/hook", "s" * 32, "a@b.invalid", "d@b.invalid", "3m"
+    )
     (sub,) = parse_subscriptions(text)
     assert (sub.department, sub.webhook, sub.format, sub.lang) == (
         "civil-registry", "http://127.0.0.1:9/hook", "json", "pl",
     )  # fmt: skip
     assert sub.email == ("a@b.invalid",)
+    assert sub.escalate_after == timedelta(minutes=3) and sub.escalate_to == ("d@b.invalid",)
 
 
 def test_page_lists_newest_first_and_escapes() -> None:

@@ -72,6 +72,8 @@ def test_silent_device_and_escalation() -> None:
     escalated = message(alert(), CONTEXT, "en", "escalation", timedelta(minutes=30))
     assert escalated.title.startswith("Not acknowledged for 30 min: Low satisfaction")
     assert escalated.hint and escalated.tone == "warn"
+    quick = message(alert(), CONTEXT, "pl", "escalation", timedelta(seconds=20))
+    assert quick.title.startswith("Bez potwierdzenia od 20 s: Niskie zadowolenie")
 
 
 def test_slack_payload_is_block_kit_with_a_fallback_text() -> None:
