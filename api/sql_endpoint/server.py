@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -196,23 +197,51 @@ class SqlServer:
             server_header=False, timeout_keep_alive=5, lifespan="off",
         )  # fmt: skip
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="sql-endpoint", daemon=True)
+        self._thread: threading.Thread | None = None
+
+    def _bind(self) -> socket.socket:
+        """Bind here, in the caller's thread, so a busy port is the caller's error at once."""
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM
+            )[0]
+            sock = socket.socket(family, kind, proto)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError:
+                sock.close()
+                raise
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise SqlEndpointError(
+                210, "NETWORK_ERROR",
+                f"the SQL endpoint could not listen on {self.host}:{self.port}: {reason} "
+                "(set CIVICPULSE_SQL_PORT or --sql-port to a free port)",
+            ) from exc  # fmt: skip
+        return sock
 
     def start(self, timeout: float = 10.0) -> None:
+        sock = self._bind()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="sql-endpoint", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
                 raise SqlEndpointError(
-                    210, "NETWORK_ERROR",
-                    f"the SQL endpoint could not listen on {self.host}:{self.port} (port in "
-                    "use? set CIVICPULSE_SQL_PORT or --sql-port)",
-                )  # fmt: skip
+                    210,
+                    "NETWORK_ERROR",
+                    f"the SQL endpoint did not start on {self.host}:{self.port}",
+                )
             time.sleep(0.05)
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=15)
+        if self._thread is not None:
+            self._thread.join(timeout=15)
         self.app.pool.close()
 
 

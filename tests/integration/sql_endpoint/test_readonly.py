@@ -152,3 +152,11 @@ def test_queries_over_the_limits_are_stopped(endpoint: Endpoint, tight: SqlServe
     holder.join()
     assert waited.headers["X-ClickHouse-Exception-Code"] == "202", waited.text
     assert waited.status_code == 503
+
+
+def test_a_busy_port_is_a_clear_error(endpoint: Endpoint) -> None:
+    settings = endpoint_settings(
+        endpoint.path, endpoint.settings.clickhouse_database, sql_port=endpoint.server.port
+    )
+    with pytest.raises(SqlEndpointError, match="could not listen"):
+        start_sql_server(settings, endpoint.tokens)
