@@ -14,13 +14,14 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings, get_settings
 
 from .exceptions import SubscriptionError
 from .subscriptions import Subscription, load_subscriptions
 
-__all__ = ["DELIVER_HELP", "deliver_command", "describe"]
+__all__ = ["DELIVER_HELP", "deliver_command", "describe", "unknown_departments"]
 
 # One paragraph per string: the help renderer keeps a docstring's line breaks.
 DELIVER_HELP = "\n\n".join(
@@ -63,6 +64,18 @@ def describe(subscriptions: tuple[Subscription, ...]) -> list[str]:
         lines.append(f"{sub.label}: department {sub.department}{extra} -> {', '.join(ways)} "
                      f"[{sub.lang}]")  # fmt: skip
     return lines
+
+
+def unknown_departments(subscriptions: tuple[Subscription, ...], catalogue: Catalogue) -> list[str]:
+    """A warning per subscription whose department the catalogue does not list (a typo would
+    otherwise wait for alerts that never come); none while the catalogue lists no department."""
+    known = {d.department_id for d in catalogue.departments}
+    return [
+        f"{sub.label}: department {sub.department!r} is not in the catalogue: it receives "
+        "nothing until one of that id exists"
+        for sub in subscriptions
+        if known and sub.department != "*" and sub.department not in known
+    ]
 
 
 def _subscriptions(path: Path | None, settings: Settings) -> tuple[Path, tuple[Subscription, ...]]:
@@ -132,6 +145,8 @@ async def _serve(settings: Settings, subs: tuple[Subscription, ...]) -> None:
         loop.add_signal_handler(stop_signal, stop.set)
     context = LiveContext(settings)
     await asyncio.to_thread(context.start)
+    for line in unknown_departments(subs, context.catalogue()):
+        logging.getLogger("civicpulse.delivery").warning(line)
     try:
         service = DeliveryService(settings, DeliveryOptions.from_settings(settings, subs), context)
         await service.run(stop)

@@ -175,6 +175,10 @@ class LiveContext:
         if latest is None or latest.window_end <= score.window_end:
             self._scores[score.scope_id] = SiteScore(score.window_end, score.score, score.n)
 
+    def catalogue(self) -> Catalogue:
+        """The latest catalogue read from its topic."""
+        return self._catalogue.index().catalogue
+
     def context(self, event: AlertEvent, lang: SubscriptionLang) -> AlertContext:
         with self._lock:
             if event.scope == "department" and event.kind == "low_score":
