@@ -83,8 +83,8 @@ def lifecycle_of(actions: Iterable[ActionRecord], resolved_at: datetime | None) 
     )
 
 
-# One query for both sources (the engine's floor per query is what a page of alerts pays): the
-# actions, and each recovered alert's `resolved` time as a pseudo-action.
+# One query for both sources: the actions, and each recovered alert's `resolved` time as a
+# pseudo-action.
 _LIFECYCLE = """
 SELECT alert_id, CAST(action, 'String') AS act, `by`, comment, at
 FROM alert_actions FINAL
@@ -106,14 +106,16 @@ def lifecycles(client: Client, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
         return {}
     actions: dict[uuid.UUID, list[ActionRecord]] = {}
     resolved: dict[uuid.UUID, datetime] = {}
-    for alert_id, action, by, comment, at in client.query(
-        _LIFECYCLE, parameters={"ids": ids}
-    ).result_rows:
+    rows = client.query(_LIFECYCLE, parameters={"ids": ids}).result_rows
+    for alert_id, action, by, comment, at in rows:
         if action == "resolved":
             resolved[alert_id] = at
         else:
             actions.setdefault(alert_id, []).append(ActionRecord(action, by, comment, at))
-    return {i: lifecycle_of(actions.get(i, []), resolved.get(i)) for i in {*actions, *resolved}}
+    found = {i: lifecycle_of(acts, resolved.get(i)) for i, acts in actions.items()}
+    for i, at in resolved.items():  # the common case, recovered and nobody acted: no folding
+        found.setdefault(i, Lifecycle(closed=True, closed_by=RECOVERED, closed_at=at))
+    return found
 
 
 @dataclass(frozen=True)
