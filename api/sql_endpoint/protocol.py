@@ -72,8 +72,6 @@ class SqlRequest:
     query_id: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
-    #: the client asked for a compressed answer (enable_http_compression=1)
-    compress: bool = False
     #: the Native revision the client decodes (``client_protocol_version``; 0 = plain Native)
     client_revision: int = 0
 
@@ -152,7 +150,6 @@ def parse_request(params: Mapping[str, str], headers: Mapping[str, str], body: b
             for k, v in params.items()
             if k not in TRANSPORT_PARAMETERS and not k.startswith("param_")
         },
-        compress=params.get("enable_http_compression") == "1",
         client_revision=int(revision)
         if (revision := params.get("client_protocol_version", "0")).isdigit()
         else 0,

@@ -74,7 +74,10 @@ class SqlEndpointApp:
             )
             self._authenticate(request)
             status, response_headers, payload = await self._answer(request, query_id)
-        except SqlEndpointError as exc:
+        except Exception as exc:  # every failure is answered as ClickHouse would answer it
+            if not isinstance(exc, SqlEndpointError):
+                log.exception("sql endpoint: query %s failed", query_id)
+                exc = SqlEndpointError(1001, "STD_EXCEPTION", f"{type(exc).__name__}: {exc}")
             status = http_status(exc.code)
             payload = exc.body(self.version).encode()
             response_headers = {
