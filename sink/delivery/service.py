@@ -26,27 +26,28 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
 from civicpulse.infra import kafka_clients
-from civicpulse.schemas.events import AlertAction, AlertEvent, DeadLetter
+from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import ALERTS_ACTIONS, DEADLETTER, alert_topic_name, topic_name
 
 from . import escalation
-from .backoff import RetryPolicy
+from .actions import ActionFollower
+from .deadletters import DeadLetters
 from .escalation import Due, EscalationBook
 from .exceptions import DeliveryError
 from .matching import Delivery, deliveries_for, escalates, escalations_for
+from .options import ContextSource, DeliveryOptions, DeliveryStats, group_id
 from .progress import OffsetTracker
 from .render import AlertContext, email_message, webhook_body
-from .senders import Attempt, SmtpConfig, post_webhook, send_mail, webhook_headers
-from .subscriptions import Subscription, SubscriptionLang
+from .senders import Attempt, post_webhook, send_mail, webhook_headers
+from .subscriptions import SubscriptionLang
 
 __all__ = ["ContextSource", "DeliveryOptions", "DeliveryService", "DeliveryStats", "group_id"]
 
@@ -56,50 +57,6 @@ log = logging.getLogger("civicpulse.delivery")
 MAX_UNSETTLED = 1_000
 _COMMIT_EVERY = 0.05
 _ESCALATE_EVERY = 1.0
-
-
-class ContextSource(Protocol):
-    def context(self, event: AlertEvent, lang: SubscriptionLang) -> AlertContext: ...
-
-
-def group_id(prefix: str) -> str:
-    """The delivery's consumer group on ``alerts.all``."""
-    return f"{prefix}civicpulse-delivery"
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    subscriptions: tuple[Subscription, ...]
-    policy: RetryPolicy
-    smtp: SmtpConfig | None
-    state_file: Path
-    #: events written longer ago than this are settled unsent (a new group skips old history)
-    max_age: timedelta = timedelta(hours=24)
-    #: seconds a stopping service waits for deliveries in flight
-    stop_grace: float = 10.0
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, subscriptions: tuple[Subscription, ...]
-    ) -> DeliveryOptions:
-        return cls(
-            subscriptions=subscriptions,
-            policy=RetryPolicy(
-                settings.delivery_attempts, settings.delivery_backoff, settings.delivery_backoff_max
-            ),
-            smtp=SmtpConfig.from_settings(settings),
-            state_file=settings.data_dir / "delivery" / f"{group_id(settings.topic_prefix)}.json",
-        )
-
-
-@dataclass
-class DeliveryStats:
-    events: int = 0
-    delivered: int = 0
-    dead_lettered: int = 0
-    #: not sent on purpose: acknowledged first, or older than max_age
-    skipped: int = 0
-    escalations: int = 0
 
 
 @dataclass
@@ -145,8 +102,8 @@ class DeliveryService:
         self._tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random()
         self._consumer: Any = None
-        self._actions: Any = None
-        self._producer: Any = None
+        self._actions: ActionFollower | None = None
+        self._letters: DeadLetters | None = None
         self._http: httpx.AsyncClient | None = None
         self._last_commit = 0.0
         self._last_escalation = 0.0
@@ -158,8 +115,9 @@ class DeliveryService:
 
     async def run(self, stop: asyncio.Event) -> DeliveryStats:
         settings = self.settings
-        self._producer = kafka_clients.producer(settings, "delivery")
-        self._actions = self._open_actions()
+        self._letters = DeadLetters(settings, self.deadletter_topic, self.alerts_topic)
+        self._actions = ActionFollower(settings, self.actions_topic, self.book)
+        self._actions.start()
         self._consumer = kafka_clients.consumer(
             settings,
             group_id(settings.topic_prefix),
@@ -184,7 +142,7 @@ class DeliveryService:
                     if self._failure is not None:
                         raise DeliveryError(f"a delivery lane failed: {self._failure!r}")
                     busy = self._poll()
-                    self._follow_actions()
+                    self._actions.follow()
                     self._escalate()
                     self._commit()
                     if not busy:
@@ -335,16 +293,8 @@ class DeliveryService:
         self._settle_event(source)
 
     async def _produce_letter(self, raw: bytes, source: tuple[int, int] | None, why: str) -> None:
-        partition, offset = source if source is not None else (None, None)
-        letter = DeadLetter.of(
-            raw, why, "delivery", source_topic=self.alerts_topic,
-            source_partition=partition, source_offset=offset,
-        )  # fmt: skip
-        self._producer.produce(
-            self.deadletter_topic, letter.model_dump_json().encode(), key=self.alerts_topic
-        )
-        while await asyncio.to_thread(self._producer.flush, 10.0) > 0:
-            log.warning("deadletter not acknowledged by the broker yet; waiting")
+        assert self._letters is not None
+        await self._letters.send(raw, source, why)
         self.stats.dead_lettered += 1
 
     def _finish(self, job: _Job) -> None:
@@ -363,7 +313,7 @@ class DeliveryService:
             del self._counts.events[source]
             self.tracker.settle(*source)
 
-    # -- escalation and actions ---------------------------------------------------------------
+    # -- escalation ------------------------------------------------------------------------
 
     def _escalate(self) -> None:
         if time.monotonic() - self._last_escalation < _ESCALATE_EVERY:
@@ -386,43 +336,6 @@ class DeliveryService:
             for delivery in deliveries:
                 self._enqueue(_Job(delivery, due.event, raw, due=due))
         self.book.prune(now)
-
-    def _open_actions(self) -> Any:
-        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
-
-        consumer = kafka_clients.consumer(
-            self.settings, f"civicpulse-delivery-actions-{uuid.uuid4().hex}", "delivery-follow"
-        )
-        topic = self.actions_topic
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            log.warning("%s does not exist: acknowledgements are not seen", topic)
-            return consumer
-        parts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
-        consumer.assign(parts)
-        ends = {p.partition: consumer.get_watermark_offsets(p, timeout=10)[1] for p in parts}
-        seen = dict.fromkeys(ends, 0)
-        deadline = time.monotonic() + 30
-        # Read what was done before this start first: no acknowledged alert is sent again.
-        while any(seen[p] < end for p, end in ends.items()) and time.monotonic() < deadline:
-            for message in consumer.consume(500, 0.2):
-                if message.error() is None:
-                    seen[message.partition()] = message.offset() + 1
-                    self._take_action(message.value())
-        return consumer
-
-    def _follow_actions(self) -> None:
-        for message in self._actions.consume(200, 0):
-            if message.error() is None:
-                self._take_action(message.value())
-
-    def _take_action(self, raw: bytes) -> None:
-        try:
-            action = AlertAction.model_validate_json(raw)
-        except ValidationError:
-            return  # the API wrote it; nothing for delivery to do with a stranger
-        if action.action in ("ack", "close"):
-            self.book.end(action.alert_id, action.at)
 
     # -- checkpoint ---------------------------------------------------------------------------
 
@@ -470,8 +383,10 @@ class DeliveryService:
             self._commit(force=True)
         finally:
             self._consumer.close()
-            self._actions.close()
-            self._producer.flush(10)
+            if self._actions is not None:
+                self._actions.close()
+            if self._letters is not None:
+                self._letters.close()
         log.info("stopped: %s", self.stats)
 
 
