@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import os
 import secrets
 import sys
 import threading
@@ -29,6 +30,7 @@ import orjson
 
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.schemas.files import write_private
+from civicpulse.schemas.settings import Settings
 from civicpulse.sink.delivery.senders import SIGNATURE_HEADER, verify_signature
 
 from .supervisor import Supervisor
@@ -38,6 +40,7 @@ __all__ = [
     "Received",
     "inbox_page",
     "mail_entry",
+    "start_demo_inbox",
     "subscriptions_toml",
     "webhook_entry",
 ]
@@ -263,3 +266,17 @@ class DemoInbox:
         with self._lock:
             hooks = sum(1 for e in self.entries if e.channel == "webhook")
             return hooks, len(self.entries) - hooks
+
+
+def start_demo_inbox(
+    settings: Settings, department: str, api_url: str, run_dir: Path, say: Callable[[str], None]
+) -> DemoInbox | None:
+    """The demo's inbox for ``department``, or None when the user's own subscriptions are set
+    (``civicpulse up`` delivers those; two delivery services would split one group)."""
+    if settings.subscriptions is not None:
+        say(f"alert delivery: {settings.subscriptions} (the demo's own inbox is off)")
+        return None
+    inbox = DemoInbox(say)
+    path = inbox.start(department, api_url, run_dir, dict(os.environ))
+    say(f"alert delivery: {department} subscribed to the demo's inbox ({path})")
+    return inbox

@@ -4,8 +4,10 @@ what arrived newest first, escaped, the mail's HTML only inside a sandboxed fram
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from civicpulse.demo_inbox import Received, inbox_page, subscriptions_toml
+from civicpulse.demo_inbox import Received, inbox_page, start_demo_inbox, subscriptions_toml
+from civicpulse.schemas.settings import Settings
 from civicpulse.sink.delivery.subscriptions import parse_subscriptions
 
 
@@ -40,3 +42,10 @@ def test_page_lists_newest_first_and_escapes() -> None:
 
 def test_empty_inbox_says_what_to_expect() -> None:
     assert "Nothing delivered yet" in inbox_page([])
+
+
+def test_the_users_own_subscriptions_switch_the_demo_inbox_off(tmp_path: Path) -> None:
+    said: list[str] = []
+    settings = Settings(subscriptions=tmp_path / "mine.toml", data_dir=tmp_path)
+    assert start_demo_inbox(settings, "d-civil", "http://x", tmp_path, said.append) is None
+    assert said == [f"alert delivery: {tmp_path / 'mine.toml'} (the demo's own inbox is off)"]
