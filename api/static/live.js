@@ -186,8 +186,8 @@
     form.appendChild(input);
     form.appendChild(button("comment", T.comment, function () { if (input.value.trim()) act(a, "comment", input.value.trim(), li); }));
     form.addEventListener("submit", function (e) { e.preventDefault(); if (input.value.trim()) act(a, "comment", input.value.trim(), li); });
-    actions.appendChild(form);
     actions.appendChild(button("close", T.close, function () { act(a, "close", null, li); }));
+    actions.appendChild(form);
     li.appendChild(actions);
     if (m.error) li.appendChild(el("p", "alert-error", m.error));
   }
