@@ -91,7 +91,10 @@ class Settings(BaseSettings):
         default=1_000_000_000, ge=1, description="bytes of memory one SQL endpoint query may use"
     )
     sql_max_threads: int = Field(
-        default=1, ge=1, description="threads one SQL endpoint query may use (a core stays free)"
+        default=2,
+        ge=1,
+        description="threads one SQL endpoint query may use (2: panel p95 within 1.5x of chDB "
+        "directly and the sink's pace kept, benchmarks/sql_endpoint.py)",
     )
     trusted_proxies: str = Field(
         default="",
