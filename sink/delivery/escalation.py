@@ -2,10 +2,11 @@
 goes to its ``escalate_to`` (pure state + a file).
 
 The book holds, per (alert, subscription), when the escalation is due; an ``ack`` or ``close``
-on ``alerts.actions`` or the alert's own ``resolved`` event ends the alert, which drops its
-escalations and keeps a not-yet-sent opening from being sent at all ("an acknowledged alert is
-not re-sent"). Sent escalations are remembered so a re-read opening does not escalate twice.
-Ended and sent records are forgotten after ``keep`` (a week), so the book stays bounded by the
+on ``alerts.actions`` ends the alert, which drops its escalations and keeps a not-yet-sent
+opening from being sent at all ("an acknowledged alert is not re-sent"); the alert's own
+``resolved`` event only drops its escalations (its opening and resolution are both sent).
+Sent escalations are remembered so a re-read opening does not escalate twice. Ended and sent
+records are forgotten after ``keep`` (a week), so the book stays bounded by the
 alerts of that week. The service saves the book (:func:`save`) before it commits the offsets of
 the events that changed it, so a restart neither forgets a due escalation nor sends it twice
 (but for a crash between sending one and saving the book: then once more, same idempotency key).
@@ -44,7 +45,7 @@ class Due:
 class EscalationBook:
     #: (alert id, subscription index) -> (due, the opened event)
     pending: dict[tuple[UUID, int], tuple[datetime, AlertEvent]] = field(default_factory=dict)
-    #: alerts acknowledged, closed or resolved -> when
+    #: alerts acknowledged or closed by hand -> when
     ended: dict[UUID, datetime] = field(default_factory=dict)
     #: escalations sent -> when
     sent: dict[tuple[UUID, int], datetime] = field(default_factory=dict)
@@ -66,8 +67,15 @@ class EscalationBook:
                 self.pending[key] = (event.at + sub.escalate_after, event)
                 self.dirty = True
 
+    def resolved(self, alert_id: UUID) -> None:
+        """The alert closed itself (its score recovered): nothing to escalate. Unlike an
+        acknowledgement, this does not stop a not-yet-sent opening: the department gets both."""
+        for key in [k for k in self.pending if k[0] == alert_id and k not in self.sending]:
+            del self.pending[key]
+            self.dirty = True
+
     def end(self, alert_id: UUID, at: datetime) -> None:
-        """Acknowledged, closed by hand or resolved: nothing more to escalate."""
+        """Acknowledged or closed by hand: nothing more to escalate, nor to send of its opening."""
         if alert_id not in self.ended:
             self.ended[alert_id] = at
             self.dirty = True

@@ -188,7 +188,7 @@ class DeliveryService:
         if event.state == "opened":
             self.book.opened(event, self.options.subscriptions)
         else:
-            self.book.end(event.alert_id, event.at)
+            self.book.resolved(event.alert_id)
         deliveries = deliveries_for(event, self.options.subscriptions)
         if not deliveries:
             self.tracker.settle(*source)

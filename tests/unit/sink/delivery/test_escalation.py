@@ -39,6 +39,14 @@ def test_ack_or_resolution_ends_it_even_before_the_opening_is_read() -> None:
     assert later.pending == {} and later.is_ended(alert().alert_id)
 
 
+def test_a_resolution_drops_the_escalation_but_not_the_opening() -> None:
+    book = EscalationBook()
+    book.opened(alert(), SUBS)
+    book.resolved(alert().alert_id)
+    assert book.take_due(AT + timedelta(hours=1)) == []
+    assert not book.is_ended(alert().alert_id)  # an opening still queued is still sent
+
+
 def test_a_crash_while_sending_keeps_it_pending(tmp_path: Path) -> None:
     path = tmp_path / "book.json"
     book = EscalationBook()
