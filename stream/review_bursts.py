@@ -4,7 +4,8 @@ city day (staff pressing a handful of times, 8-12 s apart, between citizens).
 One burst alone looks like a short queue; several in a day are what no single period shows.
 
 A burst of button b is a maximal sequence of the device's presses of b, each within
-``burst_max_gap`` of the one before, at least ``burst_min_presses`` of them, the median gap at
+``burst_max_gap`` of the one before, at least ``burst_min_presses`` and at most
+``burst_max_presses`` of them (longer is a desk's steady flow, or a run), the median gap at
 least ``run_min_gap`` (a human pace, not a child) and b at least ``run_min_share`` of every
 press between its first and last (a citizen may slip in). For each city day (``timezone``) and
 button the scan compares the bursts seen with those expected:
@@ -13,7 +14,8 @@ button the scan compares the bursts seen with those expected:
   ``q**(m-1) * (1-q)``, with ``m = burst_min_presses`` and ``q`` the share of the gaps between
   the device's presses of b around it (``burst_context`` on each side, the bursts' own presses
   left out) that are at most ``burst_max_gap``: the desk's own pace and mix, hour by hour. The
-  sum over the day's presses of b is the expected count;
+  sum over the day's presses of b is the expected count (of bursts of m presses or more: the
+  ``burst_max_presses`` cap only makes it larger than the count it is compared with);
 * **the site's other desks that day, and the device's other days**: the same sum against the
   bursts they really had. Where they had more than the model predicts (a regular queue makes
   short gaps come in runs), the expectation is raised by that factor.
@@ -83,7 +85,7 @@ def find_bursts(times: list[int], buttons: list[int], rules: ReviewRules) -> lis
         members = GROUPS[button]
         picks = [i for i, b in enumerate(buttons) if b in members]
         for run in _button_runs(times, picks, max_gap):
-            if len(run) < rules.burst_min_presses:
+            if not rules.burst_min_presses <= len(run) <= rules.burst_max_presses:
                 continue
             gaps = [times[b] - times[a] for a, b in pairwise(run)]
             share = len(run) / (run[-1] - run[0] + 1)

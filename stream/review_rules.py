@@ -33,7 +33,7 @@ _CHANNELS: tuple[Channel, ...] = ("terminal", "web")
 
 
 _INTS = {"run_min_presses", "run_hug", "one_sided_min_presses", "hours_min_presses",
-         "burst_min_presses", "burst_min_count", "burst_context"}  # fmt: skip
+         "burst_min_presses", "burst_max_presses", "burst_min_count", "burst_context"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +56,13 @@ class ReviewRules:
     run_windows: tuple[timedelta, ...] = tuple(
         timedelta(minutes=m) for m in (1, 2, 3, 5, 10, 20, 30)
     )
-    run_context: timedelta = timedelta(minutes=120)
+    run_context: timedelta = timedelta(minutes=60)
     run_idle_cap: timedelta = timedelta(minutes=10)
     mix_prior: float = 20.0
     # recurring bursts: short bursts of one button, again and again over a city day
     recurring_bursts: bool = True
     burst_min_presses: int = 5
+    burst_max_presses: int = 12
     burst_max_gap: timedelta = timedelta(seconds=20)
     burst_min_count: int = 3
     burst_probability: float = 1e-4

@@ -98,6 +98,10 @@ def test_find_bursts_lets_one_citizen_slip_in_and_skips_a_child() -> None:
     assert find_bursts(child, [3] * 8, RULES) == []
     # a pause longer than burst_max_gap ends a burst: two halves too short to count
     assert find_bursts([0, 9_000, 18_000, 60_000, 69_000, 78_000], [4] * 6, RULES) == []
+    # longer than burst_max_presses is a desk's steady flow (or a run), not a short burst
+    steady = [i * 10_000 for i in range(RULES.burst_max_presses + 1)]
+    assert find_bursts(steady, [4] * len(steady), RULES) == []
+    assert len(find_bursts(steady[:-1], [4] * (len(steady) - 1), RULES)) == 2  # 4, and 3-4
 
 
 def test_burst_thresholds_from_the_rules_file() -> None:
