@@ -39,6 +39,7 @@ TRANSPORT_PARAMETERS = frozenset(
         "wait_end_of_query", "client_protocol_version", "send_progress_in_http_headers",
         "http_headers_progress_interval_ms", "cancel_http_readonly_queries_on_client_close",
         "role", "add_http_cors_header", "http_response_buffer_size",
+        "network_compression_method", "network_zstd_compression_level",
     }
 )  # fmt: skip
 
@@ -72,6 +73,8 @@ class SqlRequest:
     query_id: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
+    #: the client asked for ClickHouse's block compression of the answer (compress=1)
+    compress_blocks: bool = False
     #: the Native revision the client decodes (``client_protocol_version``; 0 = plain Native)
     client_revision: int = 0
 
@@ -114,14 +117,6 @@ def decode_body(body: bytes, content_encoding: str) -> bytes:
 
 def parse_request(params: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> SqlRequest:
     """Read one request (``headers`` with lower-case names, ``body`` already decoded)."""
-    if params.get("compress") == "1":
-        raise SqlEndpointError(
-            48,
-            "NOT_IMPLEMENTED",
-            "compress=1 (ClickHouse-compressed responses) is not "
-            "supported by this endpoint; turn the driver's compression off (JDBC: compress=false) "
-            "or ask for HTTP compression (enable_http_compression=1 with Accept-Encoding: gzip)",
-        )
     if params.get("decompress") == "1":
         raise SqlEndpointError(
             48,
@@ -150,6 +145,7 @@ def parse_request(params: Mapping[str, str], headers: Mapping[str, str], body: b
             for k, v in params.items()
             if k not in TRANSPORT_PARAMETERS and not k.startswith("param_")
         },
+        compress_blocks=params.get("compress") == "1",
         client_revision=int(revision)
         if (revision := params.get("client_protocol_version", "0")).isdigit()
         else 0,

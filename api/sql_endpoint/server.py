@@ -26,6 +26,7 @@ import orjson
 from civicpulse.api.tokens import ApiTokens
 from civicpulse.schemas.settings import Settings
 
+from .compression import compress_frames
 from .engine import QueryResult, ReadOnlyPool
 from .errors import SqlEndpointError, http_status
 from .guard import check_query
@@ -74,6 +75,8 @@ class SqlEndpointApp:
             )
             self._authenticate(request)
             status, response_headers, payload = await self._answer(request, query_id)
+            if request.compress_blocks:
+                payload = compress_frames(payload)
         except Exception as exc:  # every failure is answered as ClickHouse would answer it
             if not isinstance(exc, SqlEndpointError):
                 log.exception("sql endpoint: query %s failed", query_id)

@@ -2,7 +2,8 @@
 // ClickHouse plugin — and prints each query's rows as JSON lines, scanned into the Go types the
 // driver picks for each column (time.Time, float64, string, *T for Nullable, uint64, ...).
 //
-// Usage: sqlclient HOST:PORT DATABASE < queries.json; the password comes from SQLCLIENT_PASSWORD.
+// Usage: sqlclient HOST:PORT DATABASE < queries.json; the password comes from SQLCLIENT_PASSWORD,
+// SQLCLIENT_LZ4=1 asks for LZ4-compressed answers.
 // queries.json is a JSON array of SQL strings; output is one JSON object per query:
 // {"columns": [...], "types": [...], "rows": [[...], ...]} or {"error": "...", "code": N}.
 package main
@@ -98,9 +99,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reading queries:", err)
 		os.Exit(2)
 	}
+	var compression *clickhouse.Compression
+	if os.Getenv("SQLCLIENT_LZ4") == "1" { // ClickHouse's block compression (compress=1)
+		compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:     []string{os.Args[1]},
-		Protocol: clickhouse.HTTP,
+		Compression: compression,
+		Addr:        []string{os.Args[1]},
+		Protocol:    clickhouse.HTTP,
 		Auth: clickhouse.Auth{
 			Database: os.Args[2],
 			Username: "grafana",

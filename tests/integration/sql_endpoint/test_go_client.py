@@ -31,12 +31,12 @@ TYPED = (
 )
 
 
-def _run(endpoint: Endpoint, queries: list[str]) -> list[dict[str, Any]]:
+def _run(endpoint: Endpoint, queries: list[str], lz4: bool) -> list[dict[str, Any]]:
     completed = subprocess.run(
         [str(go_client()), endpoint.address, endpoint.settings.clickhouse_database],
         input=orjson.dumps(queries),
         capture_output=True,
-        env={**os.environ, "SQLCLIENT_PASSWORD": endpoint.token},
+        env={**os.environ, "SQLCLIENT_PASSWORD": endpoint.token, "SQLCLIENT_LZ4": str(int(lz4))},
         timeout=300,
         check=False,
     )
@@ -53,9 +53,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def test_panels_and_typed_values_through_clickhouse_go(endpoint: Endpoint) -> None:
+@pytest.mark.parametrize("lz4", [False, True], ids=["plain", "lz4-compress=1"])
+def test_panels_and_typed_values_through_clickhouse_go(endpoint: Endpoint, lz4: bool) -> None:
     named = panel_queries(endpoint.stored)
-    results = _run(endpoint, [TYPED, "DROP TABLE presses"] + [sql for _, sql in named])
+    results = _run(endpoint, [TYPED, "DROP TABLE presses"] + [sql for _, sql in named], lz4)
     typed, drop, panels = results[0], results[1], results[2:]
 
     assert typed.get("error") is None, typed

@@ -1,4 +1,5 @@
-"""The ClickHouse JDBC driver (what DBeaver and Metabase load) runs panel queries."""
+"""The ClickHouse JDBC driver (what DBeaver and Metabase load) runs panel queries, with its
+default settings (so ClickHouse's block compression, compress=1, which it verifies)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _run(endpoint: Endpoint, queries: list[str]) -> list[list[str]]:
     url = f"jdbc:clickhouse://{endpoint.address}/{endpoint.settings.clickhouse_database}"
     completed = subprocess.run(
         ["java", "-cp", jdbc_classpath(), str(JDBC_SOURCES / "PanelQuery.java"),
-         f"{url}?compress=false"],
+         url],
         input="\n".join(q.replace("\n", "\\n") for q in queries) + "\n",
         capture_output=True,
         text=True,
