@@ -35,7 +35,7 @@ from .errors import SqlEndpointError, engine_error
 
 __all__ = ["QueryResult", "ReadOnlyPool", "limit_settings"]
 
-_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,9 @@ class _Handle:
                 self.applied[name] = value
 
     def use(self, database: str) -> None:
+        # A name is spliced into USE, and chDB runs every statement of a text: identifiers only.
+        if not _IDENTIFIER.match(database):
+            raise SqlEndpointError(81, "UNKNOWN_DATABASE", f"Database {database!r} does not exist")
         if database != self.database:
             self.conn.query(f"USE `{database}`", "TabSeparated")
             self.database = database
@@ -173,7 +176,7 @@ class ReadOnlyPool:
         dropped and the endpoint's apply; ``readonly`` is the engine's to refuse (code 164).
         """
         for name in wanted:
-            if not _SETTING_NAME.match(name):
+            if not _IDENTIFIER.match(name):
                 raise SqlEndpointError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
         return {k: v for k, v in wanted.items() if k not in self.limits}
 

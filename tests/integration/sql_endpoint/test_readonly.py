@@ -76,6 +76,18 @@ def test_writes_and_escapes_are_refused_and_change_nothing(endpoint: Endpoint) -
     assert _snapshot(endpoint) == before
 
 
+def test_names_from_the_client_cannot_carry_statements(endpoint: Endpoint) -> None:
+    """The database and setting names reach the engine spliced into USE/SET: identifiers only."""
+    escape = "x`; SELECT * FROM file('/etc/passwd', 'LineAsString'); USE `default"
+    response = httpx.post(endpoint.url, params={"database": escape}, content="SELECT 1",
+                          auth=("t", endpoint.token))  # fmt: skip
+    assert response.headers["X-ClickHouse-Exception-Code"] == "81"
+    assert "root:" not in response.text
+    response = httpx.post(endpoint.url, params={"max_threads = 1; SELECT 1 --": "1"},
+                          content="SELECT 1", auth=("t", endpoint.token))  # fmt: skip
+    assert response.headers["X-ClickHouse-Exception-Code"] == "115"
+
+
 def test_the_engine_itself_refuses_writes(endpoint: Endpoint) -> None:
     """Past the guard (called on the pool directly), readonly handles still refuse."""
     pool = endpoint.server.app.pool
