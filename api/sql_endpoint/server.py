@@ -60,7 +60,9 @@ class SqlEndpointApp:
         path, method = scope["path"], scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        query_id = params.get("query_id") or str(uuid.uuid4())
+        query_id = params.get("query_id", "")
+        if not (query_id.isprintable() and query_id.isascii()) or not 0 < len(query_id) <= 256:
+            query_id = str(uuid.uuid4())  # it is echoed in a header: nothing that could break it
         try:
             body = await _read_body(receive)
             if path == "/ping" or (path == "/" and method in ("GET", "HEAD") and not params):
