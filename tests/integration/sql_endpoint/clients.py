@@ -17,7 +17,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_path
 
-__all__ = ["GO_SOURCES", "JDBC_SOURCES", "go_client", "jdbc_classpath"]
+__all__ = ["GO_SOURCES", "JDBC_SOURCES", "go_binary", "go_client", "jdbc_classpath"]
 
 _ROOT = Path(__file__).resolve().parents[3] / "tests" / "clients"
 GO_SOURCES = _ROOT / "go"
@@ -41,7 +41,7 @@ def go_client() -> Path:
     """The clickhouse-go test client binary, built when its sources changed."""
     binary = _cache() / f"sqlclient-{_digest(GO_SOURCES, ['go.mod', 'go.sum', 'main.go'])}"
     if not binary.exists():
-        go = shutil.which("go") or "/usr/local/go/bin/go"
+        go = go_binary() or "go"
         partial = binary.with_suffix(".partial")
         subprocess.run(
             [go, "build", "-mod=readonly", "-o", str(partial), "."],
@@ -69,6 +69,20 @@ def jdbc_classpath() -> str:
     return stamp.read_text().strip()
 
 
+def go_binary() -> str | None:
+    """The Go toolchain: ``go`` on PATH or the official install's path (None: not installed)."""
+    found = shutil.which("go")
+    if found is None and os.access("/usr/local/go/bin/go", os.X_OK):
+        found = "/usr/local/go/bin/go"
+    return found
+
+
 if __name__ == "__main__":  # scripts/bootstrap --dev builds both ahead of the tests
-    print(f"clickhouse-go test client: {go_client()}")
-    print(f"JDBC driver class path: {len(jdbc_classpath().split(os.pathsep))} jars")
+    if go_binary() is None:
+        print("no Go toolchain (Go >= 1.26): the clickhouse-go test will be skipped")
+    else:
+        print(f"clickhouse-go test client: {go_client()}")
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        print("no Java/Maven: the JDBC test will be skipped")
+    else:
+        print(f"JDBC driver class path: {len(jdbc_classpath().split(os.pathsep))} jars")

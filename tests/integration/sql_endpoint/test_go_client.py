@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from .clients import go_client
+from .clients import go_binary, go_client
 from .conftest import Endpoint, panel_queries
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(
-        shutil.which("go") is None and not os.path.exists("/usr/local/go/bin/go"),
-        reason="needs the Go toolchain (scripts/bootstrap --dev installs it)",
-    ),
+    pytest.mark.skipif(go_binary() is None, reason="needs a Go toolchain >= 1.26 (go.dev/dl)"),
 ]
 
 TYPED = (
