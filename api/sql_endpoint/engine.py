@@ -32,6 +32,7 @@ from typing import Any
 from civicpulse.schemas.settings import Settings
 
 from .errors import SqlEndpointError, engine_error
+from .guard import blocked_functions
 
 __all__ = ["QueryResult", "ReadOnlyPool", "limit_settings"]
 
@@ -125,6 +126,9 @@ class ReadOnlyPool:
                 f"the SQL endpoint cannot open database {database!r} in {path}: {error.text} "
                 "(run `civicpulse db migrate` first)",
             ) from exc
+        names = self._all[0].conn.query("SELECT name FROM system.table_functions", "TabSeparated")
+        #: the table functions the guard refuses: all the engine knows but the safe ones
+        self.blocked = blocked_functions(names.bytes().decode().split())
         for handle in self._all:
             self._idle.put(handle)
         self._closed = threading.Event()

@@ -3,14 +3,14 @@
 
 This is the first of two locks. The second is the engine's own: every endpoint connection runs
 with ClickHouse's ``readonly = 2`` (:mod:`.engine`), which refuses writes and DDL and any change
-of ``readonly`` itself. (``readonly = 1`` would refuse table functions too, but also every
-``SETTINGS`` clause, and the project's own panel SQL carries one, as Grafana users' queries
-often do; so ``readonly = 2``, as ClickHouse's docs advise for Grafana's user.) The guard
-refuses, with ClickHouse's codes and texts, what ``readonly = 2`` lets through in chDB (measured
-on chDB 4.4): table functions that reach files, URLs, other servers or processes (``file``,
-``url``, ``s3``, ``remote``, ``mysql``, ``executable``, ``python``, ...), ``INTO OUTFILE``
-(writes a file), more than one statement per request (chDB runs them all), and a ``SETTINGS``
-clause naming one of the limits. Pure functions over a small SQL tokenizer that knows strings,
+of ``readonly`` itself. (``readonly = 1`` would refuse most table functions too, but also every
+``SETTINGS`` clause, and the project's own panel SQL carries one; so ``readonly = 2``.) The
+guard refuses, with ClickHouse's codes and texts, what ``readonly = 2`` lets through in chDB
+(measured on chDB 4.4): every table function but the few that only compute or read the store's
+own tables (so ``file``, ``url``, ``s3``, ``remote``, ``mysql``, ``executable``, ``python``,
+``filesystem``, ... and whatever a new chDB adds), ``INTO OUTFILE`` (writes a file), more than
+one statement per request (chDB runs them all), and a ``SETTINGS`` clause naming a limit.
+Pure functions over a small SQL tokenizer that knows strings,
 quoted identifiers and comments, so a keyword inside a literal never counts.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import SqlEndpointError
@@ -25,7 +26,9 @@ from .errors import SqlEndpointError
 __all__ = [
     "BLOCKED_TABLE_FUNCTIONS",
     "READ_STATEMENTS",
+    "SAFE_TABLE_FUNCTIONS",
     "CheckedQuery",
+    "blocked_functions",
     "check_query",
     "tokenize",
 ]
@@ -33,7 +36,17 @@ __all__ = [
 #: the statements the endpoint passes on, by their first keyword
 READ_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN"})
 
-#: table functions that reach files, URLs, other servers or processes (lower case)
+#: table functions that only compute or read the store's own tables (lower case); every other
+#: table function the engine knows is refused (:func:`blocked_functions`)
+SAFE_TABLE_FUNCTIONS = frozenset(
+    {
+        "numbers", "numbers_mt", "zeros", "zeros_mt", "generaterandom", "generateseries",
+        "generate_series", "primes", "values", "view", "merge", "null", "format",
+    }
+)  # fmt: skip
+
+#: table functions that reach files, URLs, other servers or processes (lower case): refused
+#: even before the engine's own list is known
 BLOCKED_TABLE_FUNCTIONS = frozenset(
     {
         "azureblobstorage", "azureblobstoragecluster", "cluster", "clusterallreplicas",
@@ -138,9 +151,23 @@ def _clause_settings(statement: list[Token]) -> list[str]:
     return names
 
 
-def check_query(sql: str, protected: frozenset[str] = frozenset()) -> CheckedQuery:
+def blocked_functions(table_functions: Iterable[str]) -> frozenset[str]:
+    """Every table function of the engine (``system.table_functions``) and the known escapes,
+    but the safe ones: a table function chDB adds in a new release is refused until it is
+    judged safe (pure)."""
+    return (
+        frozenset(name.lower() for name in table_functions) | BLOCKED_TABLE_FUNCTIONS
+    ) - SAFE_TABLE_FUNCTIONS
+
+
+def check_query(
+    sql: str,
+    protected: frozenset[str] = frozenset(),
+    blocked: frozenset[str] = BLOCKED_TABLE_FUNCTIONS,
+) -> CheckedQuery:
     """Let one read statement through, or raise ClickHouse's error for it.
 
+    ``blocked`` names the refused table functions (lower case; :func:`blocked_functions`);
     ``protected`` names the settings a ``SETTINGS`` clause may not change (code 164, as a
     readonly user gets). Empty queries get code 62 (as ClickHouse: "Empty query"); two
     statements get code 62 ("Multi-statements are not allowed"); anything but
@@ -162,7 +189,7 @@ def check_query(sql: str, protected: frozenset[str] = frozenset()) -> CheckedQue
         word = token.text.upper()
         if word == "INTO" and following.kind == "word" and following.text.upper() == "OUTFILE":
             raise SqlEndpointError(564, "INTO_OUTFILE_NOT_ALLOWED", "INTO OUTFILE is not allowed")
-        if following.text == "(" and token.text.lower() in BLOCKED_TABLE_FUNCTIONS:
+        if following.text == "(" and token.text.lower() in blocked:
             raise SqlEndpointError(
                 164,
                 "READONLY",

@@ -120,7 +120,7 @@ class SqlEndpointApp:
     async def _answer(
         self, request: SqlRequest, query_id: str
     ) -> tuple[int, dict[str, str], bytes]:
-        checked = check_query(request.sql, self.pool.limits)
+        checked = check_query(request.sql, self.pool.limits, self.pool.blocked)
         output_format = checked.format or request.default_format
         user = request.credentials.user if request.credentials else ""
         log.info("sql endpoint: user %r query %s", user, query_id)

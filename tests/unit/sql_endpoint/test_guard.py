@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civicpulse.api.sql_endpoint.errors import SqlEndpointError
-from civicpulse.api.sql_endpoint.guard import BLOCKED_TABLE_FUNCTIONS, check_query, tokenize
+from civicpulse.api.sql_endpoint.guard import (
+    BLOCKED_TABLE_FUNCTIONS,
+    SAFE_TABLE_FUNCTIONS,
+    blocked_functions,
+    check_query,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -134,3 +140,15 @@ def test_settings_clauses_may_not_lift_the_limits() -> None:
         with pytest.raises(SqlEndpointError) as caught:
             check_query(sql, limits)
         assert caught.value.code == 164 and "setting in readonly mode" in caught.value.text, sql
+
+
+def test_every_engine_table_function_is_blocked_but_the_safe_ones() -> None:
+    engine = ["numbers", "generateRandom", "filesystem", "oss", "eval", "mergeTreeIndex", "url"]
+    blocked = blocked_functions(engine)
+    assert {"filesystem", "oss", "eval", "mergetreeindex", "url"} <= blocked
+    assert not blocked & SAFE_TABLE_FUNCTIONS
+    assert blocked >= BLOCKED_TABLE_FUNCTIONS - SAFE_TABLE_FUNCTIONS
+    with pytest.raises(SqlEndpointError):
+        check_query("SELECT * FROM filesystem('/')", blocked=blocked)
+    assert check_query("SELECT * FROM numbers(3)", blocked=blocked).sql
+    assert check_query("SELECT sum(x) FROM format(CSV, 'x UInt8', '1')", blocked=blocked).sql
