@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,6 +33,9 @@ from .demo_plan import demo_simulation
 from .demo_setup import issue_access, read_history, with_kiosk
 from .demo_summary import DemoSummary, gather, latest_window_end, stored_presses, summary_line
 from .stack import StackContext, StackHooks, StackOptions, console, run_stack
+
+if TYPE_CHECKING:
+    from .demo_inbox import DemoInbox
 
 __all__ = ["demo_command"]
 
@@ -53,6 +56,8 @@ class _Demo:
     lang: str = "en"
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     feed: DemoFeed | None = None
+    #: the degraded department's webhook and mailbox, fed by the real alert delivery
+    inbox: DemoInbox | None = None
     summary: DemoSummary | None = None
     links: DemoLinks | None = None
 
@@ -111,11 +116,16 @@ class _Demo:
         if history.open_alerts:
             say(f"  still open from before: {', '.join(sorted(history.open_alerts))}")
         say(f"  the token and kiosk key of this run are in:\n  {access}")
+        from .demo_inbox import start_demo_inbox
+
+        self.inbox = start_demo_inbox(ctx.settings, degraded, ctx.api_url, out, say)
         _degraded_department_hook(ctx, degraded)
 
     def started_serving(self, ctx: StackContext) -> None:
         assert self.feed is not None and self.links is not None
         _print_links(ctx.api_url, self.links, self.lang)
+        if self.inbox is not None:
+            print("\n".join([*self.inbox.lines(), ""]), flush=True)
         self.feed.start()
 
     def stopping(self, ctx: StackContext) -> None:
@@ -131,6 +141,10 @@ class _Demo:
         _drain(ctx, self.started, until)
 
     def stopped(self, ctx: StackContext) -> None:
+        if self.inbox is not None:
+            hooks, mails = self.inbox.counts()
+            self.inbox.stop()
+            console.print(f"demo inbox: {hooks} webhook call(s), {mails} mail(s) delivered")
         if self.feed is None:
             return
         verify = _verify(ctx, self.started, _closed_until(self.grace))

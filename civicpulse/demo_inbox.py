@@ -171,8 +171,9 @@ class DemoInbox:
             self.entries.append(entry)
         check = "" if entry.verified else " [red](signature wrong)[/]"
         lines = [f"[bold]inbox[/]: {entry.channel} received: {entry.title}{check}"]
-        if entry.channel == "e-mail":
-            lines += [f"  {line}" for line in entry.text.splitlines() if line.strip()][:9]
+        if entry.channel == "e-mail":  # the mail's plain text, up to its signature line
+            body = entry.text.split("\n-- \n")[0]
+            lines += [f"  {line}" for line in body.splitlines()[1:] if line.strip()]
         self.say("\n".join(lines))
 
     def start(self, department: str, api_url: str, run_dir: Path, env: dict[str, str]) -> Path:

@@ -58,9 +58,10 @@ def describe(subscriptions: tuple[Subscription, ...]) -> list[str]:
             ways.append(f"e-mail to {len(sub.email)} address(es)")
         extra = " + recognition" if sub.positive else ""
         if sub.escalate_after is not None:
-            extra += (
-                f", escalates after {sub.escalate_after} to {len(sub.escalate_to)} recipient(s)"
-            )
+            from .render import duration_text
+
+            after = duration_text(sub.escalate_after)
+            extra += f", escalates after {after} to {len(sub.escalate_to)} recipient(s)"
         lines.append(f"{sub.label}: department {sub.department}{extra} -> {', '.join(ways)} "
                      f"[{sub.lang}]")  # fmt: skip
     return lines

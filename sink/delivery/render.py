@@ -37,6 +37,7 @@ __all__ = [
     "AlertContext",
     "Message",
     "SiteFigure",
+    "duration_text",
     "email_message",
     "json_body",
     "message",
@@ -82,7 +83,8 @@ class Message:
     footer: str = ""
 
 
-def _duration(span: timedelta) -> str:
+def duration_text(span: timedelta) -> str:
+    """``30 min``, ``1 h 30 min``, ``20 s``: a duration as a message says it."""
     if span < timedelta(minutes=1):
         return f"{max(0, round(span.total_seconds()))} s"
     minutes = round(span.total_seconds() / 60)
@@ -124,11 +126,11 @@ def message(
         lead = text(
             lang,
             f"lead.silent_device.{event.state}",
-            silent_for=_duration(event.window_end - event.window_start),
+            silent_for=duration_text(event.window_end - event.window_start),
         )
     else:
         lead = text(lang, f"lead.{event.kind}.{event.state}", score=score, threshold=threshold)
-    after = _duration(escalate_after or timedelta(0))
+    after = duration_text(escalate_after or timedelta(0))
     if occasion == "escalation":
         title = text(lang, "escalation", after=after, title=title)
         lead = text(lang, "lead.escalation", after=after) + " " + lead

@@ -15,7 +15,7 @@ def test_describe_names_ways_but_never_secrets_or_urls() -> None:
     )
     first, second = describe(subs)
     assert "json webhook" in first and "e-mail to 1 address(es)" in first
-    assert "recognition" in first and "escalates after 0:30:00 to 1 recipient(s)" in first
+    assert "recognition" in first and "escalates after 30 min to 1 recipient(s)" in first
     assert second.startswith("subscription 2 (*, line 2): department *")
     assert "hooks.example" not in first + second and "secret" not in first + second
 
