@@ -248,7 +248,7 @@ def _print_summary(summary: DemoSummary) -> None:
     if summary.unaccounted:
         rows.append(("  unaccounted", f"{summary.unaccounted:,}"))
     if summary.from_pages:
-        rows.append(("presses from the pages", f"{summary.from_pages:,}"))
+        rows.append(("other presses meanwhile", f"{summary.from_pages:,}"))
     rows.append(("counted", f"{summary.counted:,}"))
     rows += [(f"rejected: {r}", f"{n:,}") for r, n in summary.rejected_by_reason.items()]
     rows += [

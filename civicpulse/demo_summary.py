@@ -76,7 +76,8 @@ class DemoSummary:
     redelivered: int = 0
     #: presses that never got a verdict (malformed): on ``deadletter`` with the reason
     deadlettered: int = 0
-    #: presses made on the demo's pages (widget, kiosk) meanwhile, stored besides the city's
+    #: other presses stored since the start: made on the demo's pages (widget, kiosk), or an
+    #: earlier run's last seconds (the run starts at the beginning of its minute)
     from_pages: int = 0
 
     @property
