@@ -38,6 +38,8 @@ ESCAPES = [
     "SELECT * FROM filesystem('/etc')",
     "SELECT * FROM oss('http://127.0.0.1:9/b/x.csv')",
     "SELECT file('/etc/passwd')",
+    "SELECT * FROM `file`('/etc/passwd', 'LineAsString')",
+    "SELECT `file`('/etc/passwd')",
     "SELECT 1 INTO OUTFILE '/tmp/civicpulse-sql-endpoint-test'",
     "SELECT 1; DROP TABLE presses",
     "SELECT 1 SETTINGS max_execution_time = 100000",

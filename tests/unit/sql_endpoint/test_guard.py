@@ -30,7 +30,7 @@ from civicpulse.api.sql_endpoint.guard import (
         "SELECT 1;",
         "SELECT 1; -- trailing comment",
         "SELECT 'DROP TABLE x; INSERT' AS s",
-        "SELECT format('{}', 1), `file`(1) FROM t",  # a quoted name is a column/UDF, not file()
+        "SELECT format('{}', 1), `files` FROM t",  # a quoted column named like a function
         "-- leading comment\nSELECT 1",
     ],
 )
@@ -71,6 +71,9 @@ def test_writes_get_readonly(sql: str) -> None:
         "SELECT * FROM mysql('h:3306', 'd', 't', 'u', 'p')",
         "SELECT * FROM executable('ls', 'TSV', 'x String')",
         "SELECT * FROM python(df)",
+        "SELECT * FROM `file`('/etc/passwd', 'LineAsString')",  # the engine calls it all the same
+        "SELECT * FROM \"file\"('/etc/passwd', 'LineAsString')",
+        "SELECT `file`('/etc/passwd')",
         "SELECT 1 FROM t WHERE a IN (SELECT 1 FROM postgresql('h', 'd', 't', 'u', 'p'))",
     ],
 )
