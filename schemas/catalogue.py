@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ __all__ = [
     "QuestionSchedule",
     "QuestionText",
     "Site",
+    "Standard",
 ]
 
 
@@ -142,11 +143,36 @@ class Question(_Entry):
     kind: Literal["citizen", "employee"]
 
 
+class Standard(_Entry):
+    """A service standard (contract "Service standards" in DESIGN.md).
+
+    ``{"scope": "department", "id": "d-civil", "question": null, "target_score": 75,
+    "min_responses_per_day": 30, "from": "2026-01-01"}``: from the city day ``from`` on (until an
+    entry of the same scope, id and question with a later ``from``), the scope aims for a daily
+    score of at least ``target_score`` over at least ``min_responses_per_day`` counted presses.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    scope: Literal["department", "site"]
+    id: str = Field(min_length=1)
+    question: str | None = None
+    target_score: float = Field(ge=0, le=100)
+    min_responses_per_day: int = Field(ge=0)
+    valid_from: date = Field(alias="from")
+
+    @property
+    def target_key(self) -> tuple[str, str, str | None]:
+        """What the standard measures: (scope, id, question); entries differ by ``from`` only."""
+        return (self.scope, self.id, self.question)
+
+
 class Catalogue(_Entry):
     devices: tuple[Device, ...] = ()
     sites: tuple[Site, ...] = ()
     departments: tuple[Department, ...] = ()
     questions: tuple[Question, ...] = ()
+    standards: tuple[Standard, ...] = ()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -165,9 +191,27 @@ class Catalogue(_Entry):
                     problems.append(
                         f"device {device.device_id}: unknown question {entry.question_id}"
                     )
+        problems.extend(self._standard_problems(departments, sites))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _standard_problems(self, departments: set[str], sites: set[str]) -> list[str]:
+        kinds = {q.question_id: q.kind for q in self.questions}
+        known = {"department": departments, "site": sites}
+        problems: list[str] = []
+        seen: set[tuple[str, str, str | None, date]] = set()
+        for standard in self.standards:
+            label = f"standard {standard.scope} {standard.id}"
+            if standard.id not in known[standard.scope]:
+                problems.append(f"{label}: unknown {standard.scope} {standard.id}")
+            if standard.question is not None and kinds.get(standard.question) != "citizen":
+                problems.append(f"{label}: {standard.question} is not a citizen question")
+            key = (*standard.target_key, standard.valid_from)
+            if key in seen:
+                problems.append(f"{label}: two entries from {standard.valid_from}")
+            seen.add(key)
+        return problems
 
     def entries_of(self, device_id: str) -> Sequence[Device]:
         return [d for d in self.devices if d.device_id == device_id]

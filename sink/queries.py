@@ -44,6 +44,7 @@ __all__ = [
     "RECOMPUTE_SCORES",
     "SITE_DAILY",
     "SITE_TOTALS",
+    "STANDARD_DAYS",
     "STORED_EXTENT",
     "STORED_SCORES",
     "VERDICTS_PER_DEVICE",
@@ -268,6 +269,10 @@ SITE_DAILY = _figure("site_id, toDate(hour, {tz:String}) AS day", "site_id, day"
 SITE_TOTALS = _figure("department_id, site_id", "department_id, site_id")
 DEPARTMENT_MONTHLY = _figure(
     "department_id, toStartOfMonth(hour, {tz:String}) AS month", "department_id, month"
+)
+#: counts per site, question ('' = none) and city day: what service standards are measured on
+STANDARD_DAYS = _figure(
+    "site_id, question_id, toDate(hour, {tz:String}) AS day", "site_id, question_id, day"
 )
 HEATMAP = _figure(
     "toDayOfWeek(hour, 0, {tz:String}) AS weekday, toHour(hour, {tz:String}) AS hour_of_day",

@@ -2,9 +2,10 @@
 
 Records (key -> value, both UTF-8): ``device:<id>`` -> ``{"devices": [every entry of the
 device]}``, ``site:<id>`` -> ``{"sites": [entry]}``, ``department:<id>``, ``question:<id>``
-likewise. A key that disappeared since the previously loaded catalogue gets a tombstone, so the
-compacted topic always holds exactly the latest file. ``fragments``/``assemble`` are pure; the
-rest talks to the broker with confluent-kafka.
+likewise; ``standard:<scope>:<id>`` -> ``{"standards": [every entry of that scope and id]}``.
+A key that disappeared since the previously loaded catalogue gets a tombstone, so the compacted
+topic always holds exactly the latest file. ``fragments``/``assemble`` are pure; the rest talks
+to the broker with confluent-kafka.
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ _KINDS = (("device", "devices"), ("site", "sites"), ("department", "departments"
 
 def fragments(catalogue: Catalogue) -> dict[str, bytes]:
     """The topic records of a catalogue: key -> JSON fragment."""
-    data = catalogue.model_dump(mode="json")
+    data = catalogue.model_dump(mode="json", by_alias=True)
     out: dict[str, list[Any]] = {}
     for kind, field in (*_KINDS, ("question", "questions")):
         id_field = f"{kind}_id"
         for entry in data[field]:
             out.setdefault(f"{kind}:{entry[id_field]}", []).append(entry)
+    for entry in data["standards"]:
+        out.setdefault(f"standard:{entry['scope']}:{entry['id']}", []).append(entry)
     plural = {kind: field for kind, field in (*_KINDS, ("question", "questions"))}
+    plural["standard"] = "standards"
     return {
         key: orjson.dumps({plural[key.split(":", 1)[0]]: entries}, option=orjson.OPT_SORT_KEYS)
         for key, entries in sorted(out.items())
@@ -56,7 +60,13 @@ def fragments(catalogue: Catalogue) -> dict[str, bytes]:
 
 def assemble(records: Mapping[str, bytes]) -> Catalogue:
     """The catalogue the records describe (raises StreamError when they do not validate)."""
-    merged: dict[str, list[Any]] = {"devices": [], "sites": [], "departments": [], "questions": []}
+    merged: dict[str, list[Any]] = {
+        "devices": [],
+        "sites": [],
+        "departments": [],
+        "questions": [],
+        "standards": [],
+    }
     for key in sorted(records):
         for field, entries in orjson.loads(records[key]).items():
             merged.setdefault(field, []).extend(entries)

@@ -1,0 +1,206 @@
+"""Service standards over a simulated month on the real engine: ``/v1/standards`` (days and
+months) equals an independent recomputation from the stored presses, with a confirmed misuse
+period left out and re-delivered presses counted once."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from clickhouse_connect.driver.client import Client
+from fastapi.testclient import TestClient
+
+from civicpulse.api.app import create_app
+from civicpulse.api.tokens import ApiTokens
+from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.schemas.events import JudgedPress
+from civicpulse.schemas.settings import Settings
+
+from .api_setup import counted, walk
+from .data import TZ, insert_presses, make_presses
+
+pytestmark = pytest.mark.integration
+
+ZONE = ZoneInfo(TZ)
+MONTH_START = datetime(2026, 9, 1, tzinfo=ZONE).astimezone(UTC)
+MONTH_END = datetime(2026, 10, 1, tzinfo=ZONE).astimezone(UTC)
+# t1 (site-a, q1) over 2026-09-10 local noon .. 20:00: confirmed misuse
+MISUSE = (datetime(2026, 9, 10, 10, tzinfo=UTC), datetime(2026, 9, 10, 18, tzinfo=UTC))
+
+STANDARDS: list[dict[str, Any]] = [
+    {"scope": "department", "id": "dep-a", "target_score": 66, "min_responses_per_day": 20,
+     "from": "2026-01-01"},
+    {"scope": "department", "id": "dep-a", "target_score": 70, "min_responses_per_day": 72,
+     "from": "2026-09-15"},
+    {"scope": "department", "id": "dep-b", "target_score": 65, "min_responses_per_day": 36,
+     "from": "2026-09-01"},
+    {"scope": "site", "id": "site-a", "question": "q1", "target_score": 60,
+     "min_responses_per_day": 10, "from": "2026-09-05"},
+]  # fmt: skip
+
+
+def _catalogue() -> Catalogue:
+    question = {"text": {"pl": "Jak?", "en": "How?"}, "kind": "citizen"}
+    return Catalogue.model_validate(
+        {
+            "departments": [
+                {"department_id": "dep-a", "name": "Civil affairs"},
+                {"department_id": "dep-b", "name": "Transport"},
+            ],
+            "sites": [
+                {"site_id": "site-a", "department_id": "dep-a", "name": "Town hall"},
+                {"site_id": "site-b", "department_id": "dep-a", "name": "North office"},
+                {"site_id": "site-c", "department_id": "dep-b", "name": "Depot"},
+            ],
+            "questions": [
+                {"question_id": "q1", **question},
+                {"question_id": "q2", **question},
+                {"question_id": "qe", "text": question["text"], "kind": "employee"},
+            ],
+            "standards": STANDARDS,
+        }
+    )
+
+
+def _confirm_misuse(client: Client) -> None:
+    from civicpulse.sink.reviews import REVIEW_COLUMNS
+
+    row = {
+        "id": str(uuid.uuid4()), "device_id": "t1", "site_id": "site-a",
+        "period_from": MISUSE[0], "period_to": MISUSE[1], "pattern": "self_rating",
+        "presses": 1, "evidence": "test", "figures": "{}", "found_at": MISUSE[1],
+        "state": "confirmed", "note": "", "decided_at": MISUSE[1], "decided_by": "test",
+        "updated_at": MISUSE[1],
+    }  # fmt: skip
+    client.insert(
+        "misuse_reviews", [[row[c] for c in REVIEW_COLUMNS]], column_names=list(REVIEW_COLUMNS)
+    )
+
+
+@pytest.fixture
+def month(clickhouse_client: Client) -> list[JudgedPress]:
+    presses = make_presses(count=4000, seed=24, start=MONTH_START, span=MONTH_END - MONTH_START)
+    insert_presses(clickhouse_client, presses)
+    insert_presses(clickhouse_client, presses[:300])  # re-delivered: counted once
+    _confirm_misuse(clickhouse_client)
+    inside = [p for p in presses if p.device_id == "t1" and MISUSE[0] <= p.pressed_at <= MISUSE[1]]
+    assert any(p.verdict == "counted" for p in inside)  # the period removes counted presses
+    return presses
+
+
+def recompute(presses: Sequence[JudgedPress]) -> dict[tuple[str, str, str | None], dict[str, Any]]:
+    """Independent: per standard target and local day, the counted citizen presses' status."""
+    catalogue = _catalogue()
+    site_dep = {s.site_id: s.department_id for s in catalogue.sites}
+    cells: dict[tuple[str, str, str | None, date], Counter[int]] = {}
+    for press in counted(presses, MONTH_START, MONTH_END):
+        inside = press.device_id == "t1" and MISUSE[0] <= press.pressed_at <= MISUSE[1]
+        if inside or (press.question_kind or "citizen") != "citizen" or press.site_id is None:
+            continue
+        day = press.pressed_at.astimezone(ZONE).date()
+        for s in {r.target_key: r for r in catalogue.standards}.values():
+            in_scope = (
+                press.site_id == s.id if s.scope == "site" else site_dep[press.site_id] == s.id
+            )
+            if in_scope and (s.question is None or s.question == press.question_id):
+                cells.setdefault((*s.target_key, day), Counter())[press.button] += 1
+    out: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for offset in range(30):
+        day = date(2026, 9, 1) + timedelta(days=offset)
+        for s in catalogue.standards:
+            rules = [r for r in catalogue.standards if r.target_key == s.target_key]
+            rule = max(
+                (r for r in rules if r.valid_from <= day), key=lambda r: r.valid_from, default=None
+            )
+            if rule is not s:
+                continue
+            c = cells.get((*s.target_key, day), Counter())
+            n = sum(c.values())
+            score = 100 * sum((b - 1) * k for b, k in c.items()) / (3 * n) if n else None
+            status = ("too_few" if score is None or n < s.min_responses_per_day
+                      else "met" if score >= s.target_score else "missed")  # fmt: skip
+            out.setdefault(s.target_key, {})[day.isoformat()] = (n, score, status, s.target_score)
+    return out
+
+
+@pytest.fixture
+def api(
+    clickhouse_settings: Settings, month: list[JudgedPress], tmp_path: Path
+) -> tuple[TestClient, str]:
+    settings = clickhouse_settings.model_copy(update={"data_dir": tmp_path, "city_timezone": TZ})
+    token = ApiTokens.in_data_dir(tmp_path).add("tests")
+    return TestClient(create_app(settings, catalogue=_catalogue())), token
+
+
+def test_daily_and_monthly_attainment_equal_the_recomputation(
+    api: tuple[TestClient, str], month: list[JudgedPress]
+) -> None:
+    client, token = api
+    expected = recompute(month)
+    params = {"from": "2026-09-01", "to": "2026-10-01", "limit": 17}
+    days = list(walk(client, "/v1/standards", params, token))
+    got: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for item in days:
+        key = (item["scope"], item["id"], item["question"])
+        got.setdefault(key, {})[item["period"]] = (
+            item["responses"],
+            item["score"],
+            item["status"],
+            item["target_score"],
+        )
+    assert set(got) == set(expected)
+    for key, per_day in expected.items():
+        assert sorted(got[key]) == sorted(per_day)
+        for period, (n, score, status, target) in per_day.items():
+            assert got[key][period][0] == n and got[key][period][2] == status, (key, period)
+            assert got[key][period][1] == pytest.approx(score) and got[key][period][3] == target
+    statuses = Counter(
+        status for per_day in expected.values() for _, _, status, _ in per_day.values()
+    )
+    assert set(statuses) == {"met", "missed", "too_few"}, statuses  # the month exercises each rule
+
+    months = list(walk(client, "/v1/standards", {**params, "granularity": "month"}, token))
+    assert len(months) == len(expected)
+    for item in months:
+        per_day = expected[(item["scope"], item["id"], item["question"])]
+        tally = Counter(status for _, _, status, _ in per_day.values())
+        assert (item["days_met"], item["days_missed"], item["days_too_few"]) == (
+            tally["met"],
+            tally["missed"],
+            tally["too_few"],
+        )
+        assert item["responses"] == sum(n for n, _, _, _ in per_day.values())
+        assert item["status"] == (
+            "missed" if tally["missed"] else "met" if tally["met"] else "too_few"
+        )
+        assert item["period"] == "2026-09"
+
+
+def test_department_filter_and_range_checks(api: tuple[TestClient, str]) -> None:
+    client, token = api
+    only = list(
+        walk(
+            client,
+            "/v1/standards",
+            {"from": "2026-09-01", "to": "2026-09-08", "department": "dep-b"},
+            token,
+        )
+    )
+    assert {(i["scope"], i["id"]) for i in only} == {("department", "dep-b")} and len(only) == 7
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (
+        client.get(
+            "/v1/standards", params={"from": "2026-09-02", "to": "2026-09-01"}, headers=auth
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get("/v1/standards", params={"from": "2026-09-01", "to": "2026-09-02"}).status_code
+        == 401
+    )
