@@ -3,7 +3,8 @@
 :func:`collect` reads one calendar year in the city time zone, and the year before it, into a
 :class:`ReportData`: citizen scores per city, department, site, channel, month and hour of the
 week; employee mood per department; presses the filter set aside per verdict and device; alerts
-with their time to resolve; misuse review decisions. Every figure keeps its counts (``n``,
+with their time to resolve; misuse review decisions; service standards per month
+(:mod:`civicpulse.sink.report_standards`, this year only). Every figure keeps its counts (``n``,
 ``n1``..``n4``) beside its score, and every entry the previous year's figure and the change.
 
 The figures' SQL is the dashboards' own (:mod:`civicpulse.sink.queries`: rollups with confirmed
@@ -32,6 +33,7 @@ from .queries import (
     figure_sql,
 )
 from .report_figures import SHRINKAGE_K, change, counts_of, resolve_stats, shrunk
+from .report_standards import collect_standards
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -316,6 +318,7 @@ def collect(
     """The year's figures and, where anything was stored then, the previous year's."""
     names = _names(catalogue)
     current = collect_year(client, year, tz, names, on_step)
+    current["standards"] = collect_standards(client, year, tz, catalogue)
     previous = collect_year(client, year - 1, tz, names, on_step)
     data = ReportData(year=year, timezone=tz, current=current)
     if previous["city"]["n"] > 0 or previous["filtered"]["total"] > 0:

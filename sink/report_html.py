@@ -25,6 +25,7 @@ from .report_figures import (
     too_few,
 )
 from .report_page import STYLE, Page
+from .report_standards import standards_section
 from .report_svg import Bar, LinePoint, bars, heatmap, monthly_line
 from .report_texts import (
     ReportLang,
@@ -166,6 +167,7 @@ def _departments(p: Page) -> str:
         + p.table(headers, p.scored_rows(deps))
         + f"<figure>{line}</figure>"
         + p.table(month_headers, month_rows)
+        + standards_section(p)
         + "</section>"
     )
 

@@ -125,6 +125,17 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "points": "pkt",
         "terminal": "terminale",
         "web": "strony www",
+        "standards": "Standardy obsługi",
+        "standards_note": "Cel wydziału: wynik dnia co najmniej równy celowi przy co najmniej "
+        "minimalnej liczbie ocen dziennie. Miesiąc jest spełniony, gdy każdy dzień z wystarczającą "
+        "liczbą ocen osiągnął cel. W komórce: ocena miesiąca, wynik miesiąca i dni spełnione / "
+        "niespełnione / ze zbyt małą liczbą ocen.",
+        "standards_none": "W katalogu nie ustalono standardów obsługi wydziałów.",
+        "standard_target": "cel {target} przy co najmniej {min} ocenach dziennie",
+        "status_met": "spełniony",
+        "status_missed": "niespełniony",
+        "status_too_few": "za mało ocen",
+        "month": "miesiąc",
         "department_scope": "wydział",
         "site_scope": "placówka",
         "confirmed": "potwierdzone",
@@ -242,6 +253,17 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "points": "pts",
         "terminal": "terminals",
         "web": "web pages",
+        "standards": "Service standards",
+        "standards_note": "A department's standard: a day's score at or above the target with "
+        "at least the minimum number of responses that day. A month is met when every day with "
+        "enough responses met the target. In each cell: the month's status, the month's score, "
+        "and days met / missed / with too few responses.",
+        "standards_none": "The catalogue sets no department service standards.",
+        "standard_target": "target {target} with at least {min} responses a day",
+        "status_met": "met",
+        "status_missed": "missed",
+        "status_too_few": "too few responses",
+        "month": "month",
         "department_scope": "department",
         "site_scope": "site",
         "confirmed": "confirmed",

@@ -204,3 +204,28 @@ def test_department_filter_and_range_checks(api: tuple[TestClient, str]) -> None
         client.get("/v1/standards", params={"from": "2026-09-01", "to": "2026-09-02"}).status_code
         == 401
     )
+
+
+def test_the_report_standards_table_agrees_with_the_api(
+    api: tuple[TestClient, str], clickhouse_client: Client, month: list[JudgedPress]
+) -> None:
+    from civicpulse.sink.report import collect, render_html
+
+    client, token = api
+    params = {"from": "2026-09-01", "to": "2026-10-01", "granularity": "month"}
+    from_api = list(walk(client, "/v1/standards", params, token))
+    data = collect(clickhouse_client, 2026, TZ, _catalogue())
+    september = [i for i in data.current["standards"] if i["period"] == "2026-09"]
+    assert september == from_api
+    assert {i["period"] for i in data.current["standards"]} == {"2026-09"} | {
+        f"2026-{m:02d}"
+        for m in range(1, 13)
+        if m != 9 and date(2026, m, 1) <= datetime.now(ZONE).date()
+    }  # every month from January (dep-a's standard applies from 2026-01-01) up to today
+    expected = recompute(month)[("department", "dep-a", None)]
+    tally = Counter(status for _, _, status, _ in expected.values())
+    for lang, word in (("en", "days met"), ("pl", "dni spełnione")):
+        page = render_html(data, lang)
+        assert word in page
+        cell = f"{tally['met']}/{tally['missed']}/{tally['too_few']}"
+        assert cell in page  # dep-a's September cell: days met / missed / too few
