@@ -85,7 +85,8 @@ def live_summary(
     settings: Settings = request.app.state.query_settings
     try:
         client = create_client(settings)
-        return fetch_summary(client, catalogue, at or datetime.now(UTC), department)
+        moment = at or datetime.now(UTC)
+        return fetch_summary(client, catalogue, moment, department, tz=settings.city_timezone)
     except (SinkError, ClickHouseError) as exc:
         return JSONResponse({"detail": f"ClickHouse: {exc}"}, 503)
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -35,11 +36,13 @@ __all__ = [
     "LiveAlert",
     "LiveComment",
     "LiveFigure",
+    "LiveStandard",
     "LiveSummary",
     "Rows",
     "SparkPoint",
     "assemble",
     "fetch_summary",
+    "with_standards",
 ]
 
 Level = Literal["department", "site"]
@@ -78,6 +81,20 @@ class LiveAlert(BaseModel):
     comments: list[LiveComment] = []
 
 
+class LiveStandard(BaseModel):
+    """This month's attainment of the figure's service standard (every question), so far."""
+
+    period: str
+    target_score: float
+    min_responses_per_day: int
+    status: str
+    score: float | None
+    responses: int
+    days_met: int
+    days_missed: int
+    days_too_few: int
+
+
 class LiveFigure(BaseModel):
     id: str
     name: str
@@ -88,6 +105,7 @@ class LiveFigure(BaseModel):
     presses_15m: int = 0
     spark: list[SparkPoint] = []
     open_alerts: int = 0
+    standard: LiveStandard | None = None
 
 
 class LiveSummary(BaseModel):
@@ -206,10 +224,48 @@ def assemble(
     )
 
 
-def fetch_summary(
-    client: Client, catalogue: Catalogue, at: datetime, department: str | None = None
+def with_standards(
+    summary: LiveSummary, client: Client, catalogue: Catalogue, *, tz: str
 ) -> LiveSummary:
-    """The city wall (``department`` None: one row per department) or one department's sites."""
+    """Each card's service standard for every question (its department's or its site's) with
+    this month's attainment up to the summary's city day (:mod:`civicpulse.sink.standards`)."""
+    from civicpulse.sink.standards_read import standards_items
+
+    if not catalogue.standards:
+        return summary
+    today = summary.at.astimezone(ZoneInfo(tz)).date()
+    items = standards_items(
+        client,
+        catalogue,
+        tz=tz,
+        first=today.replace(day=1),
+        end=today + timedelta(days=1),
+        granularity="month",
+        department=summary.department.id if summary.department else "",
+    )
+    fields = list(LiveStandard.model_fields)
+    found = {
+        (i["scope"], i["id"]): LiveStandard(**{k: i[k] for k in fields})
+        for i in items
+        if i["question"] is None
+    }
+    for figure in summary.items:
+        figure.standard = found.get((summary.level, figure.id))
+    if summary.department is not None:
+        summary.department.standard = found.get(("department", summary.department.id))
+    return summary
+
+
+def fetch_summary(
+    client: Client,
+    catalogue: Catalogue,
+    at: datetime,
+    department: str | None = None,
+    *,
+    tz: str | None = None,
+) -> LiveSummary:
+    """The city wall (``department`` None: one row per department) or one department's sites;
+    with ``tz`` (the city's zone) each card carries its standard (:func:`with_standards`)."""
     level: Level = "site" if department else "department"
     at = _utc(at)
     base = {
@@ -241,7 +297,7 @@ def fetch_summary(
         total_spark=run(LIVE_SPARKLINE, total_params),
     )
     found = lifecycles(client, [uuid.UUID(str(a[0])) for a in rows.alerts])
-    return assemble(
+    summary = assemble(
         rows,
         catalogue,
         at=at,
@@ -249,3 +305,4 @@ def fetch_summary(
         department=department,
         lifecycles={str(k): v for k, v in found.items()},
     )
+    return summary if tz is None else with_standards(summary, client, catalogue, tz=tz)

@@ -71,6 +71,13 @@ PAGES: dict[Lang, dict[str, str]] = {
         "stream_on": "alarmy na żywo",
         "stream_off": "łączenie…",
         "trend": "trend 6 h",
+        "standard": "standard",
+        "standard_hint": "cel wyniku dnia i minimum ocen dziennie; ocena tego miesiąca (dni "
+        "spełnione/niespełnione/za mało ocen)",
+        "status_met": "spełniony",
+        "status_missed": "niespełniony",
+        "status_too_few": "za mało ocen",
+        "days": "dni",
         "review": "Przegląd nadużyć",
         "review_hint": "okresy podejrzane o ocenianie własnego stanowiska: potwierdź lub odrzuć",
         "review_intro": (
@@ -138,6 +145,13 @@ PAGES: dict[Lang, dict[str, str]] = {
         "stream_on": "live alerts",
         "stream_off": "connecting…",
         "trend": "6 h trend",
+        "standard": "standard",
+        "standard_hint": "daily score target and minimum responses a day; this month's status "
+        "(days met/missed/too few)",
+        "status_met": "met",
+        "status_missed": "missed",
+        "status_too_few": "too few responses",
+        "days": "days",
         "review": "Misuse review",
         "review_hint": "suspect periods of staff rating their own desk: confirm or dismiss",
         "review_intro": (

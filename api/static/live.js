@@ -59,7 +59,7 @@
   }
   function fmtScore(score) { return score === null || score === undefined ? null : num1.format(score); }
 
-  function sparkline(points) {
+  function sparkline(points, target) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("class", "spark");
@@ -71,6 +71,14 @@
     mid.setAttribute("x1", "0"); mid.setAttribute("x2", "100");
     mid.setAttribute("y1", "50"); mid.setAttribute("y2", "50");
     svg.appendChild(mid);
+    if (target !== null && target !== undefined) {
+      // the service standard's score target, on the same 0-100 scale as the trend
+      var goal = document.createElementNS(ns, "line");
+      goal.setAttribute("class", "target");
+      goal.setAttribute("x1", "0"); goal.setAttribute("x2", "100");
+      goal.setAttribute("y1", String(100 - target)); goal.setAttribute("y2", String(100 - target));
+      svg.appendChild(goal);
+    }
     var valid = points.filter(function (p) { return p.score !== null; });
     if (valid.length) {
       var t0 = Date.parse(points[0].at), t1 = Date.parse(points[points.length - 1].at);
@@ -84,6 +92,17 @@
     }
     svg.setAttribute("data-points", String(valid.length));
     return svg;
+  }
+
+  // "standard 75.0 (min 30): met · days 12/2/1": the target and this month's attainment so far
+  function standardLine(st) {
+    var p = el("p", "standard status-" + st.status);
+    p.title = T.standard_hint;
+    p.appendChild(document.createTextNode(T.standard + " " + num1.format(st.target_score) +
+      " (min " + st.min_responses_per_day + "): "));
+    p.appendChild(el("b", null, T["status_" + st.status]));
+    p.appendChild(document.createTextNode(" · " + T.days + " " + st.days_met + "/" + st.days_missed + "/" + st.days_too_few));
+    return p;
   }
 
   function figure(node, f, big) {
@@ -109,7 +128,8 @@
       figs.appendChild(s);
     });
     node.appendChild(figs);
-    node.appendChild(sparkline(f.spark));
+    node.appendChild(sparkline(f.spark, f.standard ? f.standard.target_score : null));
+    if (f.standard) node.appendChild(standardLine(f.standard));
     if (f.open_alerts) node.appendChild(el("span", "badge", "! " + f.open_alerts));
     if (big) node.classList.add("total");
     return node;

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -125,6 +126,26 @@ def test_wall_shows_the_figures_of_the_loaded_day(
         png = page.screenshot(full_page=True)
         assert distinct_colours(png) > 100
         keep_screenshot(png, tmp_path, "live-phone.png")
+
+
+def test_cards_show_the_service_standard(browser_context: Any, wall: Wall) -> None:
+    page = open_wall(browser_context, wall, "/live", "en")
+    local_day = AT.astimezone(ZoneInfo("Europe/Warsaw")).date()
+    month = {"from": f"{local_day:%Y-%m}-01", "to": str(local_day + timedelta(days=1))}
+    answer = page.request.get(
+        f"{wall.url}/v1/standards",
+        params={**month, "granularity": "month", "department": "dep-a"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    (want,) = answer["items"]
+    days = f"{want['days_met']}/{want['days_missed']}/{want['days_too_few']}"
+    status = {"met": "met", "missed": "missed", "too_few": "too few responses"}[want["status"]]
+    card = page.locator("#grid .item[data-id='dep-a']")
+    assert (
+        card.locator(".standard").inner_text() == f"standard 70.0 (min 5): {status} · days {days}"
+    )
+    assert card.locator("svg.spark line.target").get_attribute("y1") == "30"
+    assert page.locator("#grid .item[data-id='dep-b'] .standard").count() == 0
 
 
 def test_department_page_shows_its_sites(browser_context: Any, wall: Wall) -> None:

@@ -59,6 +59,16 @@ def wall_catalogue() -> Catalogue:
                 }
                 for device, site in devices
             ],
+            # dep-a has a service standard (every question); dep-b has none
+            "standards": [
+                {
+                    "scope": "department",
+                    "id": "dep-a",
+                    "target_score": 70,
+                    "min_responses_per_day": 5,
+                    "from": "2024-01-01",
+                },
+            ],
         }
     )
 

@@ -229,3 +229,23 @@ def test_the_report_standards_table_agrees_with_the_api(
         assert word in page
         cell = f"{tally['met']}/{tally['missed']}/{tally['too_few']}"
         assert cell in page  # dep-a's September cell: days met / missed / too few
+
+
+def test_live_cards_carry_this_months_standard(api: tuple[TestClient, str]) -> None:
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    at = "2026-09-20T12:00:00Z"
+    month = {"from": "2026-09-01", "to": "2026-09-21", "granularity": "month"}
+    expected = {(i["scope"], i["id"]): i for i in walk(client, "/v1/standards", month, token)}
+    wall = client.get("/v1/live/summary", params={"at": at}, headers=auth).json()
+    cards = {f["id"]: f["standard"] for f in wall["items"]}
+    assert set(cards) == {"dep-a", "dep-b"}
+    for dep, shown in cards.items():
+        want = expected[("department", dep)]
+        assert shown == {k: want[k] for k in shown}
+        assert shown["status"] in {"met", "missed"} and shown["period"] == "2026-09"
+    page = client.get("/v1/live/summary", params={"at": at, "department": "dep-a"}, headers=auth)
+    sites = {f["id"]: f["standard"] for f in page.json()["items"]}
+    assert sites["site-b"] is None  # no standard of its own
+    assert sites["site-a"] is None  # its standard is for one question (q1), not every question
+    assert page.json()["department"]["standard"] == cards["dep-a"]
