@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings
 
@@ -142,12 +143,42 @@ def verify_command(
     raise typer.Exit(1)
 
 
+def _export_quarter(quarter: str, out: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from .clickhouse import create_client
+    from .quarterly import export_quarter, parse_quarter
+    from .report_pdf import find_catalogue
+
+    console = Console()
+    settings = Settings()
+    try:
+        parse_quarter(quarter)  # refuse a bad quarter before opening the engine
+        found = find_catalogue(settings, None)
+        catalogue = found.catalogue or Catalogue()
+        console.print(f"standards from the catalogue: {escape(found.source)}")
+        today = datetime.now(ZoneInfo(settings.city_timezone)).date()
+        rows = export_quarter(
+            create_client(settings),
+            catalogue,
+            quarter=quarter,
+            tz=settings.city_timezone,
+            out=out,
+            today=today,
+        )
+    except CivicpulseError as exc:
+        raise _fail(console, exc) from exc
+    console.print(f"{quarter}: {rows} rows -> {out}")
+
+
 def export_command(
     out: Annotated[Path, typer.Argument(help="output file (.parquet or .csv)")],
     from_: Annotated[
-        str, typer.Option("--from", help="first moment (ISO; naive = city time), inclusive")
-    ],
-    to: Annotated[str, typer.Option("--to", help="end (ISO; naive = city time), exclusive")],
+        str | None, typer.Option("--from", help="first moment (ISO; naive = city time), inclusive")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="end (ISO; naive = city time), exclusive")
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="parquet or csv", case_sensitive=False)
     ] = "parquet",
@@ -164,12 +195,26 @@ def export_command(
         bool,
         typer.Option("--scores", help="also write the window scores to <OUT stem>-scores.<ext>"),
     ] = False,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter",
+            help="instead of presses: one CSV row per service (department, site) and channel "
+            "for a quarter, e.g. 2026Q3 (responses, share satisfied, mean score, standard)",
+        ),
+    ] = None,
 ) -> None:
     """Export up to one year of presses (and scores) to Parquet or CSV, in constant memory.
 
     Counted presses only unless --include-rejected; every press once (deduplicated on
-    event_id). Timestamps are UTC; event_id is the canonical UUID string.
+    event_id). Timestamps are UTC; event_id is the canonical UUID string. With --quarter the
+    quarterly service figures instead (docs/standards.md).
     """
+    if quarter is not None:
+        _export_quarter(quarter, out)
+        return
+    if from_ is None or to is None:
+        raise typer.BadParameter("give --from and --to (or --quarter)")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from .clickhouse import create_client

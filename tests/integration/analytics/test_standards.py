@@ -86,6 +86,10 @@ def _confirm_misuse(client: Client) -> None:
 @pytest.fixture
 def month(clickhouse_client: Client) -> list[JudgedPress]:
     presses = make_presses(count=4000, seed=24, start=MONTH_START, span=MONTH_END - MONTH_START)
+    # every fifth press came through the web widget: the quarterly export splits channels
+    presses = [
+        p.model_copy(update={"channel": "web"}) if i % 5 == 0 else p for i, p in enumerate(presses)
+    ]
     insert_presses(clickhouse_client, presses)
     insert_presses(clickhouse_client, presses[:300])  # re-delivered: counted once
     _confirm_misuse(clickhouse_client)
@@ -249,3 +253,41 @@ def test_live_cards_carry_this_months_standard(api: tuple[TestClient, str]) -> N
     assert sites["site-b"] is None  # no standard of its own
     assert sites["site-a"] is None  # its standard is for one question (q1), not every question
     assert page.json()["department"]["standard"] == cards["dep-a"]
+
+
+def test_quarterly_export_per_service_and_channel(
+    clickhouse_client: Client, month: list[JudgedPress], tmp_path: Path
+) -> None:
+    import csv
+
+    from civicpulse.sink.quarterly import export_quarter
+
+    out = tmp_path / "q3.csv"
+    rows = export_quarter(
+        clickhouse_client, _catalogue(), quarter="2026Q3", tz=TZ, out=out, today=date(2026, 12, 4)
+    )
+    with out.open(encoding="utf-8") as handle:
+        got = {(r["department_id"], r["site_id"], r["channel"]): r for r in csv.DictReader(handle)}
+    assert rows == len(got)
+    cells: dict[tuple[str, str, str], Counter[int]] = {}
+    for press in counted(month, MONTH_START, MONTH_END):
+        inside = press.device_id == "t1" and MISUSE[0] <= press.pressed_at <= MISUSE[1]
+        if inside or (press.question_kind or "citizen") != "citizen" or press.site_id is None:
+            continue
+        assert press.department_id is not None
+        key = (press.department_id, press.site_id, press.channel)
+        cells.setdefault(key, Counter())[press.button] += 1
+    assert set(got) == set(cells) and {k[2] for k in cells} == {"terminal", "web"}
+    expected = recompute(month)
+    for (dep, site, channel), c in cells.items():
+        row, n = got[(dep, site, channel)], sum(c.values())
+        assert int(row["responses"]) == n
+        assert float(row["share_satisfied"]) == pytest.approx((c[3] + c[4]) / n, abs=1e-4)
+        mean = 100 * sum((b - 1) * k for b, k in c.items()) / (3 * n)
+        assert float(row["mean_score"]) == pytest.approx(mean, abs=0.01)
+        # site-a's standard is for one question: every service falls back to its department's
+        days = expected[("department", dep, None)]
+        statuses = {status for _, _, status, _ in days.values()}
+        want = "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
+        assert row["attained"] == want
+        assert float(row["target_score"]) == max(days.items())[1][3]

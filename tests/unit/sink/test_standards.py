@@ -144,3 +144,30 @@ def test_a_month_is_met_only_when_every_day_with_enough_responses_met(days: list
     expected = "missed" if "missed" in days else "met" if "met" in days else "too_few"
     assert month["status"] == expected
     assert month["days_met"] == days.count("met")
+
+
+def test_parse_quarter() -> None:
+    from civicpulse.sink.exceptions import SinkError
+    from civicpulse.sink.quarterly import parse_quarter
+
+    assert parse_quarter("2026Q3") == (date(2026, 7, 1), date(2026, 10, 1))
+    assert parse_quarter("2026q4") == (date(2026, 10, 1), date(2027, 1, 1))
+    for bad in ("2026Q5", "2026-Q1", "Q1 2026", ""):
+        with pytest.raises(SinkError, match="YEARQn"):
+            parse_quarter(bad)
+
+
+def test_quarter_rows_take_the_site_standard_before_the_department_one() -> None:
+    from civicpulse.sink.quarterly import quarter_rows
+
+    def day(scope: str, ident: str, status: str, target: float) -> dict[str, Any]:
+        return {"scope": scope, "id": ident, "question": None, "status": status,
+                "target_score": target}  # fmt: skip
+
+    days = [day("department", "dep-a", "met", 70), day("site", "s1", "too_few", 80),
+            day("site", "s1", "missed", 85), day("site", "s1", "met", 85)]  # fmt: skip
+    counts = [("dep-a", "s1", "web", 1, 0, 0, 3), ("dep-a", "s2", "terminal", 0, 0, 0, 0)]
+    s1, s2 = quarter_rows(counts, days)
+    assert (s1["target_score"], s1["attained"], s1["responses"]) == (85.0, "missed", 4)
+    assert (s1["share_satisfied"], s1["mean_score"]) == (0.75, 75.0)
+    assert (s2["target_score"], s2["attained"], s2["mean_score"]) == (70.0, "met", "")
