@@ -22,6 +22,8 @@ Figures (printed per day, then RESULT lines):
   (a run: first to last press; target <= 0.5 %), normal days; the same on busy and very happy
   days as its own line (target <= 0.5 %), and their recall for information;
 * honest presses inside any period, citizens served during a run included, for information;
+* staff presses neutralised, normal days, for information: inside a period or rejected by the
+  anti-spam filter (a rejected press never reaches a score, yet the recall counts it missed);
 * the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`).
 """
 
@@ -85,6 +87,7 @@ def measure(day: Day, presses: Sequence[ScanPress], scanner: Scanner = scan) -> 
             tally["staff"] += 1
             tally["staff_filtered"] += (device, ms) not in counted
             tally["staff_inside"] += inside
+            tally["staff_neutralised"] += inside or (device, ms) not in counted
         elif label == "honest":
             in_run = any(a <= ms <= b for a, b in day.runs.get(device, ()))
             tally["honest"] += 1
@@ -152,6 +155,14 @@ def figures(totals: dict[str, Counter[str]]) -> list[Figure]:
             busy["staff_filtered"] / busy["staff"],
         ),
         Figure("misuse_honest_inside_periods", 100 * inside, "percent", "information", True),
+        # a staff press the anti-spam filter rejected never reached a score: neutralised too
+        Figure(
+            "misuse_staff_neutralised",
+            normal["staff_neutralised"] / normal["staff"],
+            "share",
+            "information",
+            True,
+        ),
     ]
 
 

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 from .review import DeviceHistory, SiteContext, Suspect
 from .review_rules import ReviewRules
 from .review_run import GROUPS, NAMES, SHORT
-from .review_stats import poisson_tail
+from .review_stats import RHYTHM_MIN_POOL, poisson_tail, rhythm_chance
 from .review_words import chance, clock, duration
 
 __all__ = ["Burst", "TallyCache", "find_bursts", "recurring_bursts"]
@@ -76,16 +76,20 @@ def _button_runs(times: list[int], picks: list[int], max_gap: int) -> list[list[
     return runs
 
 
-def find_bursts(times: list[int], buttons: list[int], rules: ReviewRules) -> list[Burst]:
+def find_bursts(
+    times: list[int], buttons: list[int], rules: ReviewRules, least: int | None = None
+) -> list[Burst]:
     """Every burst (module docstring) of presses ``times``/``buttons``, by button key (see
-    ``GROUPS``: 1..4 one button, 5 the happy side, 6 the unhappy side) and time."""
+    ``GROUPS``: 1..4 one button, 5 the happy side, 6 the unhappy side) and time; ``least``
+    presses at least (default ``burst_min_presses``)."""
     max_gap, min_gap = rules.burst_max_gap // _MS, rules.run_min_gap // _MS
+    least = rules.burst_min_presses if least is None else least
     found: list[Burst] = []
     for button in KEYS:
         members = GROUPS[button]
         picks = [i for i, b in enumerate(buttons) if b in members]
         for run in _button_runs(times, picks, max_gap):
-            if not rules.burst_min_presses <= len(run) <= rules.burst_max_presses:
+            if not least <= len(run) <= rules.burst_max_presses:
                 continue
             gaps = [times[b] - times[a] for a, b in pairwise(run)]
             share = len(run) / (run[-1] - run[0] + 1)
@@ -103,23 +107,32 @@ def _days(device: DeviceHistory, zone: tzinfo) -> dict[str, tuple[int, int]]:
     return {day: (a, b + 1) for day, (a, b) in spans.items()}
 
 
-def _expected(
-    device: DeviceHistory, lo: int, hi: int, bursts: list[Burst], rules: ReviewRules
-) -> tuple[list[float], dict[Burst, float]]:
+def _expected(device: DeviceHistory, lo: int, hi: int, bursts: list[Burst],
+              rules: ReviewRules) -> tuple[list[float], list[float], dict[Burst, float],
+                                           dict[int, list[int]]]:  # fmt: skip
     """Expected bursts per button key (index 1..6) among presses ``lo..hi-1``: at each press of
     b, the chance that it starts a burst, ``q**(m-1) * (1-q)``, where ``q`` is the share of the
     gaps between the button's presses around it (``burst_context`` each side, the bursts'
-    presses left out) that are at most ``burst_max_gap``. Also each burst's own chance,
-    ``q**(size-1)`` with the ``q`` where it starts: how unusual that burst is on its own."""
+    presses left out) that are at most ``burst_max_gap``; the same for bursts of
+    ``rhythm_min_presses``. Also each burst's own chance, ``q**(size-1)`` with the ``q`` where
+    it starts (how unusual that burst is on its own), and per key the short gaps between the
+    button's presses outside bursts (the citizens' rhythm the rhythm test compares with)."""
     times, buttons, m = device.times, device.buttons, rules.burst_min_presses
-    max_gap, reach = rules.burst_max_gap // _MS, rules.burst_context
-    inside = {(b.button, i) for b in bursts for i in range(b.first, b.last + 1)}
-    expected = [0.0] * len(GROUPS)
+    max_gap, reach, m_rhythm = (
+        rules.burst_max_gap // _MS,
+        rules.burst_context,
+        rules.rhythm_min_presses,
+    )
+    inside = {(b.button, i) for b in bursts if b.size >= m for i in range(b.first, b.last + 1)}
+    expected, expected_rhythm = [0.0] * len(GROUPS), [0.0] * len(GROUPS)
+    pools: dict[int, list[int]] = {}
     chances: dict[Burst, float] = {}
     for button in KEYS:
         members = GROUPS[button]
         keep = [i for i in range(lo, hi) if buttons[i] in members and (button, i) not in inside]
         short = [0] + [int(times[b] - times[a] <= max_gap) for a, b in pairwise(keep)]  # fmt: skip
+        gaps = [times[b] - times[a] for a, b in pairwise(keep)]
+        pools[button] = [g for g in gaps if g <= max_gap]
         pre = [0]
         for x in short:
             pre.append(pre[-1] + x)
@@ -128,14 +141,22 @@ def _expected(
             a, z = max(1, x - reach), min(len(keep), x + reach + 1)
             local.append((pre[z] - pre[a] + 0.5) / (max(z - a, 0) + 1))
             expected[button] += local[-1] ** (m - 1) * (1 - local[-1])
+            expected_rhythm[button] += local[-1] ** (m_rhythm - 1) * (1 - local[-1])
         for burst in (b for b in bursts if b.button == button):
             x = min(bisect_left(keep, burst.first), len(keep) - 1)
             q = local[x] if local else 0.5
             chances[burst] = q ** (burst.size - 1)
-    return expected, chances
+    return expected, expected_rhythm, chances, pools
 
 
-_Tally = tuple[list[Burst], list[float], dict[Burst, float]]
+def _least(rules: ReviewRules) -> int:
+    """The fewest presses of a burst either test looks at."""
+    if rules.rhythm_chance > 0:
+        return min(rules.burst_min_presses, rules.rhythm_min_presses)
+    return rules.burst_min_presses
+
+
+_Tally = tuple[list[Burst], list[float], list[float], dict[Burst, float], dict[int, list[int]]]
 #: (device id, first index) -> the tally: the site's desks are each other's reference
 TallyCache = dict[tuple[str, int], _Tally]
 
@@ -147,7 +168,7 @@ def _tally(device: DeviceHistory, lo: int, hi: int, rules: ReviewRules,
         return cache[key]
     bursts = [
         Burst(b.button, b.first + lo, b.last + lo, b.size)
-        for b in find_bursts(device.times[lo:hi], device.buttons[lo:hi], rules)
+        for b in find_bursts(device.times[lo:hi], device.buttons[lo:hi], rules, _least(rules))
     ]
     cache[key] = (bursts, *_expected(device, lo, hi, bursts, rules))
     return cache[key]
@@ -162,12 +183,18 @@ class _Reference:
     site_expected: list[float]
     own_seen: list[int]
     own_expected: list[float]
+    least: int  # burst_min_presses: shorter bursts are the rhythm test's alone
+    site_pools: dict[int, list[int]]
 
-    def add(self, bursts: list[Burst], expected: list[float], _: object, *, own: bool) -> None:
+    def add(self, tally: _Tally, *, own: bool) -> None:
+        bursts, expected, _, _, pools = tally
         seen, wanted = (self.own_seen, self.own_expected) if own else (
             self.site_seen, self.site_expected)  # fmt: skip
         for burst in bursts:
-            seen[burst.button] += 1
+            seen[burst.button] += burst.size >= self.least
+        if not own:
+            for key, gaps in pools.items():
+                self.site_pools.setdefault(key, []).extend(gaps)
         for key, value in enumerate(expected):
             wanted[key] += value
 
@@ -180,14 +207,15 @@ class _Reference:
 def _reference(device: DeviceHistory, day: str, context: SiteContext, rules: ReviewRules,
                zone: tzinfo, cache: TallyCache) -> _Reference:  # fmt: skip
     size = len(GROUPS)
-    ref = _Reference([0] * size, [0.0] * size, [0] * size, [0.0] * size)
+    ref = _Reference([0] * size, [0.0] * size, [0] * size, [0.0] * size,
+                     rules.burst_min_presses, {})  # fmt: skip
     for other in context.neighbours(device):
         span = _days(other, zone).get(day)
         if span is not None:
-            ref.add(*_tally(other, span[0], span[1], rules, cache), own=False)
+            ref.add(_tally(other, span[0], span[1], rules, cache), own=False)
     for other_day, (lo, hi) in _days(device, zone).items():
         if other_day != day:
-            ref.add(*_tally(device, lo, hi, rules, cache), own=True)
+            ref.add(_tally(device, lo, hi, rules, cache), own=True)
     return ref
 
 
@@ -200,28 +228,20 @@ def recurring_bursts(
 ) -> list[Suspect]:
     """Every burst of a device's city day whose recurrence is suspect (module docstring)."""
     zone, cache = ZoneInfo(timezone), {} if cache is None else cache
+    least = min(rules.burst_min_count, rules.rhythm_min_count if rules.rhythm_chance else 99)
     found: list[Suspect] = []
     for day, (lo, hi) in sorted(_days(device, zone).items()):
-        bursts, expected, chances = _tally(device, lo, hi, rules, cache)
+        tally = _tally(device, lo, hi, rules, cache)
         by_button: dict[int, list[Burst]] = defaultdict(list)
-        for burst in bursts:
+        for burst in tally[0]:
             by_button[burst.button].append(burst)
-        if not any(len(v) >= rules.burst_min_count for v in by_button.values()):
+        if not any(len(v) >= least for v in by_button.values()):
             continue
         ref = _reference(device, day, context, rules, zone, cache)
         singles: list[Suspect] = []
         for button, group in sorted(by_button.items()):
-            mu = expected[button] * ref.factor(button)
-            p = poisson_tail(len(group), mu)
-            if (
-                len(group) < rules.burst_min_count
-                or len(group) < rules.burst_min_ratio * mu
-                or p > rules.burst_probability
-            ):
-                continue
-            # the bursts beyond what the expectation explains, the least likely first
-            excess = sorted(group, key=lambda b: (chances[b], b.first))[: len(group) - round(mu)]
-            suspects = _suspects(device, day, group, excess, zone, (p, mu), ref)
+            suspects = _by_count(device, day, button, group, tally, ref, rules, zone) or (
+                _by_rhythm(device, day, button, group, tally, ref, rules, zone))  # fmt: skip
             if button <= 4:
                 singles.extend(suspects)
                 continue
@@ -234,6 +254,68 @@ def recurring_bursts(
     return found
 
 
+def _by_count(device: DeviceHistory, day: str, button: int, bursts: list[Burst], tally: _Tally,
+              ref: _Reference, rules: ReviewRules, zone: tzinfo) -> list[Suspect]:  # fmt: skip
+    """The count test: more bursts of ``burst_min_presses`` than the (raised) expectation."""
+    group = [b for b in bursts if b.size >= rules.burst_min_presses]
+    chances = tally[3]
+    mu = tally[1][button] * ref.factor(button)
+    if not _passes(len(group), mu, rules.burst_min_count, rules):
+        return []
+    p = poisson_tail(len(group), mu)
+    # the bursts beyond what the expectation explains, the least likely first
+    excess = sorted(group, key=lambda b: (chances[b], b.first))[: len(group) - round(mu)]
+    return _suspects(device, day, group, excess, zone, (p, mu), ref)
+
+
+def _by_rhythm(device: DeviceHistory, day: str, button: int, bursts: list[Burst], tally: _Tally,
+               ref: _Reference, rules: ReviewRules, zone: tzinfo) -> list[Suspect]:  # fmt: skip
+    """The rhythm test: more bursts of ``rhythm_min_presses`` whose gaps are more even than
+    the desk's own short gaps (chance <= ``rhythm_chance`` each) than the expectation of such
+    bursts, ``rhythm_chance`` times the (raised) expected bursts of that length."""
+    if not rules.rhythm_chance or len(bursts) < rules.rhythm_min_count:
+        return []
+    mu = tally[2][button] * ref.factor(button) * rules.rhythm_chance
+    if not _passes(len(bursts), mu, rules.rhythm_min_count, rules):
+        return []  # not even if every burst kept a rhythm: spare the resampling
+    pool = tally[4].get(button, [])
+    if len(pool) < RHYTHM_MIN_POOL:  # a quiet desk: its site's other desks that day too
+        pool = pool + ref.site_pools.get(button, [])
+    evenness = {
+        b: rhythm_chance(_gaps(device, b), pool, f"{device.device_id}:{device.times[b.first]}")
+        for b in bursts
+    }
+    regular = [b for b in bursts if evenness[b] <= rules.rhythm_chance]
+    if not _passes(len(regular), mu, rules.rhythm_min_count, rules):
+        return []
+    p = poisson_tail(len(regular), mu)
+    chances = tally[3]
+    order = sorted(regular, key=lambda b: (chances[b] * evenness[b], b.first))
+    note = (
+        f" Counted here: the bursts of {rules.rhythm_min_presses} presses or more whose gaps are "
+        f"more even than this desk's own short gaps between presses of the button (chance "
+        f"<= {rules.rhythm_chance:g} each; {len(regular)} of {len(bursts)})."
+    )
+    return _suspects(device, day, regular, order[: len(regular) - round(mu)], zone, (p, mu),
+                     ref, note)  # fmt: skip
+
+
+def _passes(seen: int, mu: float, least: int, rules: ReviewRules) -> bool:
+    """At least ``least`` bursts, ``burst_min_ratio`` times ``mu``, Poisson chance small."""
+    return (
+        seen >= least
+        and seen >= rules.burst_min_ratio * mu
+        and poisson_tail(seen, mu) <= rules.burst_probability
+    )
+
+
+def _gaps(device: DeviceHistory, burst: Burst) -> list[int]:
+    """Gaps between the burst's presses of its button (citizens slipped in left out)."""
+    t, members = device.times, GROUPS[burst.button]
+    picks = [i for i in range(burst.first, burst.last + 1) if device.buttons[i] in members]
+    return [t[y] - t[x] for x, y in pairwise(picks)]
+
+
 def _suspects(
     device: DeviceHistory,
     day: str,
@@ -242,16 +324,14 @@ def _suspects(
     zone: tzinfo,
     chance_of: tuple[float, float],
     ref: _Reference,
+    note: str = "",
 ) -> list[Suspect]:
     t = device.times
     spans = ", ".join(
         f"{clock(t[b.first], zone)}-{clock(t[b.last], zone)} ({b.size})" for b in group
     )
     button = group[0].button
-    gaps: list[int] = []
-    for b in group:
-        picks = [i for i in range(b.first, b.last + 1) if device.buttons[i] in GROUPS[button]]
-        gaps += [t[y] - t[x] for x, y in pairwise(picks)]
+    gaps = [g for b in group for g in _gaps(device, b)]
     others = sum(b.last - b.first + 1 - b.size for b in group)
     p, mu = chance_of
     factor = ref.factor(button)
@@ -266,7 +346,7 @@ def _suspects(
         f"that day ({site_exp:.2g} expected), this desk's other days {own_seen} "
         f"({own_exp:.2g} expected)"
         + (f", so the expectation was raised {factor:.1f} times" if factor > 1.05 else "")
-        + f". The {len(flagged)} least likely of them on their own (beyond the expected) are "
+        + f".{note} The {len(flagged)} least likely of them on their own (beyond the expected) are "
         "reported, each as its own period."
     )
     return [
@@ -287,6 +367,7 @@ def _suspects(
                 "reference_factor": round(factor, 3),
                 "site_bursts": site_seen,
                 "own_other_days_bursts": own_seen,
+                "test": "rhythm" if note else "count",
             },
         )
         for b in sorted(flagged, key=lambda b: b.first)

@@ -33,7 +33,8 @@ _CHANNELS: tuple[Channel, ...] = ("terminal", "web")
 
 
 _INTS = {"run_min_presses", "run_hug", "one_sided_min_presses", "hours_min_presses",
-         "burst_min_presses", "burst_max_presses", "burst_min_count", "burst_context"}  # fmt: skip
+         "burst_min_presses", "burst_max_presses", "burst_min_count", "burst_context",
+         "rhythm_min_presses", "rhythm_min_count"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class ReviewRules:
     """Thresholds of the four patterns for one channel at one site (docs/review.md).
 
     ``run_probability``, ``run_context``, ``burst_max_gap``, ``burst_min_presses`` and
-    ``burst_min_ratio`` were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
+    ``burst_min_ratio`` (first round), ``rhythm_chance``, ``rhythm_min_count`` and
+    ``rhythm_min_presses`` (second round) were chosen by ``benchmarks/misuse_tune.py`` on its
+    train seeds only.
     """
 
     # one-button run: the same button far more often than the device's usual pace and mix
@@ -68,6 +71,10 @@ class ReviewRules:
     burst_probability: float = 1e-4
     burst_min_ratio: float = 10.0
     burst_context: int = 30
+    # ... and bursts that keep a rhythm (gaps more even than the desk's own short gaps)
+    rhythm_chance: float = 0.05
+    rhythm_min_presses: int = 4
+    rhythm_min_count: int = 2
     # one-sided hour: a device turns to one side while its neighbours do not move
     one_sided_hour: bool = True
     one_sided_min_presses: int = 12
@@ -100,6 +107,8 @@ class ReviewRules:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise RulesError(f"review: {name} must be a share in [0, 1], got {value}")
+        if not 0 <= self.rhythm_chance < 1:
+            raise RulesError(f"review: rhythm_chance must be in [0, 1), got {self.rhythm_chance}")
         if self.burst_min_ratio < 1:
             raise RulesError(f"review: burst_min_ratio must be >= 1, got {self.burst_min_ratio}")
         if self.run_split < 1:

@@ -3,14 +3,17 @@
 ``poisson_tail(k, mu)`` is the chance of at least ``k`` events when ``mu`` are expected;
 ``binomial_tail(k, n, p)`` the chance of at least ``k`` successes in ``n`` tries of chance ``p``.
 Both are summed from the mode outward so tiny tails (1e-12) keep their digits.
+``rhythm_chance(gaps, pool, seed)`` is the chance that as many gaps drawn from ``pool`` are at
+least as even as ``gaps`` (a resampling test: staff keep a rhythm, citizens do not).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Sequence
 
-__all__ = ["binomial_tail", "poisson_tail"]
+__all__ = ["RHYTHM_DRAWS", "RHYTHM_MIN_POOL", "binomial_tail", "poisson_tail", "rhythm_chance"]
 
 _STOP = 1e-17
 
@@ -62,3 +65,33 @@ def binomial_tail(k: int, n: int, p: float) -> float:
         return min(1.0, _sum_terms(k, n, log_term))
     below = sum(math.exp(log_term(i)) for i in range(k))
     return max(0.0, 1.0 - below)
+
+
+#: resamples per rhythm test, and the fewest reference gaps it needs (else: no evidence, 1.0)
+RHYTHM_DRAWS = 400
+RHYTHM_MIN_POOL = 10
+
+
+def _spread(gaps: Sequence[float]) -> float:
+    """Coefficient of variation: 0 for a metronome, about 1 for exponential gaps (by hand:
+    ``statistics.pstdev`` sums exactly in fractions, far too slow for the resampling)."""
+    n = len(gaps)
+    mean = sum(gaps) / n
+    variance = max(sum(g * g for g in gaps) / n - mean * mean, 0.0)
+    return math.sqrt(variance) / max(mean, 1e-9)
+
+
+def rhythm_chance(gaps: Sequence[int], pool: Sequence[int], seed: str) -> float:
+    """Chance that ``len(gaps)`` gaps drawn at random from ``pool`` (the desk's own short gaps,
+    citizens' pace) have a spread (coefficient of variation) at most that of ``gaps``.
+
+    Drawn without replacement (a gap drawn twice would be a rhythm the desk never had).
+    Deterministic for a given ``seed``; 1.0 (no evidence) with fewer than two gaps or fewer than
+    ``RHYTHM_MIN_POOL`` (and twice as many as ``gaps``) reference gaps. The +1s make it a valid
+    p-value of a resampling test."""
+    if len(gaps) < 2 or len(pool) < max(RHYTHM_MIN_POOL, 2 * len(gaps)):
+        return 1.0
+    seen = _spread(gaps)
+    rng = random.Random(seed)
+    even = sum(_spread(rng.sample(pool, len(gaps))) <= seen for _ in range(RHYTHM_DRAWS))
+    return (even + 1) / (RHYTHM_DRAWS + 1)
