@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from civicpulse.schemas.settings import Settings
 
-from . import alert_actions, alert_stream, queries, standards
+from . import alert_actions, alert_stream, public, queries, standards
 from .tokens import ApiTokens
 
 __all__ = ["install_queries"]
@@ -20,5 +20,6 @@ def install_queries(app: FastAPI, settings: Settings, tokens: ApiTokens | None =
     app.state.query_settings = settings
     app.include_router(queries.router)
     app.include_router(standards.router)
+    app.include_router(public.router)
     app.include_router(alert_stream.router)
     app.include_router(alert_actions.router)

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         gt=0,
         description="time a client has to send a whole request body (slow bodies get 408)",
     )
+    # Public results (docs/standards.md): off unless the city opts in
+    public_results: bool = Field(
+        default=False,
+        description="serve /public and /public/{department}: per department and month score, "
+        "responses and service standard attainment, no token",
+    )
+    public_cache_seconds: int = Field(
+        default=300, gt=0, description="how long /public pages are cached (server and clients)"
+    )
     # Alert delivery (`civicpulse alerts deliver`, docs/alerts.md)
     subscriptions: Path | None = Field(
         default=None,

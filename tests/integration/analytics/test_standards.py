@@ -4,6 +4,7 @@ period left out and re-delivered presses counted once."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -291,3 +292,57 @@ def test_quarterly_export_per_service_and_channel(
         want = "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
         assert row["attained"] == want
         assert float(row["target_score"]) == max(days.items())[1][3]
+
+
+def test_public_pages_agree_with_the_standards_and_show_nothing_individual(
+    clickhouse_settings: Settings,
+    clickhouse_client: Client,
+    month: list[JudgedPress],
+    tmp_path: Path,
+) -> None:
+    settings = clickhouse_settings.model_copy(
+        update={"data_dir": tmp_path, "city_timezone": TZ, "public_results": True}
+    )
+    token = ApiTokens.in_data_dir(tmp_path).add("tests")
+    client = TestClient(create_app(settings, catalogue=_catalogue()))
+    september = {"from": "2026-09-01", "to": "2026-10-01", "granularity": "month"}
+    items = {(i["scope"], i["id"]): i for i in walk(client, "/v1/standards", september, token)}
+    words = {"met": "yes", "missed": "no", "too_few": "too few responses to tell"}
+    for dep in ("dep-a", "dep-b"):
+        page = client.get(f"/public/{dep}", params={"lang": "en"})  # no token
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "public, max-age=300"
+        item = items[("department", dep)]
+        row = (
+            f'<tr><th scope="row">2026-09</th><td class="n">{item["score"]:.1f}</td>'
+            f'<td class="n">{item["responses"]}</td>'
+        )
+        assert row in page.text
+        assert f'<td class="n">{words[item["status"]]}</td></tr>' in page.text.split(row)[1]
+        for private in ("site-a", "site-b", "site-c", "event_id", "pressed_at"):
+            assert private not in page.text
+        assert re.search(r"\bt[1-4]\b", page.text) is None  # no device id
+    polish = client.get("/public/dep-a").text
+    assert (
+        'lang="pl"' in polish
+        and f"{items[('department', 'dep-a')]['score']:.1f}".replace(".", ",") in polish
+    )
+    index = client.get("/public", params={"lang": "en"}).text
+    assert 'href="/public/dep-a?lang=en"' in index and "Transport" in index
+    # cached: presses stored now do not change the page until the TTL runs out
+    before = page_of(client, "dep-a")
+    insert_presses(clickhouse_client, make_presses(count=200, seed=99, start=MONTH_START))
+    assert page_of(client, "dep-a") == before
+    fresh = TestClient(create_app(settings, catalogue=_catalogue()))
+    assert page_of(fresh, "dep-a") != before  # the new presses do change an uncached page
+    off = TestClient(
+        create_app(
+            clickhouse_settings.model_copy(update={"data_dir": tmp_path}), catalogue=_catalogue()
+        )
+    )
+    assert off.get("/public").status_code == 404  # opt-in only
+    assert client.get("/public/no-such").status_code == 404
+
+
+def page_of(client: TestClient, dep: str) -> str:
+    return str(client.get(f"/public/{dep}", params={"lang": "en"}).text)
