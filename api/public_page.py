@@ -89,6 +89,9 @@ _STYLE = (
     "th,td{border:1px solid #8a8a8a;padding:.4rem .6rem;text-align:left}"
     "th{background:#e8eef5}td.n{text-align:right;font-variant-numeric:tabular-nums}"
     "a{color:#0b4f8a}.note{color:#3d3d3d}"
+    # a phone: five columns fit when long words may break and the cells pad less
+    "@media (max-width:40rem){body{margin:.8rem auto;padding:0 .5rem}table{font-size:.85rem}"
+    "th,td{padding:.3rem .25rem;overflow-wrap:anywhere}}"
 )
 
 
@@ -119,6 +122,19 @@ def months_of(
             )
         )
     return out
+
+
+_MONTHS: dict[Lang, tuple[str, ...]] = {
+    "pl": ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień",
+           "wrzesień", "październik", "listopad", "grudzień"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}  # fmt: skip
+
+
+def _month(period: str, lang: Lang) -> str:
+    """``2026-09`` -> ``wrzesień 2026`` / ``September 2026``."""
+    return f"{_MONTHS[lang][int(period[5:7]) - 1]} {period[:4]}"
 
 
 def _number(value: float, lang: Lang) -> str:
@@ -157,15 +173,15 @@ def _page(lang: Lang, title: str, body: str, other: str) -> str:
 NUMERIC = ' class="n"'
 
 
-def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]], first: int) -> str:
-    """Rows of escaped-later cells; the first ``first`` columns are text, the rest figures."""
+def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows: a header cell (markup) then score and responses (figures), target and attained."""
     e = html.escape
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
     body = ""
     for row in rows:
         cells = [f'<th scope="row">{row[0]}</th>']  # already markup (a link or escaped text)
         cells += [
-            f"<td{'' if j < first else NUMERIC}>{e(c)}</td>" for j, c in enumerate(row[1:], 1)
+            f"<td{NUMERIC if j in (1, 2) else ''}>{e(c)}</td>" for j, c in enumerate(row[1:], 1)
         ]
         body += "<tr>" + "".join(cells) + "</tr>"
     return (
@@ -189,7 +205,7 @@ def render_index(
         target, attained = _attained(current, t, lang)
         rows.append([link, _score(current, t, lang), str(current.responses), target, attained])
     headers = [t["department"], t["score"], t["responses"], t["standard"], t["attained"]]
-    table = _table(t["latest"].format(month=month), headers, rows, 1)
+    table = _table(t["latest"].format(month=_month(month, lang)), headers, rows)
     return _page(lang, t["title"], table, "/public")
 
 
@@ -202,9 +218,15 @@ def render_department(
     for month in reversed(months):
         target, attained = _attained(month, t, lang)
         rows.append(
-            [e(month.period), _score(month, t, lang), str(month.responses), target, attained]
+            [
+                e(_month(month.period, lang)),
+                _score(month, t, lang),
+                str(month.responses),
+                target,
+                attained,
+            ]
         )
     headers = [t["month"], t["score"], t["responses"], t["standard"], t["attained"]]
     back = f'<p><a href="/public?lang={lang}">{e(t["back"])}</a></p>'
-    table = _table(t["months_of"].format(name=name), headers, rows, 1)
+    table = _table(t["months_of"].format(name=name), headers, rows)
     return _page(lang, f"{name} · {t['title']}", back + table, f"/public/{department_id}")
