@@ -27,6 +27,7 @@ from .auth import require_token
 from .models import ProblemDetail
 from .query_models import (
     AlertsPage,
+    ChannelScoresPage,
     HeatmapPage,
     PressesPage,
     RankingPage,
@@ -38,6 +39,7 @@ from .query_params import (
     TimeRange,
     decode_cursor,
     encode_cursor,
+    invalid,
     time_range,
     utc_text,
 )
@@ -114,18 +116,35 @@ def _query(run: Callable[[], _Json]) -> _Json:
         return _Json({"detail": str(exc)}, status_code=503)
 
 
-@router.get("/scores", response_model=ScoresPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/scores",
+    response_model=ScoresPage | ChannelScoresPage,
+    responses=_ERRORS,
+    response_class=_Json,
+)
 def scores(
     request: Request,
-    window: Annotated[Literal["15m", "1h", "1d"], Query(description="window length")],
     span: Range,
     scope: Annotated[Literal["city", "department", "site", "device", "question"], Query()],
+    window: Annotated[
+        Literal["15m", "1h", "1d"] | None,
+        Query(description="window length (required unless by=channel)"),
+    ] = None,
     scope_id: Annotated[str, Query(max_length=200, description="empty: every id")] = "",
     kind: Annotated[Literal["citizen", "employee"] | None, Query()] = None,
+    by: Annotated[
+        Literal["window", "channel"],
+        Query(description="channel: per department or site and channel over [from, to)"),
+    ] = "window",
     limit: Limit = 1000,
     cursor: Cursor = None,
 ) -> _Json:
-    """Closed-window scores (the latest row of each window), ``window_start`` in [from, to)."""
+    """Closed-window scores (the latest row of each window), ``window_start`` in [from, to);
+    ``by=channel``: citizen responses, score and share per channel of each department or site."""
+    if by == "channel":
+        return _by_channel(request, span, scope, scope_id, limit, cursor)
+    if window is None:
+        raise invalid("window", "required (15m, 1h or 1d) unless by=channel", "missing")
     after = decode_cursor(cursor, "scores", (str, str, datetime))
     return _query(
         lambda: _page(
@@ -144,6 +163,32 @@ def scores(
             SCORE_COLUMNS,
         )
     )
+
+
+def _by_channel(
+    request: Request, span: TimeRange, scope: str, scope_id: str, limit: int, cursor: str | None
+) -> _Json:
+    from civicpulse.sink.channels import channel_items
+    from civicpulse.sink.quarterly import SERVICE_CHANNELS
+
+    if scope not in ("department", "site"):
+        raise invalid("scope", "by=channel takes scope=department or site", "value_error")
+    level: Literal["department", "site"] = "department" if scope == "department" else "site"
+    after = decode_cursor(cursor, "scores-channel", (str, str))
+
+    def run() -> _Json:
+        params = {"start": span.start, "end": span.end}
+        rows = _client(request).query(SERVICE_CHANNELS, parameters=params).result_rows
+        counted = [
+            (str(d), str(s), str(c), int(n1), int(n2), int(n3), int(n4))
+            for d, s, c, n1, n2, n3, n4 in rows
+        ]
+        items = channel_items(counted, level, scope_id)
+        return _list_page(
+            "scores-channel", items, lambda i: (i["scope_id"], i["channel"]), after, limit
+        )
+
+    return _query(run)
 
 
 def _names(request: Request, level: str) -> dict[str, str]:

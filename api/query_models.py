@@ -15,6 +15,8 @@ __all__ = [
     "AlertComment",
     "AlertItem",
     "AlertsPage",
+    "ChannelScoreItem",
+    "ChannelScoresPage",
     "HeatmapCell",
     "HeatmapPage",
     "PressItem",
@@ -48,6 +50,27 @@ class ScoreItem(BaseModel):
 
 class ScoresPage(BaseModel):
     items: list[ScoreItem]
+    next_cursor: str | None = _CURSOR
+
+
+class ChannelScoreItem(BaseModel):
+    """``/v1/scores?by=channel``: counted citizen presses of one channel of a department/site."""
+
+    scope: Literal["department", "site"]
+    scope_id: str
+    channel: str
+    n: int
+    n1: int
+    n2: int
+    n3: int
+    n4: int
+    score: float | None
+    positive_share: float | None
+    share: float | None = Field(description="of the scope's responses over the range")
+
+
+class ChannelScoresPage(BaseModel):
+    items: list[ChannelScoreItem]
     next_cursor: str | None = _CURSOR
 
 

@@ -33,7 +33,7 @@ from .queries import (
     figure_sql,
 )
 from .report_figures import SHRINKAGE_K, change, counts_of, resolve_stats, shrunk
-from .report_standards import collect_standards
+from .report_standards import collect_channels, collect_standards
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -319,6 +319,7 @@ def collect(
     names = _names(catalogue)
     current = collect_year(client, year, tz, names, on_step)
     current["standards"] = collect_standards(client, year, tz, catalogue)
+    current["channels_by_department"] = collect_channels(client, year, tz)
     previous = collect_year(client, year - 1, tz, names, on_step)
     data = ReportData(year=year, timezone=tz, current=current)
     if previous["city"]["n"] > 0 or previous["filtered"]["total"] > 0:

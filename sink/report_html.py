@@ -25,7 +25,7 @@ from .report_figures import (
     too_few,
 )
 from .report_page import STYLE, Page
-from .report_standards import standards_section
+from .report_standards import channel_gaps_text, standards_section
 from .report_svg import Bar, LinePoint, bars, heatmap, monthly_line
 from .report_texts import (
     ReportLang,
@@ -221,8 +221,10 @@ def _channels(p: Page) -> str:
         for c in channels
     ]
     headers = [t["channel"], t["responses"], t["share"], t["score"], *p.yoy_headers()]
-    return f"<h3>{p.w('channels')}</h3><p class='note'>{p.w('channels_note')}</p>" + p.table(
-        headers, rows
+    return (
+        f"<h3>{p.w('channels')}</h3><p class='note'>{p.w('channels_note')}</p>"
+        + p.table(headers, rows)
+        + channel_gaps_text(p)
     )
 
 

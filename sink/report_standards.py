@@ -1,5 +1,7 @@
 """The annual report's service standards: each department standard's months (collected with the
-same code as ``GET /v1/standards``) and the month x department table the report shows.
+same code as ``GET /v1/standards``) and the month x department table the report shows; and the
+channels of each department side by side (the code of ``/v1/scores?by=channel``) with the gaps
+the report names (:mod:`civicpulse.sink.channels`).
 
 Only department standards for every question (``question`` null) make the table's columns;
 every month item of every standard is kept in the report's embedded data (``standards``).
@@ -21,7 +23,47 @@ if TYPE_CHECKING:
 
     from .report_page import Page
 
-__all__ = ["collect_standards", "standards_section"]
+__all__ = ["channel_gaps_text", "collect_channels", "collect_standards", "standards_section"]
+
+
+def collect_channels(client: Client, year: int, tz: str) -> list[dict[str, Any]]:
+    """Per department and channel over the year: the ``/v1/scores?by=channel`` items."""
+    from .channels import channel_items
+    from .quarterly import SERVICE_CHANNELS
+    from .report import year_range
+
+    start, end = year_range(year, tz)
+    rows = client.query(SERVICE_CHANNELS, parameters={"start": start, "end": end}).result_rows
+    counted = [
+        (str(d), str(s), str(c), int(n1), int(n2), int(n3), int(n4))
+        for d, s, c, n1, n2, n3, n4 in rows
+    ]
+    return channel_items(counted, "department")
+
+
+def channel_gaps_text(p: Page) -> str:
+    """One paragraph per department whose channels differ by more than the gap threshold."""
+    from .channels import GAP_POINTS, channel_gaps
+    from .report_figures import MIN_RESPONSES
+
+    gaps = channel_gaps(p.cur.get("channels_by_department", []))
+    names = {d["id"]: d["name"] for d in p.cur["departments"]}
+    rule = p.w("channel_gap_rule", points=number(GAP_POINTS, p.lang), min=MIN_RESPONSES)
+    head = f"<p class='note'>{rule}</p>"
+    lines = [
+        p.w(
+            "channel_gap",
+            name=names.get(g.scope_id, g.scope_id),
+            higher=p.t.get(g.higher, g.higher),
+            higher_score=number(g.higher_score, p.lang),
+            lower=p.t.get(g.lower, g.lower),
+            lower_score=number(g.lower_score, p.lang),
+            points=number(g.points, p.lang),
+        )
+        for g in gaps
+    ]
+    body = "".join(f"<p>{line}</p>" for line in lines) or f"<p>{p.w('channel_gap_none')}</p>"
+    return head + body
 
 
 def collect_standards(

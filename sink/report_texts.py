@@ -136,6 +136,12 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "status_missed": "niespełniony",
         "status_too_few": "za mało ocen",
         "month": "miesiąc",
+        "channel_gap_rule": "Różnica między kanałami jest wskazywana, gdy wyniki dwóch "
+        "kanałów jednego wydziału, każdy z co najmniej {min} ocenami, różnią się o więcej niż "
+        "{points} pkt.",
+        "channel_gap": "{name}: {higher} {higher_score}, {lower} {lower_score} – różnica "
+        "{points} pkt.",
+        "channel_gap_none": "Żaden wydział nie ma takiej różnicy między kanałami.",
         "department_scope": "wydział",
         "site_scope": "placówka",
         "confirmed": "potwierdzone",
@@ -264,6 +270,11 @@ REPORT_TEXTS: dict[ReportLang, dict[str, str]] = {
         "status_missed": "missed",
         "status_too_few": "too few responses",
         "month": "month",
+        "channel_gap_rule": "A gap between channels is named when two channels of one "
+        "department, each with at least {min} responses, differ by more than {points} points.",
+        "channel_gap": "{name}: {higher} {higher_score}, {lower} {lower_score} – a gap of "
+        "{points} points.",
+        "channel_gap_none": "No department has such a gap between its channels.",
         "department_scope": "department",
         "site_scope": "site",
         "confirmed": "confirmed",

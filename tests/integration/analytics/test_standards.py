@@ -214,6 +214,7 @@ def test_department_filter_and_range_checks(api: tuple[TestClient, str]) -> None
 def test_the_report_standards_table_agrees_with_the_api(
     api: tuple[TestClient, str], clickhouse_client: Client, month: list[JudgedPress]
 ) -> None:
+    from civicpulse.sink.channels import channel_gaps
     from civicpulse.sink.report import collect, render_html
 
     client, token = api
@@ -229,6 +230,17 @@ def test_the_report_standards_table_agrees_with_the_api(
     }  # every month from January (dep-a's standard applies from 2026-01-01) up to today
     expected = recompute(month)[("department", "dep-a", None)]
     tally = Counter(status for _, _, status, _ in expected.values())
+    year = {"from": "2026-01-01T00:00:00+01:00", "to": "2027-01-01T00:00:00+01:00"}
+    by_channel = {**year, "by": "channel", "scope": "department"}
+    assert data.current["channels_by_department"] == list(
+        walk(client, "/v1/scores", by_channel, token)
+    )
+    gaps = channel_gaps(data.current["channels_by_department"])
+    english = render_html(data, "en")
+    if gaps:
+        assert f"a gap of {gaps[0].points:.1f} points" in english
+    else:
+        assert "No department has such a gap between its channels." in english
     for lang, word in (("en", "days met"), ("pl", "dni spełnione")):
         page = render_html(data, lang)
         assert word in page
@@ -346,3 +358,31 @@ def test_public_pages_agree_with_the_standards_and_show_nothing_individual(
 
 def page_of(client: TestClient, dep: str) -> str:
     return str(client.get(f"/public/{dep}", params={"lang": "en"}).text)
+
+
+def test_scores_by_channel_side_by_side(
+    api: tuple[TestClient, str], month: list[JudgedPress]
+) -> None:
+    client, token = api
+    cells: dict[tuple[str, str], Counter[int]] = {}
+    for press in counted(month, MONTH_START, MONTH_END):
+        inside = press.device_id == "t1" and MISUSE[0] <= press.pressed_at <= MISUSE[1]
+        if inside or (press.question_kind or "citizen") != "citizen" or press.site_id is None:
+            continue
+        assert press.department_id is not None
+        cells.setdefault((press.department_id, press.channel), Counter())[press.button] += 1
+    span = {"from": MONTH_START.isoformat(), "to": MONTH_END.isoformat()}
+    params = {**span, "by": "channel", "scope": "department", "limit": 1}
+    items = {(i["scope_id"], i["channel"]): i for i in walk(client, "/v1/scores", params, token)}
+    assert set(items) == set(cells)
+    for (dep, channel), c in cells.items():
+        n, total = sum(c.values()), sum(sum(v.values()) for (d, _), v in cells.items() if d == dep)
+        assert items[(dep, channel)]["n"] == n
+        assert items[(dep, channel)]["share"] == pytest.approx(n / total)
+        mean = 100 * sum((b - 1) * k for b, k in c.items()) / (3 * n)
+        assert items[(dep, channel)]["score"] == pytest.approx(mean)
+    auth = {"Authorization": f"Bearer {token}"}
+    city = client.get("/v1/scores", params={**span, "by": "channel", "scope": "city"}, headers=auth)
+    assert city.status_code == 422
+    no_window = client.get("/v1/scores", params={**span, "scope": "site"}, headers=auth)
+    assert no_window.status_code == 422

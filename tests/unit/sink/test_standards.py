@@ -171,3 +171,24 @@ def test_quarter_rows_take_the_site_standard_before_the_department_one() -> None
     assert (s1["target_score"], s1["attained"], s1["responses"]) == (85.0, "missed", 4)
     assert (s1["share_satisfied"], s1["mean_score"]) == (0.75, 75.0)
     assert (s2["target_score"], s2["attained"], s2["mean_score"]) == (70.0, "met", "")
+
+
+def test_channel_gaps_name_only_wide_gaps_between_channels_with_enough_responses() -> None:
+    from civicpulse.sink.channels import channel_gaps, channel_items
+
+    rows = [
+        ("dep-a", "s1", "terminal", 0, 0, 10, 30),  # score 91.7, n 40
+        ("dep-a", "s2", "web", 10, 10, 10, 10),  # score 50, n 40
+        ("dep-b", "s3", "terminal", 0, 0, 20, 20),  # 83.3
+        ("dep-b", "s3", "web", 0, 0, 5, 5),  # 83.3 but only 10 responses
+    ]
+    items = channel_items(rows, "department")
+    assert [(i["scope_id"], i["channel"], i["n"], i["share"]) for i in items] == [
+        ("dep-a", "terminal", 40, 0.5), ("dep-a", "web", 40, 0.5),
+        ("dep-b", "terminal", 40, 0.8), ("dep-b", "web", 10, 0.2),
+    ]  # fmt: skip
+    (gap,) = channel_gaps(items)
+    assert (gap.scope_id, gap.higher, gap.lower) == ("dep-a", "terminal", "web")
+    assert gap.points == pytest.approx(100 * 110 / 120 - 50)
+    assert channel_gaps(items, points=50) == []
+    assert [i["scope_id"] for i in channel_items(rows, "site", "s3")] == ["s3", "s3"]
