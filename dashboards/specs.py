@@ -224,6 +224,14 @@ def _ranking() -> Board:
                 width=24,
                 height=12,
             ),
+            PanelSpec(
+                "Channels side by side",
+                "Do citizens rate a department differently at the desk terminal and on the web "
+                "widget (responses, score, share of the department's responses)?",
+                sql.CHANNELS_SIDE_BY_SIDE,
+                "table",
+                width=24,
+            ),
         ),
     )
 

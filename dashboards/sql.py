@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from civicpulse.sink.quarterly import SERVICE_CHANNELS
 from civicpulse.sink.queries import (
     HEATMAP,
     HOURLY_NOT_MISUSE,
@@ -32,6 +33,7 @@ from .exceptions import DashboardError
 __all__ = [
     "ALERTS_OVER_TIME",
     "ALERT_LIST",
+    "CHANNELS_SIDE_BY_SIDE",
     "CITY_SCORE_COMPARISON",
     "DEPARTMENT_BUTTONS",
     "DEPARTMENT_OPTIONS",
@@ -381,6 +383,19 @@ WHERE $__timeFilter(at)
 GROUP BY time
 ORDER BY time
 """
+
+# -- channels side by side (the API's /v1/scores?by=channel and the report's channel gaps) -------
+# The same per department, site and channel counts (counted citizen presses, confirmed misuse
+# left out), summed per department and channel; share = of the department's responses.
+CHANNELS_SIDE_BY_SIDE = "".join(
+    (
+        "SELECT department, channel_name AS channel, sum(n1 + n2 + n3 + n4) AS responses, "
+        "100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * responses) AS score, "
+        "responses / sum(responses) OVER (PARTITION BY department) AS share FROM (",
+        from_report_sql(SERVICE_CHANNELS, start="$__fromTime", end="$__toTime"),
+        ") GROUP BY department, channel_name ORDER BY department, channel_name",
+    )
+)
 
 # -- filter / misuse ---------------------------------------------------------------------------
 VERDICTS_BY_DEVICE = from_report_sql(

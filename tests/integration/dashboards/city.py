@@ -152,7 +152,8 @@ def load_city(client: Client) -> Stored:
         client,
         "SELECT toString(event_id) AS event_id, device_id, button, pressed_at, "
         "CAST(verdict, 'String') AS verdict, site_id, department_id, question_id, "
-        "CAST(question_kind, 'Nullable(String)') AS question_kind, reason FROM presses",
+        "CAST(question_kind, 'Nullable(String)') AS question_kind, reason, "
+        "CAST(channel, 'String') AS channel FROM presses",
     )
     for row in stored_presses:
         row["pressed_at"] = _utc(row["pressed_at"])

@@ -295,6 +295,23 @@ def site_ranking(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) ->
     return [(rank, *site) for rank, site in enumerate(sites, start=1)]
 
 
+def channels_side_by_side(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    """pressed_at in [$__fromTime, $__toTime) (whole seconds), per department and channel."""
+    presses = [
+        p
+        for p in _counted(stored)
+        if _seconds(ctx.start) <= p["pressed_at"].timestamp() < _seconds(ctx.end)
+    ]
+    groups = _grouped(presses, lambda p: (p["department_id"], p["channel"]))
+    totals: Counter[str] = Counter()
+    for (dep, _), c in groups.items():
+        totals[dep] += sum(c)
+    return [
+        (dep, channel, sum(c), _score(c), sum(c) / totals[dep])
+        for (dep, channel), c in sorted(groups.items())
+    ]
+
+
 # -- alerts ----------------------------------------------------------------------------------
 def alerts_over_time(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
     per: dict[datetime, Counter[str]] = defaultdict(Counter)
@@ -473,6 +490,7 @@ ORACLES: dict[tuple[str, str], Oracle] = {
     ("civicpulse-site", "Rolling 15-minute score"): site_score_15m,
     ("civicpulse-heatmap", "Score by weekday and hour"): heatmap_grid,
     ("civicpulse-ranking", "Sites by fair score"): site_ranking,
+    ("civicpulse-ranking", "Channels side by side"): channels_side_by_side,
     ("civicpulse-alerts", "Alerts opened and resolved"): alerts_over_time,
     ("civicpulse-alerts", "Alerts"): alert_list,
     ("civicpulse-misuse", "Filtered share per device"): filtered_share_by_device,
