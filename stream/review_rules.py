@@ -50,7 +50,7 @@ class ReviewRules:
     # one-button run: the same button far more often than the device's usual pace and mix
     one_button_run: bool = True
     run_min_presses: int = 8
-    run_probability: float = 1e-4
+    run_probability: float = 3e-4
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
     run_max_gap: timedelta = timedelta(minutes=4)
@@ -68,7 +68,7 @@ class ReviewRules:
     burst_max_presses: int = 12
     burst_max_gap: timedelta = timedelta(seconds=20)
     burst_min_count: int = 3
-    burst_probability: float = 1e-4
+    burst_probability: float = 3e-3
     burst_min_ratio: float = 10.0
     burst_context: int = 30
     # ... and bursts that keep a rhythm (gaps more even than the desk's own short gaps)
