@@ -30,6 +30,13 @@ burst beyond the expectation is one period, from its first to its last press (th
 between bursts stay honest): of n bursts where mu were expected, the n - mu least likely on
 their own (``q**(size-1)`` where each starts) are reported, so the bursts a busy desk makes by
 chance on the same day are not.
+
+Where that count finds nothing, the **rhythm test** (``_by_rhythm``): staff keep their own pace,
+citizens come at a service time plus chance. Bursts of ``rhythm_min_presses`` or more whose gaps
+are more even than gaps drawn from the desk's own short gaps of the button that day
+(:func:`.review_stats.rhythm_chance` <= ``rhythm_chance``) are counted against
+``rhythm_chance`` times the expected bursts of that length, with the same ratio and chance
+guards; calibrated by construction, so it needs no guard of its own.
 """
 
 from __future__ import annotations
