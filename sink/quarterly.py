@@ -24,6 +24,7 @@ from civicpulse.schemas.catalogue import Catalogue
 
 from .exceptions import SinkError
 from .queries import COUNTS, NOT_CONFIRMED_MISUSE, positive_share_of, score_of
+from .standards import period_status
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -69,9 +70,7 @@ def _attainment(days: Sequence[Mapping[str, Any]]) -> tuple[float, str] | None:
     """(target of the last day, quarter status) from one standard's day items."""
     if not days:
         return None
-    statuses = {d["status"] for d in days}
-    status = "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
-    return float(days[-1]["target_score"]), status
+    return float(days[-1]["target_score"]), period_status([d["status"] for d in days])
 
 
 def quarter_rows(

@@ -30,12 +30,14 @@ from .queries import score_of
 
 __all__ = [
     "DayCounts",
+    "StandardDay",
     "Status",
     "applicable",
     "attainment",
     "day_status",
     "days_of",
     "month_items",
+    "period_status",
 ]
 
 Status = Literal["met", "missed", "too_few"]
@@ -44,7 +46,9 @@ DayCounts = Mapping[tuple[str, str, date], tuple[int, int, int, int]]
 
 
 @dataclass(frozen=True)
-class _Day:
+class StandardDay:
+    """One city day of one standard target: the entry that applied and the day's counts."""
+
     standard: Standard
     day: date
     counts: tuple[int, int, int, int]
@@ -65,6 +69,12 @@ def day_status(responses: int, score: float | None, standard: Standard) -> Statu
     if score is None or responses < standard.min_responses_per_day:
         return "too_few"
     return "met" if score >= standard.target_score else "missed"
+
+
+def period_status(statuses: Sequence[Status]) -> Status:
+    """A month's (or quarter's) status from its days': ``met`` when every day with enough
+    responses met the target, ``missed`` when one did not, ``too_few`` when none had enough."""
+    return "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
 
 
 def _sites_of(catalogue: Catalogue, standard: Standard) -> set[str]:
@@ -107,7 +117,7 @@ def _item(standard: Standard, period: str, counts: tuple[int, int, int, int]) ->
 
 def _days(
     catalogue: Catalogue, counts: DayCounts, days: Sequence[date], department: str
-) -> dict[tuple[str, str, str | None], list[_Day]]:
+) -> dict[tuple[str, str, str | None], list[StandardDay]]:
     targets: dict[tuple[str, str, str | None], list[Standard]] = {}
     for standard in catalogue.standards:
         if department and _department_of(catalogue, standard) != department:
@@ -116,28 +126,26 @@ def _days(
     by_day: dict[date, list[tuple[str, str, tuple[int, int, int, int]]]] = {}
     for (site, question, day), cell in counts.items():
         by_day.setdefault(day, []).append((site, question, cell))
-    out: dict[tuple[str, str, str | None], list[_Day]] = {}
+    out: dict[tuple[str, str, str | None], list[StandardDay]] = {}
     for key in sorted(targets, key=lambda k: (k[0], k[1], k[2] or "")):
         for day in days:
             rule = applicable(targets[key], day)
             if rule is not None:
                 cell = _counts_of(by_day.get(day, []), _sites_of(catalogue, rule), rule.question)
-                out.setdefault(key, []).append(_Day(rule, day, cell))
+                out.setdefault(key, []).append(StandardDay(rule, day, cell))
     return out
 
 
-def month_items(days: Sequence[_Day]) -> list[dict[str, Any]]:
+def month_items(days: Sequence[StandardDay]) -> list[dict[str, Any]]:
     """One item per calendar month of the days (days of one target, in order)."""
-    months: dict[str, list[_Day]] = {}
+    months: dict[str, list[StandardDay]] = {}
     for entry in days:
         months.setdefault(f"{entry.day:%Y-%m}", []).append(entry)
     items = []
     for period, entries in months.items():
         statuses = [day_status(sum(e.counts), score_of(*e.counts), e.standard) for e in entries]
         total = tuple(sum(e.counts[i] for e in entries) for i in range(4))
-        status: Status = (
-            "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
-        )
+        status = period_status(statuses)
         items.append(
             {
                 **_item(entries[-1].standard, period, (total[0], total[1], total[2], total[3])),
