@@ -25,7 +25,7 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings
 from civicpulse.schemas.validation import flat_errors
 
-from . import alert_actions, ingest, live, pages, review, web
+from . import alert_actions, ingest, live, pages, phone, review, web
 from .catalogue_source import CatalogueSource
 from .docs_pages import install_docs
 from .edge import BodyLimits, EdgeMiddleware
@@ -116,6 +116,7 @@ def create_app(
     app.include_router(ingest.router)
     app.include_router(web.router)
     app.include_router(pages.router)
+    app.include_router(phone.router)
     install_queries(app, settings, api_tokens)
     app.include_router(review.router)
     app.include_router(live.router)
