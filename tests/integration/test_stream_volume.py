@@ -147,7 +147,14 @@ def test_an_hours_backlog_scores_exactly_with_every_window_closed_and_few_correc
         f"backlog of {len(presses)} presses judged in {judged_after:.1f}s; {len(windows)} "
         f"windows, {sum(windows.values())} messages on scores, at most {per_window} per window"
     )
-    assert per_window <= 3
+    # Few corrections: a late press re-emits the closed windows it touches once per flush
+    # (coalesced), so a window is re-sent a handful of times at most, never per press (issue 15
+    # saw 356). The exact count depends on where chunk boundaries fall in the backlog: on the
+    # simulated day of seed 7, the windows holding the run's first minute took 3 corrections alone
+    # and 4 with other tests loading the machine (4-5 messages); 1,416 of 1,421 windows had one.
+    corrections = sum(windows.values()) - len(windows)
+    assert per_window <= 6
+    assert corrections <= len(windows) // 100, corrections
 
 
 def test_two_thousand_presses_a_second_for_a_minute_keep_every_record_bounded(
