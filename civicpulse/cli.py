@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from civicpulse.api.cli import api_app, devices_app
+from civicpulse.api.poster import qr_command
 from civicpulse.api.tokens_cli import tokens_app
 from civicpulse.cli_help import reflow_help
 from civicpulse.dashboards.cli import dashboards_app
@@ -40,6 +41,7 @@ app.command("sink")(sink_command)
 app.command("verify")(verify_command)
 app.command("export")(export_command)
 app.command("report")(report_command)
+app.command("qr")(qr_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("replay")(replay_command)
 app.add_typer(review_app, name="review")
