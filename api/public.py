@@ -21,10 +21,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from civicpulse.schemas.catalogue import Catalogue
-from civicpulse.schemas.settings import Settings
 from civicpulse.sink.exceptions import SinkError
 
 from .public_page import Lang, PublicMonth, months_of, render_department, render_index
+from .query_context import current_catalogue, query_settings
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -79,19 +79,13 @@ def department_months(
     return months_of(monthly, items)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.query_settings
-    return settings
-
-
 def _serve(request: Request, lang: Lang, department: str | None) -> HTMLResponse:
     from civicpulse.sink.clickhouse import create_client
 
-    settings = _settings(request)
+    settings = query_settings(request)
     if not settings.public_results:
         return HTMLResponse("not published (CIVICPULSE_PUBLIC_RESULTS)", status_code=404)
-    ingest = getattr(request.app.state, "ingest", None)
-    catalogue: Catalogue = Catalogue() if ingest is None else ingest.catalogue.get()
+    catalogue = current_catalogue(request)
     names = {d.department_id: d.name for d in catalogue.departments}
     if department is not None and department not in names:
         return HTMLResponse("no such department", status_code=404)

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from civicpulse.schemas.settings import Settings
 from civicpulse.sink import api_queries as sql
 from civicpulse.sink.exceptions import SinkError
 from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
@@ -25,6 +23,7 @@ from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
 from .alert_actions import LIFECYCLE_FIELDS, with_lifecycles
 from .auth import require_token
 from .models import ProblemDetail
+from .query_context import OrjsonResponse, query_client, query_settings
 from .query_models import (
     AlertsPage,
     ChannelScoresPage,
@@ -45,7 +44,7 @@ from .query_params import (
 )
 
 if TYPE_CHECKING:
-    from clickhouse_connect.driver.client import Client
+    pass
 
 __all__ = ["router"]
 
@@ -61,22 +60,6 @@ Cursor = Annotated[str | None, Query(description="next_cursor of the previous pa
 Range = Annotated[TimeRange, Depends(time_range)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.query_settings
-    return settings
-
-
-def _client(request: Request) -> Client:
-    from civicpulse.sink.clickhouse import create_client
-
-    return create_client(_settings(request))
-
-
-class _Json(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 def _wire(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_text(value)
@@ -87,11 +70,11 @@ def _wire(value: Any) -> Any:
 
 def _page(
     endpoint: str, page: sql.Page, keep: Sequence[str], rename: dict[str, str] | None = None
-) -> _Json:
+) -> OrjsonResponse:
     rename = rename or {}
     items = [{rename.get(c, c): _wire(row[c]) for c in keep} for row in page.rows]
     cursor = None if page.next_key is None else encode_cursor(endpoint, page.next_key)
-    return _Json({"items": items, "next_cursor": cursor})
+    return OrjsonResponse({"items": items, "next_cursor": cursor})
 
 
 def _list_page(
@@ -100,27 +83,27 @@ def _list_page(
     key: Callable[[dict[str, Any]], tuple[Any, ...]],
     after: tuple[Any, ...] | None,
     limit: int,
-) -> _Json:
+) -> OrjsonResponse:
     """Page through a small list computed whole (ranking, heat map), keyed like the SQL pages."""
     rest = [item for item in items if after is None or key(item) > after]
     chunk = rest[:limit]
     more = len(rest) > limit
     cursor = encode_cursor(endpoint, key(chunk[-1])) if more else None
-    return _Json({"items": chunk, "next_cursor": cursor})
+    return OrjsonResponse({"items": chunk, "next_cursor": cursor})
 
 
-def _query(run: Callable[[], _Json]) -> _Json:
+def _query(run: Callable[[], OrjsonResponse]) -> OrjsonResponse:
     try:
         return run()
     except SinkError as exc:
-        return _Json({"detail": str(exc)}, status_code=503)
+        return OrjsonResponse({"detail": str(exc)}, status_code=503)
 
 
 @router.get(
     "/scores",
     response_model=ScoresPage | ChannelScoresPage,
     responses=_ERRORS,
-    response_class=_Json,
+    response_class=OrjsonResponse,
 )
 def scores(
     request: Request,
@@ -138,7 +121,7 @@ def scores(
     ] = "window",
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Closed-window scores (the latest row of each window), ``window_start`` in [from, to);
     ``by=channel``: citizen responses, score and share per channel of each department or site."""
     if by == "channel":
@@ -150,7 +133,7 @@ def scores(
         lambda: _page(
             "scores",
             sql.scores_page(
-                _client(request),
+                query_client(request),
                 scope=scope,
                 scope_id=scope_id,
                 window=window,
@@ -167,7 +150,7 @@ def scores(
 
 def _by_channel(
     request: Request, span: TimeRange, scope: str, scope_id: str, limit: int, cursor: str | None
-) -> _Json:
+) -> OrjsonResponse:
     from civicpulse.sink.channels import channel_items
     from civicpulse.sink.quarterly import SERVICE_CHANNELS
 
@@ -176,9 +159,9 @@ def _by_channel(
     level: Literal["department", "site"] = "department" if scope == "department" else "site"
     after = decode_cursor(cursor, "scores-channel", (str, str))
 
-    def run() -> _Json:
+    def run() -> OrjsonResponse:
         params = {"start": span.start, "end": span.end}
-        rows = _client(request).query(SERVICE_CHANNELS, parameters=params).result_rows
+        rows = query_client(request).query(SERVICE_CHANNELS, parameters=params).result_rows
         counted = [
             (str(d), str(s), str(c), int(n1), int(n2), int(n3), int(n4))
             for d, s, c, n1, n2, n3, n4 in rows
@@ -201,21 +184,23 @@ def _names(request: Request, level: str) -> dict[str, str]:
     return {dep.department_id: dep.name for dep in catalogue.departments}
 
 
-@router.get("/ranking", response_model=RankingPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/ranking", response_model=RankingPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def ranking(
     request: Request,
     level: Annotated[Literal["site", "department"], Query()],
     span: Range,
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Fair ranking of citizen scores: shrunk toward the city mean as the annual report does."""
     after = decode_cursor(cursor, "ranking", (int,))
-    settings = _settings(request)
+    settings = query_settings(request)
 
-    def run() -> _Json:
+    def run() -> OrjsonResponse:
         items = sql.ranking(
-            _client(request),
+            query_client(request),
             tz=settings.city_timezone,
             level=level,
             names=_names(request, level),
@@ -227,7 +212,9 @@ def ranking(
     return _query(run)
 
 
-@router.get("/heatmap", response_model=HeatmapPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/heatmap", response_model=HeatmapPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def heatmap(
     request: Request,
     span: Range,
@@ -236,15 +223,15 @@ def heatmap(
     kind: Annotated[Literal["citizen", "employee"], Query()] = "citizen",
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Counted presses by weekday (1 = Monday) and hour of day in the city time zone."""
     after = decode_cursor(cursor, "heatmap", (int, int))
-    settings = _settings(request)
+    settings = query_settings(request)
     ident = "" if scope == "city" else scope_id
 
-    def run() -> _Json:
+    def run() -> OrjsonResponse:
         cells = sql.heatmap(
-            _client(request),
+            query_client(request),
             tz=settings.city_timezone,
             kind=kind,
             department=ident if scope == "department" else "",
@@ -257,7 +244,9 @@ def heatmap(
     return _query(run)
 
 
-@router.get("/verdicts", response_model=VerdictsPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/verdicts", response_model=VerdictsPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def verdicts(
     request: Request,
     span: Range,
@@ -265,15 +254,15 @@ def verdicts(
     site_id: Annotated[str, Query(max_length=200)] = "",
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Judged presses per device and verdict (each judgement of an event once)."""
     after = decode_cursor(cursor, "verdicts", (str, str))
-    settings = _settings(request)
+    settings = query_settings(request)
     return _query(
         lambda: _page(
             "verdicts",
             sql.verdicts_page(
-                _client(request),
+                query_client(request),
                 tz=settings.city_timezone,
                 device_id=device_id,
                 site_id=site_id,
@@ -287,7 +276,7 @@ def verdicts(
     )
 
 
-@router.get("/alerts", response_model=AlertsPage, responses=_ERRORS, response_class=_Json)
+@router.get("/alerts", response_model=AlertsPage, responses=_ERRORS, response_class=OrjsonResponse)
 def alerts(
     request: Request,
     span: Range,
@@ -295,13 +284,13 @@ def alerts(
     department: Annotated[str, Query(max_length=200)] = "",
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Alert events with ``at`` in [from, to), each with its alert's lifecycle (ack, comments,
     closing); ``state=open``: opened, neither resolved nor closed by hand since."""
     after = decode_cursor(cursor, "alerts", (datetime, str, str))
 
-    def run() -> _Json:
-        client = _client(request)
+    def run() -> OrjsonResponse:
+        client = query_client(request)
         page = sql.alerts_page(
             client,
             open_only=state == "open",
@@ -316,21 +305,23 @@ def alerts(
     return _query(run)
 
 
-@router.get("/presses", response_model=PressesPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/presses", response_model=PressesPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def presses(
     request: Request,
     span: Range,
     include_misuse: Annotated[bool, Query(description="also presses not counted")] = False,
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Stored presses, each event once, in time order (``pressed_at``, then ``event_id``)."""
     after = decode_cursor(cursor, "presses", (datetime, uuid.UUID))
     return _query(
         lambda: _page(
             "presses",
             sql.presses_page(
-                _client(request),
+                query_client(request),
                 include_misuse=include_misuse,
                 start=span.start,
                 end=span.end,
@@ -366,13 +357,13 @@ def export(
     from civicpulse.sink.export import stream_presses
 
     try:
-        client = _client(request)
+        client = query_client(request)
         chunks: Iterator[bytes] = stream_presses(
             client, start=span.start, end=span.end, fmt=format, include_rejected=include_misuse
         )
         first = next(chunks)  # the plan query: a failure here is still a status code
     except SinkError as exc:
-        return _Json({"detail": str(exc)}, status_code=503)
+        return OrjsonResponse({"detail": str(exc)}, status_code=503)
     stamp = f"{span.start:%Y%m%dT%H%M}-{span.end:%Y%m%dT%H%M}"
 
     def body() -> Iterator[bytes]:

@@ -10,18 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from civicpulse.schemas.settings import Settings
 from civicpulse.sink.exceptions import ReviewNotFoundError, SinkError
 
 from .auth import require_token
+from .query_context import OrjsonResponse, query_client, query_settings
 
 if TYPE_CHECKING:
-    from clickhouse_connect.driver.client import Client
+    pass
 
 __all__ = ["router"]
 
@@ -66,23 +64,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class _Json(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.query_settings
-    return settings
-
-
-def _client(request: Request) -> Client:
-    from civicpulse.sink.clickhouse import create_client
-
-    return create_client(_settings(request))
-
-
-@router.get("/suspects", response_model=SuspectsPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/suspects", response_model=SuspectsPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def suspects(
     request: Request,
     state: Annotated[
@@ -90,26 +74,28 @@ def suspects(
         Query(description="which periods: open (default) or decided ones, or all"),
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> _Json:
+) -> OrjsonResponse:
     """Suspect periods by device and start (open ones by default)."""
     from civicpulse.sink.reviews import list_reviews
 
     try:
-        found = list_reviews(_client(request), state=None if state == "all" else state, limit=limit)
+        found = list_reviews(
+            query_client(request), state=None if state == "all" else state, limit=limit
+        )
     except SinkError as exc:
-        return _Json({"detail": str(exc)}, status_code=503)
-    return _Json({"items": [r.record() for r in found]})
+        return OrjsonResponse({"detail": str(exc)}, status_code=503)
+    return OrjsonResponse({"items": [r.record() for r in found]})
 
 
 def _decide(
     request: Request, review_id: uuid.UUID, state: Literal["confirmed", "dismissed"], note: str
-) -> _Json:
+) -> OrjsonResponse:
     from civicpulse.sink.reviews import decide
 
-    settings = _settings(request)
+    settings = query_settings(request)
     try:
         review = decide(
-            _client(request),
+            query_client(request),
             str(review_id),
             state=state,
             note=note,
@@ -118,19 +104,21 @@ def _decide(
             city_id=settings.city_id,
         )
     except ReviewNotFoundError as exc:
-        return _Json({"detail": str(exc)}, status_code=404)
+        return OrjsonResponse({"detail": str(exc)}, status_code=404)
     except SinkError as exc:
-        return _Json({"detail": str(exc)}, status_code=503)
-    return _Json(review.record())
+        return OrjsonResponse({"detail": str(exc)}, status_code=503)
+    return OrjsonResponse(review.record())
 
 
 @router.post(
     "/suspects/{review_id}/confirm",
     response_model=Suspect,
     responses=_ERRORS,
-    response_class=_Json,
+    response_class=OrjsonResponse,
 )
-def confirm(request: Request, review_id: uuid.UUID, decision: Decision | None = None) -> _Json:
+def confirm(
+    request: Request, review_id: uuid.UUID, decision: Decision | None = None
+) -> OrjsonResponse:
     """Confirm: the period's presses become misuse everywhere; touched closed windows rescored."""
     return _decide(request, review_id, "confirmed", (decision or Decision()).note)
 
@@ -139,8 +127,10 @@ def confirm(request: Request, review_id: uuid.UUID, decision: Decision | None = 
     "/suspects/{review_id}/dismiss",
     response_model=Suspect,
     responses=_ERRORS,
-    response_class=_Json,
+    response_class=OrjsonResponse,
 )
-def dismiss(request: Request, review_id: uuid.UUID, decision: Decision | None = None) -> _Json:
+def dismiss(
+    request: Request, review_id: uuid.UUID, decision: Decision | None = None
+) -> OrjsonResponse:
     """Dismiss: the period is honest (a dismissed confirmation counts its presses again)."""
     return _decide(request, review_id, "dismissed", (decision or Decision()).note)

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.sink.standards_read import standards_items
 
 from .auth import require_token
-from .queries import _ERRORS, Cursor, _client, _Json, _list_page, _query, _settings
+from .queries import _ERRORS, Cursor, _list_page, _query
+from .query_context import OrjsonResponse, current_catalogue, query_client, query_settings
 from .query_params import MAX_RANGE, Limit, decode_cursor, invalid
 
 __all__ = ["StandardItem", "StandardsPage", "router"]
@@ -48,11 +48,6 @@ class StandardsPage(BaseModel):
     next_cursor: str | None
 
 
-def _catalogue(request: Request) -> Catalogue:
-    ingest = getattr(request.app.state, "ingest", None)
-    return Catalogue() if ingest is None else ingest.catalogue.get()
-
-
 def day_range(first: date, end: date, today: date) -> tuple[date, date]:
     """The asked city days, checked, and cut at today (inclusive)."""
     if end <= first:
@@ -62,7 +57,9 @@ def day_range(first: date, end: date, today: date) -> tuple[date, date]:
     return first, min(end, today + timedelta(days=1))
 
 
-@router.get("/standards", response_model=StandardsPage, responses=_ERRORS, response_class=_Json)
+@router.get(
+    "/standards", response_model=StandardsPage, responses=_ERRORS, response_class=OrjsonResponse
+)
 def standards(
     request: Request,
     from_: Annotated[date, Query(alias="from", description="first city day, YYYY-MM-DD")],
@@ -71,19 +68,19 @@ def standards(
     granularity: Annotated[Literal["day", "month"], Query()] = "day",
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> _Json:
+) -> OrjsonResponse:
     """Attainment of each service standard: ``met``, ``missed`` or ``too_few`` responses."""
     after = decode_cursor(cursor, "standards", (str, str, str, str))
-    settings = _settings(request)
+    settings = query_settings(request)
     today = datetime.now(ZoneInfo(settings.city_timezone)).date()
     first, end = day_range(from_, to, today)
 
-    def run() -> _Json:
+    def run() -> OrjsonResponse:
         items = []
         if first < end:
             items = standards_items(
-                _client(request),
-                _catalogue(request),
+                query_client(request),
+                current_catalogue(request),
                 tz=settings.city_timezone,
                 first=first,
                 end=end,
