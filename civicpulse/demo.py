@@ -60,6 +60,8 @@ class _Demo:
     inbox: DemoInbox | None = None
     summary: DemoSummary | None = None
     links: DemoLinks | None = None
+    #: score windows ending by then are closed: what the end drains for and verify checks
+    closed_until: datetime | None = None
 
     def prepare(self, ctx: StackContext) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
@@ -136,9 +138,12 @@ class _Demo:
         unanswered = self.feed.stop()
         if unanswered:
             console.print(f"[yellow]{unanswered} press(es) got no answer from the broker[/]")
-        until = _closed_until(self.grace)
+        # The windows the drain waits for are the ones verify checks: stopping the stack (and
+        # the demo inbox) takes long enough to pass a minute boundary, and a later "closed
+        # until" would take in windows the stopped worker never closed.
+        self.closed_until = _closed_until(self.grace)
         console.print("draining: waiting for the last verdicts and score windows")
-        _drain(ctx, self.started, until)
+        _drain(ctx, self.started, self.closed_until)
 
     def stopped(self, ctx: StackContext) -> None:
         if self.inbox is not None:
@@ -147,7 +152,7 @@ class _Demo:
             console.print(f"demo inbox: {hooks} webhook call(s), {mails} mail(s) delivered")
         if self.feed is None:
             return
-        verify = _verify(ctx, self.started, _closed_until(self.grace))
+        verify = _verify(ctx, self.started, self.closed_until or _closed_until(self.grace))
         self.summary = gather(
             ctx.client, ctx.settings, since=self.started, sent=self.feed.sent,
             labels=self.feed.labels, verify=verify,
