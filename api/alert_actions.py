@@ -5,7 +5,7 @@ An action is checked against the stored alert (:func:`refusal`, pure), produced 
 stores it in ``alert_actions`` and ``GET /v1/alerts`` shows it (:func:`with_lifecycles`). The
 token's name is recorded as ``by``. Checks read ClickHouse, which trails the topic by about a
 second: two people acknowledging at the same moment are both recorded and the lifecycle keeps
-the first (:func:`civicpulse.sink.alert_lifecycle.lifecycle_of`).
+the first (:func:`civicpulse.analytics.alert_lifecycle.lifecycle_of`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,16 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict
 
+from civicpulse.analytics.alert_lifecycle import AlertStatus, Lifecycle, alert_status, lifecycles
+from civicpulse.analytics.api_queries import Page
+from civicpulse.api.auth import bearer, get_tokens, require_token
+from civicpulse.api.models import ProblemDetail
+from civicpulse.api.query_params import utc_text
+from civicpulse.api.tokens import ApiTokens
 from civicpulse.schemas.events import AlertAction, AlertCommentText
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import ALERTS_ACTIONS, topic_name
-from civicpulse.sink.alert_lifecycle import AlertStatus, Lifecycle, alert_status, lifecycles
-from civicpulse.sink.api_queries import Page
 from civicpulse.sink.exceptions import SinkError
-
-from .auth import bearer, get_tokens, require_token
-from .models import ProblemDetail
-from .query_params import utc_text
-from .tokens import ApiTokens
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -22,13 +22,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from civicpulse.api.alert_order import MergeBuffer, format_event_id, parse_event_id
+from civicpulse.api.auth import require_token
+from civicpulse.api.models import ProblemDetail
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import alert_topic_name
-
-from .alert_order import MergeBuffer, format_event_id, parse_event_id
-from .auth import require_token
-from .models import ProblemDetail
 
 __all__ = ["AlertReader", "router"]
 

@@ -20,20 +20,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from civicpulse.api import alert_actions, ingest, live, pages, phone, review, web
+from civicpulse.api.catalogue_source import CatalogueSource
+from civicpulse.api.docs_pages import install_docs
+from civicpulse.api.edge import BodyLimits, EdgeMiddleware
+from civicpulse.api.keys import DeviceKeys
+from civicpulse.api.query_setup import install_queries
+from civicpulse.api.state import IngestOptions, IngestState, Publisher, Readiness
+from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.visitors import DailySalt, VisitorHasher
 from civicpulse.producers.kafka_producer import AsyncPublisher, presses_topic
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings
 from civicpulse.schemas.validation import flat_errors
-
-from . import alert_actions, ingest, live, pages, phone, review, web
-from .catalogue_source import CatalogueSource
-from .docs_pages import install_docs
-from .edge import BodyLimits, EdgeMiddleware
-from .keys import DeviceKeys
-from .query_setup import install_queries
-from .state import IngestOptions, IngestState, Publisher, Readiness
-from .tokens import ApiTokens
-from .visitors import DailySalt, VisitorHasher
 
 __all__ = ["create_app"]
 

@@ -12,7 +12,7 @@ from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
 
 if TYPE_CHECKING:
-    from civicpulse.stream.catalogue import CatalogueReader
+    from civicpulse.stream.catalogue.topic import CatalogueReader
 
 __all__ = ["CatalogueSource", "DeviceState", "device_state"]
 
@@ -82,7 +82,7 @@ class CatalogueSource:
         self._ready.wait(wait)
 
     def _follow(self) -> None:
-        from civicpulse.stream.catalogue import CatalogueReader
+        from civicpulse.stream.catalogue.topic import CatalogueReader
 
         assert self.bootstrap is not None and self.topic is not None
         while not self._stop.is_set():

@@ -31,11 +31,10 @@ def serve(
     """
     import uvicorn
 
+    from civicpulse.api.app import create_app
+    from civicpulse.api.serving import uvicorn_options
+    from civicpulse.api.sql_endpoint import start_sql_server
     from civicpulse.schemas.settings import get_settings
-
-    from .app import create_app
-    from .serving import uvicorn_options
-    from .sql_endpoint import start_sql_server
 
     settings = get_settings()
     app = create_app(settings)
@@ -53,9 +52,8 @@ def add_key(
     replace: Annotated[bool, typer.Option(help="revoke the device's other keys")] = False,
 ) -> None:
     """Issue a new random key for DEVICE, print it once; only its scrypt hash is stored."""
+    from civicpulse.api.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
-
-    from .keys import DeviceKeys
 
     settings = get_settings()
     keys = DeviceKeys.in_data_dir(settings.data_dir)
@@ -67,9 +65,8 @@ def add_key(
 @devices_app.command("list")
 def list_devices() -> None:
     """Devices that have at least one key."""
+    from civicpulse.api.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
-
-    from .keys import DeviceKeys
 
     for device in DeviceKeys.in_data_dir(get_settings().data_dir).devices():
         typer.echo(device)
@@ -78,9 +75,8 @@ def list_devices() -> None:
 @devices_app.command("revoke")
 def revoke(device: Annotated[str, typer.Argument(help="device_id whose keys to drop")]) -> None:
     """Revoke every key of DEVICE."""
+    from civicpulse.api.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
-
-    from .keys import DeviceKeys
 
     if not DeviceKeys.in_data_dir(get_settings().data_dir).revoke(device):
         raise typer.BadParameter(f"device {device} has no key")

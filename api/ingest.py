@@ -36,13 +36,19 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from civicpulse.api.catalogue_source import device_state
+from civicpulse.api.models import (
+    BatchAccepted,
+    EventError,
+    PressBatch,
+    PressIn,
+    ProblemDetail,
+    WebPressIn,
+)
+from civicpulse.api.state import IngestState, get_state
 from civicpulse.producers.kafka_producer import Delivery
 from civicpulse.schemas.events import PressEvent, future_problem
 from civicpulse.schemas.validation import flat_errors
-
-from .catalogue_source import device_state
-from .models import BatchAccepted, EventError, PressBatch, PressIn, ProblemDetail, WebPressIn
-from .state import IngestState, get_state
 
 __all__ = ["errors_of", "future_errors", "problem", "publish_response", "router"]
 

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import orjson
 
+from civicpulse.api.exceptions import KeyStoreError
 from civicpulse.schemas.events import format_utc
 from civicpulse.schemas.files import write_private
-
-from .exceptions import KeyStoreError
 
 __all__ = ["DeviceKeys", "KeyHash", "hash_key", "new_key", "verify_key"]
 

@@ -21,16 +21,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from civicpulse.api import demo_links
+from civicpulse.api.auth import require_token
+from civicpulse.api.live_summary import LiveSummary, fetch_summary
+from civicpulse.api.models import ProblemDetail
+from civicpulse.api.pages import PAGE_CSP, STATIC_DIR
+from civicpulse.api.texts import PAGES, Lang
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.exceptions import SinkError
-
-from . import demo_links
-from .auth import require_token
-from .live_summary import LiveSummary, fetch_summary
-from .models import ProblemDetail
-from .pages import PAGE_CSP, STATIC_DIR
-from .texts import PAGES, Lang
 
 __all__ = ["pages_router", "router"]
 

@@ -1,6 +1,6 @@
 """What the live wall shows, in one answer: ``GET /v1/live/summary``.
 
-:func:`fetch_summary` runs the four queries of :mod:`civicpulse.sink.live_queries` and
+:func:`fetch_summary` runs the four queries of :mod:`civicpulse.analytics.live_queries` and
 :func:`assemble` turns their rows and the catalogue's names into :class:`LiveSummary` (pure, so
 it is tested without a database). The wall asks every few seconds and hears alerts from
 ``/v1/alerts/stream`` in between, so one compact answer keeps it cheap for the engine.
@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from civicpulse.schemas.catalogue import Catalogue
-from civicpulse.sink.alert_lifecycle import Lifecycle, lifecycles
-from civicpulse.sink.live_queries import (
+from civicpulse.analytics.alert_lifecycle import Lifecycle, lifecycles
+from civicpulse.analytics.live_queries import (
     LIVE_OPEN_ALERTS,
     LIVE_PRESSES,
     LIVE_SCORES,
     LIVE_SPARKLINE,
 )
+from civicpulse.schemas.catalogue import Catalogue
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -228,8 +228,8 @@ def with_standards(
     summary: LiveSummary, client: Client, catalogue: Catalogue, *, tz: str
 ) -> LiveSummary:
     """Each card's service standard for every question (its department's or its site's) with
-    this month's attainment up to the summary's city day (:mod:`civicpulse.sink.standards`)."""
-    from civicpulse.sink.standards_read import standards_items
+    this month's attainment up to the summary's city day (:mod:`civicpulse.analytics.standards`)."""
+    from civicpulse.analytics.standards_read import standards_items
 
     if not catalogue.standards:
         return summary

@@ -18,9 +18,8 @@ from typing import Annotated
 
 import typer
 
+from civicpulse.api.texts import DEFAULT_QUESTION
 from civicpulse.schemas.catalogue import Catalogue
-
-from .texts import DEFAULT_QUESTION
 
 __all__ = [
     "PosterError",
@@ -107,7 +106,7 @@ def poster_html(question_pl: str, question_en: str, url: str) -> str:
 
 
 def _chromium(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    from civicpulse.sink.report_pdf import find_chromium
+    from civicpulse.analytics.report.pdf import find_chromium
 
     chromium = find_chromium()
     if chromium is None:
@@ -163,8 +162,8 @@ def qr_command(
     from rich.console import Console
     from rich.markup import escape
 
+    from civicpulse.analytics.report.pdf import find_catalogue
     from civicpulse.schemas.settings import Settings
-    from civicpulse.sink.report_pdf import find_catalogue
 
     console = Console()
     settings = Settings()

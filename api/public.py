@@ -4,7 +4,7 @@ department's page its last 12 months (this one so far included) (:mod:`.public_p
 
 The figures are the dashboards' and the report's (``DEPARTMENT_MONTHLY``: counted citizen
 presses, confirmed misuse left out) and the service standards' month items
-(:func:`civicpulse.sink.standards_read.standards_items`). Pages are cached on the server for
+(:func:`civicpulse.analytics.standards_read.standards_items`). Pages are cached on the server for
 ``CIVICPULSE_PUBLIC_CACHE_SECONDS`` (one computation per page and language per period, however
 many people read it) and told to clients with the same ``Cache-Control: public, max-age``.
 """
@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from civicpulse.api.public_page import Lang, PublicMonth, months_of, render_department, render_index
+from civicpulse.api.query_context import current_catalogue, query_settings
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.sink.exceptions import SinkError
-
-from .public_page import Lang, PublicMonth, months_of, render_department, render_index
-from .query_context import current_catalogue, query_settings
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -62,9 +61,9 @@ def first_month(today: date, months: int = MONTHS_SHOWN) -> date:
 def department_months(
     client: Client, catalogue: Catalogue, *, tz: str, today: date
 ) -> dict[str, list[PublicMonth]]:
-    from civicpulse.sink.api_queries import rollup_source
-    from civicpulse.sink.queries import DEPARTMENT_MONTHLY
-    from civicpulse.sink.standards_read import local_midnight, standards_items
+    from civicpulse.analytics.api_queries import rollup_source
+    from civicpulse.analytics.queries import DEPARTMENT_MONTHLY
+    from civicpulse.analytics.standards_read import local_midnight, standards_items
 
     first, end = first_month(today), today + timedelta(days=1)
     start, stop = local_midnight(first, tz), local_midnight(end, tz)

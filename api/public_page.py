@@ -101,7 +101,7 @@ def months_of(
 ) -> dict[str, list[PublicMonth]]:
     """Department -> its months (oldest first) from (department, YYYY-MM, n1..n4) rows and the
     month items of ``/v1/standards`` (department standards for every question only)."""
-    from civicpulse.sink.queries import score_of
+    from civicpulse.analytics.queries import score_of
 
     goals = {
         (i["id"], i["period"]): i

@@ -2,8 +2,9 @@
 verdicts, alerts, presses and the year export, all behind a bearer token.
 
 Handlers are plain functions, so FastAPI runs them in its thread pool: ClickHouse calls (chDB
-included) never block the event loop. The SQL lives in :mod:`civicpulse.sink.api_queries`; the
-export streams the very chunks ``civicpulse export`` writes (:func:`sink.export.stream_presses`).
+included) never block the event loop. The SQL lives in :mod:`civicpulse.analytics.api_queries`; the
+export streams the very chunks ``civicpulse export`` writes
+(:func:`analytics.export.stream_presses`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from civicpulse.sink import api_queries as sql
-from civicpulse.sink.exceptions import SinkError
-from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
-
-from .alert_actions import LIFECYCLE_FIELDS, with_lifecycles
-from .auth import require_token
-from .models import ProblemDetail
-from .query_context import OrjsonResponse, query_client, query_settings
-from .query_models import (
+from civicpulse.analytics import api_queries as sql
+from civicpulse.api.alert_actions import LIFECYCLE_FIELDS, with_lifecycles
+from civicpulse.api.auth import require_token
+from civicpulse.api.models import ProblemDetail
+from civicpulse.api.query_context import OrjsonResponse, query_client, query_settings
+from civicpulse.api.query_models import (
     AlertsPage,
     ChannelScoresPage,
     HeatmapPage,
@@ -33,7 +31,7 @@ from .query_models import (
     ScoresPage,
     VerdictsPage,
 )
-from .query_params import (
+from civicpulse.api.query_params import (
     Limit,
     TimeRange,
     decode_cursor,
@@ -42,6 +40,8 @@ from .query_params import (
     time_range,
     utc_text,
 )
+from civicpulse.sink.exceptions import SinkError
+from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, SCORE_COLUMNS
 
 if TYPE_CHECKING:
     pass
@@ -151,8 +151,8 @@ def scores(
 def _by_channel(
     request: Request, span: TimeRange, scope: str, scope_id: str, limit: int, cursor: str | None
 ) -> OrjsonResponse:
-    from civicpulse.sink.channels import channel_items
-    from civicpulse.sink.quarterly import SERVICE_CHANNELS
+    from civicpulse.analytics.channels import channel_items
+    from civicpulse.analytics.quarterly import SERVICE_CHANNELS
 
     if scope not in ("department", "site"):
         raise invalid("scope", "by=channel takes scope=department or site", "value_error")
@@ -354,7 +354,7 @@ def export(
     include_misuse: Annotated[bool, Query(description="also presses not counted")] = False,
 ) -> Response:
     """The presses of [from, to) as one file, written chunk by chunk as ``civicpulse export``."""
-    from civicpulse.sink.export import stream_presses
+    from civicpulse.analytics.export import stream_presses
 
     try:
         client = query_client(request)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from civicpulse.api import alert_actions, alert_stream, public, queries, standards
+from civicpulse.api.tokens import ApiTokens
 from civicpulse.schemas.settings import Settings
-
-from . import alert_actions, alert_stream, public, queries, standards
-from .tokens import ApiTokens
 
 __all__ = ["install_queries"]
 

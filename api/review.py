@@ -1,6 +1,7 @@
 """Misuse review in the query API: list suspect periods, confirm or dismiss one (token auth).
 
-The same store as ``civicpulse review list|confirm|dismiss`` (:mod:`civicpulse.sink.reviews`):
+The same store as ``civicpulse review list|confirm|dismiss``
+(:mod:`civicpulse.analytics.review.store`):
 a confirmation turns the period's presses into misuse on every surface and rewrites the closed
 windows it touches. Handlers are plain functions (FastAPI's thread pool runs them).
 """
@@ -13,10 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from civicpulse.api.auth import require_token
+from civicpulse.api.query_context import OrjsonResponse, query_client, query_settings
 from civicpulse.sink.exceptions import ReviewNotFoundError, SinkError
-
-from .auth import require_token
-from .query_context import OrjsonResponse, query_client, query_settings
 
 if TYPE_CHECKING:
     pass
@@ -76,7 +76,7 @@ def suspects(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> OrjsonResponse:
     """Suspect periods by device and start (open ones by default)."""
-    from civicpulse.sink.reviews import list_reviews
+    from civicpulse.analytics.review.store import list_reviews
 
     try:
         found = list_reviews(
@@ -90,7 +90,7 @@ def suspects(
 def _decide(
     request: Request, review_id: uuid.UUID, state: Literal["confirmed", "dismissed"], note: str
 ) -> OrjsonResponse:
-    from civicpulse.sink.reviews import decide
+    from civicpulse.analytics.review.store import decide
 
     settings = query_settings(request)
     try:

@@ -16,12 +16,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from civicpulse.sink.standards_read import standards_items
-
-from .auth import require_token
-from .queries import _ERRORS, Cursor, _list_page, _query
-from .query_context import OrjsonResponse, current_catalogue, query_client, query_settings
-from .query_params import MAX_RANGE, Limit, decode_cursor, invalid
+from civicpulse.analytics.standards_read import standards_items
+from civicpulse.api.auth import require_token
+from civicpulse.api.queries import _ERRORS, Cursor, _list_page, _query
+from civicpulse.api.query_context import (
+    OrjsonResponse,
+    current_catalogue,
+    query_client,
+    query_settings,
+)
+from civicpulse.api.query_params import MAX_RANGE, Limit, decode_cursor, invalid
 
 __all__ = ["StandardItem", "StandardsPage", "router"]
 

@@ -14,14 +14,13 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
+from civicpulse.api.catalogue_source import CatalogueSource
+from civicpulse.api.keys import DeviceKeys
+from civicpulse.api.ratelimit import RateLimiter
+from civicpulse.api.visitors import VisitorHasher
 from civicpulse.producers.kafka_producer import Delivery
 from civicpulse.schemas.events import PressEvent
 from civicpulse.schemas.settings import Settings
-
-from .catalogue_source import CatalogueSource
-from .keys import DeviceKeys
-from .ratelimit import RateLimiter
-from .visitors import VisitorHasher
 
 __all__ = ["IngestOptions", "IngestState", "Publisher", "Readiness", "get_state"]
 
@@ -59,7 +58,7 @@ class IngestOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestOptions:
-        from civicpulse.stream.rules import RuleBook
+        from civicpulse.stream.stages.antispam.rules import RuleBook
 
         book = RuleBook.load(settings.rules_file)
         rules = [*book.channels.values(), *book.sites.values()]

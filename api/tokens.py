@@ -24,10 +24,9 @@ from pathlib import Path
 
 import orjson
 
+from civicpulse.api.exceptions import KeyStoreError
 from civicpulse.schemas.events import format_utc
 from civicpulse.schemas.files import write_private
-
-from .exceptions import KeyStoreError
 
 __all__ = ["CONFIGURED_TOKEN_NAME", "ApiTokens", "TokenEntry", "hash_token", "new_token"]
 

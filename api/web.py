@@ -17,14 +17,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
+from civicpulse.api.catalogue_source import device_state
+from civicpulse.api.ingest import future_errors, problem, publish_response
+from civicpulse.api.models import (
+    ProblemDetail,
+    QuestionOut,
+    ReasonOut,
+    WebPressAccepted,
+    WebPressIn,
+)
+from civicpulse.api.state import IngestState, get_state
+from civicpulse.api.texts import BUTTONS, DEFAULT_QUESTION, REASONS, UI
 from civicpulse.schemas.catalogue import Catalogue, Device
 from civicpulse.schemas.events import PressEvent
-
-from .catalogue_source import device_state
-from .ingest import future_errors, problem, publish_response
-from .models import ProblemDetail, QuestionOut, ReasonOut, WebPressAccepted, WebPressIn
-from .state import IngestState, get_state
-from .texts import BUTTONS, DEFAULT_QUESTION, REASONS, UI
 
 __all__ = ["question_of", "router"]
 

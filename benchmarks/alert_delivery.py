@@ -39,8 +39,6 @@ from benchmarks.common import Figure, broker, parser, percentile, report
 from benchmarks.e2e_latency import Arrivals, alert_latencies, paced_send
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
@@ -48,7 +46,9 @@ from civicpulse.schemas.topics import (
     alert_topic_name,
     topic_name,
 )
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 TARGET_AFTER_ALERT_MS = 2000.0
 #: alert events written straight to alerts.all after the city part (--quick: a quarter)

@@ -14,13 +14,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import JudgedPress
-from civicpulse.stream.accumulator import ScoreAccumulator
-from civicpulse.stream.alerts import AlertRules, AlertState, step_window
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.stages.alerts.state_machine import AlertRules, AlertState, step_window
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
+from civicpulse.stream.stages.scores.accumulator import ScoreAccumulator
 
 from .common import Figure, parser, report
 

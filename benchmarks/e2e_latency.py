@@ -43,8 +43,6 @@ from confluent_kafka import Consumer, Producer
 
 from benchmarks.common import Figure, broker, parser, percentile, report
 from civicpulse.infra.topics import create_topics, ensure_topics
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
     PRESSES_ACCEPTED,
@@ -54,7 +52,9 @@ from civicpulse.schemas.topics import (
     alert_topic_name,
     topic_name,
 )
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 TARGET_P99_MS = 1000.0
 QUERYABLE_P99_MS = 2000.0

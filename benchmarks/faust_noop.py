@@ -1,7 +1,9 @@
 """Faust's own ceiling: the worker's consumption path with the judging taken out.
 
-A Faust app with the stream worker's settings (``stream.app.app_settings``) and the anti-spam
-agent's shape (``take_events`` batches, outputs through ``stream.outputs.Outputs``, flushed
+A Faust app with the stream worker's settings (``stream.framework.app.app_settings``) and the
+anti-spam
+agent's shape (``take_events`` batches, outputs through ``stream.framework.outputs.Outputs``,
+flushed
 before the batch is acknowledged) that forwards each press unjudged. ``stream_throughput`` runs
 it as a subprocess next to the real worker: whatever this reaches, no anti-spam code on Faust can
 beat. Environment: ``KAFKA_BOOTSTRAP``, ``CIVICPULSE_TOPIC_PREFIX``, ``CIVICPULSE_DATA_DIR``.
@@ -14,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from civicpulse.schemas.topics import PRESSES_RAW
-from civicpulse.stream.app import StreamConfig, app_settings
-from civicpulse.stream.outputs import Outputs
-from civicpulse.stream.worker import wait_for_group_coordinator
+from civicpulse.stream.framework.app import StreamConfig, app_settings
+from civicpulse.stream.framework.outputs import Outputs
+from civicpulse.stream.framework.worker import wait_for_group_coordinator
 
 OUTPUT = "noop.out"
 

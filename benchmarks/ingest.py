@@ -37,7 +37,7 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 
 def catalogue(devices: int) -> dict[str, object]:

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from civicpulse.stream.review import ScanPress, Suspect, scan
+from civicpulse.analytics.review.periods import ScanPress, Suspect, scan
 
 from .common import Figure, parser, report
 from .misuse_days import Day, make_day, scanned_presses

@@ -2,7 +2,7 @@
 
 A day is the simulator's demo city (honest citizens, its own staff episodes, children, retries,
 ...) with ``episodes`` more staff episodes, each in a style drawn from parameters
-(:func:`civicpulse.producers.simulator_staff.draw_style`: pace, jitter, button mix, run length,
+(:func:`civicpulse.simulator.staff.draw_style`: pace, jitter, button mix, run length,
 repetitions, desk busyness), at a random hour on a desk open for the whole episode (chosen by
 popularity when the style says ``busy_desk``, else any).
 
@@ -28,15 +28,15 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from civicpulse.producers import simulator
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation, format_ms
-from civicpulse.producers.simulator_staff import StaffStyle, draw_style, staff_runs
+from civicpulse.analytics.review.offline import scanned
+from civicpulse.analytics.review.periods import ScanPress
 from civicpulse.schemas.catalogue import Catalogue
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.review import ScanPress
-from civicpulse.stream.review_cli import scanned
-from civicpulse.stream.rules import RuleBook
+from civicpulse.simulator import generate as simulator
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation, format_ms
+from civicpulse.simulator.staff import StaffStyle, draw_style, staff_runs
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 __all__ = ["Day", "make_day", "scanned_presses"]
 

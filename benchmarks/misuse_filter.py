@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from civicpulse.producers import simulator
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
-from civicpulse.producers.simulator_eval import Evaluation, evaluate
-from civicpulse.stream.cli import replay
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.simulator import generate as simulator
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.evaluate import Evaluation, evaluate
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.cli.replay import replay
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 __all__ = ["FilterFindings", "filter_findings", "judge_an_hour"]
 

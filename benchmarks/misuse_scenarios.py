@@ -33,11 +33,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from civicpulse.analytics.review.offline import scanned
+from civicpulse.analytics.review.periods import scan
 from civicpulse.schemas.catalogue import Catalogue
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.review import scan
-from civicpulse.stream.review_cli import scanned
-from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 from .common import Figure, parser, report
 

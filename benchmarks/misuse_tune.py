@@ -5,7 +5,7 @@ combination of the grid below is scanned over them; a combination is admissible 
 flags stay at or under ``MARGIN`` (0.4 %, under the 0.5 % target so that held-back days have
 room) on the normal days and on the busy and very happy days; among the admissible ones the
 highest normal-day recall wins, ties broken by fewer false flags. The winner is printed; the
-defaults in ``stream/review_rules.py`` are set to it by hand, and only then is
+defaults in ``analytics/review/rules.py`` are set to it by hand, and only then is
 ``benchmarks/misuse.py`` run on the held-back seeds. The held-back seeds are never read here.
 """
 
@@ -17,8 +17,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from civicpulse.stream.review import scan
-from civicpulse.stream.review_rules import DEFAULT_REVIEW, ReviewBook
+from civicpulse.analytics.review.periods import scan
+from civicpulse.analytics.review.rules import DEFAULT_REVIEW, ReviewBook
 
 from .common import parser
 from .misuse import TRAIN, load_days, run_days

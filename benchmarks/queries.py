@@ -5,7 +5,7 @@ directly in ClickHouse (``INSERT ... SELECT FROM numbers()``, month by month so 
 materialized views run as they do under the sink) into a temporary chDB path through the
 project's client factory. Then:
 
-* each dashboard figure of :mod:`civicpulse.sink.queries` (site scores per local day, heat map,
+* each dashboard figure of :mod:`civicpulse.analytics.queries` (site scores per local day, heat map,
   department trend per month, site totals) over the whole year: p50/p95 of the rollup form vs
   the raw scan of ``presses FINAL`` (same rows, checked) — targets p95 < 100 ms, >= 20x faster;
 * each query API endpoint (``/v1/...``, through the HTTP stack in-process): p95 against the same
@@ -30,10 +30,10 @@ if __package__ in (None, ""):
 
 from benchmarks.api_queries import api_figures, load_scores_and_alerts
 from benchmarks.common import Figure, parser, percentile, report, stopwatch
+from civicpulse.analytics import queries
+from civicpulse.analytics.export import ExportRequest, export
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink import queries
 from civicpulse.sink.clickhouse import close_clients, create_client
-from civicpulse.sink.export import ExportRequest, export
 from civicpulse.sink.migrate import migrate
 
 TZ = "Europe/Warsaw"

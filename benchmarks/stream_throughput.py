@@ -38,8 +38,6 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks.common import Figure, broker, parser, report
 from civicpulse.infra.topics import create_topics, ensure_topics
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
     PRESSES_ACCEPTED,
@@ -48,7 +46,9 @@ from civicpulse.schemas.topics import (
     TopicSpec,
     topic_name,
 )
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 #: a worker that has written nothing after this long is not going to (start-up takes ~10 s)
 FIRST_OUTPUT_S = 120.0
@@ -197,9 +197,9 @@ def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Pa
     """
     from quixstreams import Application
 
-    from civicpulse.stream.app import judged_bytes
-    from civicpulse.stream.judge import Judge
-    from civicpulse.stream.rules import RuleBook
+    from civicpulse.stream.framework.app import judged_bytes
+    from civicpulse.stream.stages.antispam.judge import Judge
+    from civicpulse.stream.stages.antispam.rules import RuleBook
 
     out_name = f"{prefix}quix.out"
     ensure_topics(bootstrap, [TopicSpec("quix.out", 6, "device_id", "bytes", "bench")], prefix)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from civicpulse.analytics.cli import export_command, report_command, verify_command
+from civicpulse.analytics.review.cli import review_app
 from civicpulse.api.cli import api_app, devices_app
 from civicpulse.api.poster import qr_command
 from civicpulse.api.tokens_cli import tokens_app
@@ -16,15 +18,13 @@ from civicpulse.dashboards.cli import dashboards_app
 from civicpulse.demo import demo_command
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
-from civicpulse.producers.simulate import simulate_app
 from civicpulse.schemas.cli import schemas_app
-from civicpulse.sink.analytics_cli import export_command, report_command, verify_command
+from civicpulse.simulator.cli import simulate_app
 from civicpulse.sink.cli import db_app, sink_command
 from civicpulse.sink.delivery.cli import DELIVER_HELP, deliver_command
-from civicpulse.sink.review_cli import review_app
 from civicpulse.stack import up_command
-from civicpulse.stream.cli import replay_command
-from civicpulse.stream.commands import alerts_app, catalogue_app, stream_app
+from civicpulse.stream.cli.replay import replay_command
+from civicpulse.stream.cli.worker import alerts_app, catalogue_app, stream_app
 
 app = typer.Typer(
     name="civicpulse",

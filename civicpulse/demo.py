@@ -24,18 +24,23 @@ import typer
 
 from civicpulse.api import demo_links
 from civicpulse.api.demo_links import DemoLinks
-from civicpulse.producers.city import from_ms
-from civicpulse.producers.simulate import parse_duration, parse_rate
+from civicpulse.demo_feed import DemoFeed
+from civicpulse.demo_plan import demo_simulation
+from civicpulse.demo_setup import issue_access, read_history, with_kiosk
+from civicpulse.demo_summary import (
+    DemoSummary,
+    gather,
+    latest_window_end,
+    stored_presses,
+    summary_line,
+)
 from civicpulse.schemas.exceptions import CivicpulseError
-
-from .demo_feed import DemoFeed
-from .demo_plan import demo_simulation
-from .demo_setup import issue_access, read_history, with_kiosk
-from .demo_summary import DemoSummary, gather, latest_window_end, stored_presses, summary_line
-from .stack import StackContext, StackHooks, StackOptions, console, run_stack
+from civicpulse.simulator.city import from_ms
+from civicpulse.simulator.cli import parse_duration, parse_rate
+from civicpulse.stack import StackContext, StackHooks, StackOptions, console, run_stack
 
 if TYPE_CHECKING:
-    from .demo_inbox import DemoInbox
+    from civicpulse.demo_inbox import DemoInbox
 
 __all__ = ["demo_command"]
 
@@ -66,7 +71,7 @@ class _Demo:
     def prepare(self, ctx: StackContext) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
         from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-        from civicpulse.stream.catalogue import publish_catalogue
+        from civicpulse.stream.catalogue.topic import publish_catalogue
 
         now = datetime.now(UTC)
         history = read_history(ctx.client, now)
@@ -118,7 +123,7 @@ class _Demo:
         if history.open_alerts:
             say(f"  still open from before: {', '.join(sorted(history.open_alerts))}")
         say(f"  the token and kiosk key of this run are in:\n  {access}")
-        from .demo_inbox import start_demo_inbox
+        from civicpulse.demo_inbox import start_demo_inbox
 
         self.inbox = start_demo_inbox(ctx.settings, degraded, ctx.api_url, out, say)
         _degraded_department_hook(ctx, degraded)
@@ -197,7 +202,7 @@ def _drain(ctx: StackContext, since: datetime, until: datetime, limit: float = 9
 
 def _verify(ctx: StackContext, started: datetime, until: datetime) -> tuple[bool, str]:
     """`civicpulse verify` over every window that closed, from an hour before the run."""
-    from civicpulse.sink.verify import verify_scores
+    from civicpulse.analytics.verify import verify_scores
 
     since = started.replace(second=0, microsecond=0) - timedelta(hours=1)
     if until <= since:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from civicpulse.producers.simulate_run import KafkaOutput, RunOutput
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.settings import Settings
+from civicpulse.simulator.generate import Simulation
+from civicpulse.simulator.run import KafkaOutput, RunOutput
 
 __all__ = ["DemoFeed"]
 

@@ -32,8 +32,7 @@ from civicpulse.infra.kafka_process import free_port
 from civicpulse.schemas.files import write_private
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.delivery.senders import SIGNATURE_HEADER, verify_signature
-
-from .supervisor import Supervisor
+from civicpulse.supervisor import Supervisor
 
 __all__ = [
     "DemoInbox",

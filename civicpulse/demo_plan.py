@@ -19,8 +19,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
 
 __all__ = [
     "BUSY_HOUR",

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from civicpulse.producers.simulator_eval import evaluate
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import (
     DEADLETTER,
@@ -28,6 +27,7 @@ from civicpulse.schemas.topics import (
     PRESSES_REJECTED,
     topic_name,
 )
+from civicpulse.simulator.evaluate import evaluate
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -29,8 +29,7 @@ from rich.markup import escape
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.files import private_dir
 from civicpulse.schemas.settings import Settings, get_settings
-
-from .supervisor import Supervisor
+from civicpulse.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -130,8 +129,8 @@ def _load_catalogue_file(settings: Settings, bootstrap: str) -> None:
         return
     from civicpulse.infra.topics import ensure_alert_topics
     from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-    from civicpulse.stream.catalogue import publish_catalogue
-    from civicpulse.stream.cli import load_catalogue
+    from civicpulse.stream.catalogue.topic import publish_catalogue
+    from civicpulse.stream.cli.replay import load_catalogue
 
     catalogue = load_catalogue(settings.catalogue_file)
     topic = topic_name(CATALOGUE_DEVICES, settings.topic_prefix)
@@ -161,13 +160,13 @@ def run_stack(options: StackOptions, hooks: StackHooks | None = None) -> None:
 def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: StackHooks) -> None:
     import uvicorn
 
+    from civicpulse.analytics.silent_watch import opening_hours_of, start_silent_watch
     from civicpulse.api.app import create_app
     from civicpulse.api.serving import uvicorn_options
     from civicpulse.api.sql_endpoint import start_sql_server
     from civicpulse.infra.topics import create_topics
     from civicpulse.sink.clickhouse import close_clients, create_client
     from civicpulse.sink.migrate import migrate
-    from civicpulse.sink.silent_watch import opening_hours_of, start_silent_watch
     from civicpulse.sink.writer import Sink
 
     delivery = _delivery_supervisor(settings)  # a malformed subscriptions file stops us here

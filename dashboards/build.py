@@ -6,11 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from civicpulse.dashboards.provisioning import datasource_yaml, provider_yaml
+from civicpulse.dashboards.render import dashboard_json
+from civicpulse.dashboards.specs import boards
 from civicpulse.schemas.settings import Settings
-
-from .provisioning import datasource_yaml, provider_yaml
-from .render import dashboard_json
-from .specs import boards
 
 __all__ = ["Built", "build"]
 

@@ -47,7 +47,7 @@ def build_command(
     ] = None,
 ) -> None:
     """Write every dashboard's JSON and Grafana's provisioning files into OUT_DIR."""
-    from .build import build
+    from civicpulse.dashboards.build import build
 
     console = Console()
     try:
@@ -86,9 +86,9 @@ def push_command(
     ] = "civicpulse",
 ) -> None:
     """Create or update every dashboard by its uid (idempotent: never a duplicate)."""
-    from .push import load_dashboards, push
-    from .render import dashboard_json
-    from .specs import boards
+    from civicpulse.dashboards.push import load_dashboards, push
+    from civicpulse.dashboards.render import dashboard_json
+    from civicpulse.dashboards.specs import boards
 
     console = Console()
     try:

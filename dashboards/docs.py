@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .specs import Board, boards
+from civicpulse.dashboards.specs import Board, boards
 
 __all__ = ["BEGIN", "END", "catalogue", "update"]
 

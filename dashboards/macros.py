@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .exceptions import MacroError
+from civicpulse.dashboards.exceptions import MacroError
 
 __all__ = [
     "ALL",

@@ -15,9 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from civicpulse.dashboards.query import DATASOURCE_TYPE, DATASOURCE_UID
 from civicpulse.schemas.settings import Settings
-
-from .query import DATASOURCE_TYPE, DATASOURCE_UID
 
 __all__ = ["PASSWORD_ENV", "datasource_yaml", "provider_yaml"]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .exceptions import PushError
+from civicpulse.dashboards.exceptions import PushError
 
 __all__ = ["FOLDER_TITLE", "FOLDER_UID", "load_dashboards", "push", "push_payload"]
 

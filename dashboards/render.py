@@ -21,8 +21,13 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
 )
 
-from .query import DATASOURCE, ClickHouseQuery, ClickHouseQueryBuilder, QueryFormat
-from .specs import Board, PanelSpec, VariableSpec
+from civicpulse.dashboards.query import (
+    DATASOURCE,
+    ClickHouseQuery,
+    ClickHouseQueryBuilder,
+    QueryFormat,
+)
+from civicpulse.dashboards.specs import Board, PanelSpec, VariableSpec
 
 __all__ = ["dashboard_json", "render"]
 

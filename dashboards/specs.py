@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import sql
+from civicpulse.dashboards import sql
 
 __all__ = ["Board", "PanelSpec", "VariableSpec", "boards"]
 

@@ -11,24 +11,23 @@ Tables (contract): ``presses`` is read ``FINAL`` (one row per event), ``scores``
 and ``press_verdicts_hourly`` (migrations 0004/0005) are summed. The report's figures
 (site totals for the fair ranking, the weekday x hour grid, verdicts per device) are not
 re-written here: :func:`from_report_sql` rebinds the annual report's own SQL from
-:mod:`civicpulse.sink.queries` to Grafana's macros, so the dashboard and the report agree.
+:mod:`civicpulse.analytics.queries` to Grafana's macros, so the dashboard and the report agree.
 """
 
 from __future__ import annotations
 
 import re
 
-from civicpulse.sink.quarterly import SERVICE_CHANNELS
-from civicpulse.sink.queries import (
+from civicpulse.analytics.quarterly import SERVICE_CHANNELS
+from civicpulse.analytics.queries import (
     HEATMAP,
     HOURLY_NOT_MISUSE,
     INSIDE_CONFIRMED,
     SITE_TOTALS,
     VERDICTS_PER_DEVICE,
 )
-from civicpulse.sink.report import SHRINKAGE_K
-
-from .exceptions import DashboardError
+from civicpulse.analytics.report.gather import SHRINKAGE_K
+from civicpulse.dashboards.exceptions import DashboardError
 
 __all__ = [
     "ALERTS_OVER_TIME",

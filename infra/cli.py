@@ -54,7 +54,7 @@ def start(
 
     Jar cache: CIVICPULSE_CACHE_DIR/kafka (default: the user cache dir).
     """
-    from .kafka import LauncherConfig, ensure_broker, start_broker
+    from civicpulse.infra.kafka import LauncherConfig, ensure_broker, start_broker
 
     settings = get_settings()
     began = time.monotonic()
@@ -88,8 +88,8 @@ def fetch() -> None:
 
     Lets a setup script pay the one-time Maven download up front; `start` does it otherwise.
     """
-    from .java import require_java
-    from .kafka_jars import resolve_jars
+    from civicpulse.infra.java import require_java
+    from civicpulse.infra.kafka_jars import resolve_jars
 
     settings = get_settings()
     began = time.monotonic()
@@ -117,7 +117,7 @@ def stop(
     ] = 30.0,
 ) -> None:
     """Stop the local broker: SIGTERM to exactly the pid it was started with."""
-    from .kafka import LauncherConfig, stop_broker
+    from civicpulse.infra.kafka import LauncherConfig, stop_broker
 
     settings = get_settings()
     if settings.kafka_bootstrap:
@@ -143,7 +143,7 @@ def status(
 
     Exits 0 when the broker runs (or the KAFKA_BOOTSTRAP cluster answers), 1 otherwise.
     """
-    from .kafka import kafka_status
+    from civicpulse.infra.kafka import kafka_status
 
     state = kafka_status(get_settings())
     if as_json:
@@ -178,8 +178,8 @@ def logs(
     ] = False,
 ) -> None:
     """Print the end of the local broker's log (CIVICPULSE_DATA_DIR/kafka/logs/server.log)."""
-    from .kafka import LauncherConfig
-    from .kafka_process import tail
+    from civicpulse.infra.kafka import LauncherConfig
+    from civicpulse.infra.kafka_process import tail
 
     layout = LauncherConfig.from_settings(get_settings()).layout
     path = layout.console_log if console else layout.server_log
@@ -219,7 +219,7 @@ def create(
     ] = None,
 ) -> None:
     """Create every topic of the catalogue; topics that already exist are left as they are."""
-    from .topics import create_topics, ensure_alert_topics
+    from civicpulse.infra.topics import create_topics, ensure_alert_topics
 
     settings = get_settings()
     chosen = settings.topic_prefix if prefix is None else prefix
@@ -254,7 +254,7 @@ def list_(
     ] = None,
 ) -> None:
     """List the cluster's topics (internal ones excluded) with their partition counts."""
-    from .topics import list_topics
+    from civicpulse.infra.topics import list_topics
 
     settings = get_settings()
     chosen = settings.topic_prefix if prefix is None else prefix

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .exceptions import JavaMissingError, MavenMissingError
+from civicpulse.infra.exceptions import JavaMissingError, MavenMissingError
 
 __all__ = [
     "MIN_JAVA",

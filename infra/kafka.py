@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from civicpulse.schemas.settings import Settings, get_settings
-
-from .exceptions import BrokerStartError
-from .kafka_broker import (
+from civicpulse.infra.exceptions import BrokerStartError
+from civicpulse.infra.kafka_broker import (
     BrokerStatus,
     LauncherConfig,
     broker_status,
@@ -22,6 +20,7 @@ from .kafka_broker import (
     stop_broker,
     wait_for_broker,
 )
+from civicpulse.schemas.settings import Settings, get_settings
 
 __all__ = [
     "BrokerStatus",

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from civicpulse.schemas.files import private_dir
-
-from . import kafka_process as proc
-from .exceptions import BrokerStartError, PortInUseError
-from .java import require_java
-from .kafka_config import (
+from civicpulse.infra import kafka_process as proc
+from civicpulse.infra.exceptions import BrokerStartError, PortInUseError
+from civicpulse.infra.java import require_java
+from civicpulse.infra.kafka_config import (
     DEFAULT_HEAP,
     BrokerLayout,
     broker_properties,
@@ -28,7 +26,8 @@ from .kafka_config import (
     render_log4j2,
     render_properties,
 )
-from .kafka_jars import resolve_jars
+from civicpulse.infra.kafka_jars import resolve_jars
+from civicpulse.schemas.files import private_dir
 
 if TYPE_CHECKING:
     from civicpulse.schemas.settings import Settings
@@ -107,7 +106,7 @@ def broker_version_from_log(log_file: Path) -> str | None:
 
 
 def _admin_answers(bootstrap: str, timeout: float) -> bool:
-    from .kafka_clients import admin as admin_client
+    from civicpulse.infra.kafka_clients import admin as admin_client
 
     admin = admin_client(bootstrap, "broker-probe", overrides={"logger": _RDKAFKA_LOG})
     try:

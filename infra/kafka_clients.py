@@ -22,9 +22,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
+from civicpulse.infra.exceptions import KafkaClientConfigError
 from civicpulse.schemas.settings import Settings
-
-from .exceptions import KafkaClientConfigError
 
 __all__ = [
     "ADMIN_ROLES",

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .exceptions import JarResolutionError
-from .java import find_mvn
-from .kafka_process import file_lock
+from civicpulse.infra.exceptions import JarResolutionError
+from civicpulse.infra.java import find_mvn
+from civicpulse.infra.kafka_process import file_lock
 
 __all__ = [
     "DEPENDENCY_PLUGIN",

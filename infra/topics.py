@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from civicpulse.infra.exceptions import TopicAdminError
 from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_name
-
-from .exceptions import TopicAdminError
 
 __all__ = [
     "TopicReport",
@@ -67,7 +66,7 @@ def new_topic_kwargs(
 
 
 def _admin(bootstrap: str) -> Any:
-    from .kafka_clients import admin
+    from civicpulse.infra.kafka_clients import admin
 
     return admin(bootstrap, "topics")
 

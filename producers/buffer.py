@@ -22,6 +22,7 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from civicpulse.producers.exceptions import BufferFullError
 from civicpulse.schemas.events import (
     Button,
     Identifier,
@@ -32,8 +33,6 @@ from civicpulse.schemas.events import (
     format_utc,
 )
 from civicpulse.schemas.files import private_file
-
-from .exceptions import BufferFullError
 
 __all__ = ["BufferStatus", "PressBuffer", "PressDraft"]
 

@@ -46,11 +46,10 @@ def terminal_command(
     Kafka (default) or to the ingest API (--api, needs --key). While the broker/API is down the
     presses wait in the buffer; a full buffer refuses new presses with an error.
     """
+    from civicpulse.producers.buffer import PressBuffer
+    from civicpulse.producers.exceptions import BufferFullError
+    from civicpulse.producers.terminal import ApiSender, KafkaSender, Sender, Terminal
     from civicpulse.schemas.settings import get_settings
-
-    from .buffer import PressBuffer
-    from .exceptions import BufferFullError
-    from .terminal import ApiSender, KafkaSender, Sender, Terminal
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = get_settings()
@@ -62,7 +61,7 @@ def terminal_command(
             )
         sender = ApiSender(api, device, key)
     else:
-        from .kafka_producer import create_producer, presses_topic
+        from civicpulse.producers.kafka_producer import create_producer, presses_topic
 
         sender = KafkaSender(
             create_producer(settings, client_id=f"terminal-{device}"), presses_topic(settings)

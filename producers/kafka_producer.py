@@ -20,11 +20,10 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from civicpulse.infra import kafka_clients
 from civicpulse.infra.exceptions import KafkaClientConfigError
+from civicpulse.producers.exceptions import ProducerError
 from civicpulse.schemas.events import PressEvent, format_utc
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import PRESSES_RAW, topic_name
-
-from .exceptions import ProducerError
 
 __all__ = [
     "AsyncPublisher",

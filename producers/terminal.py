@@ -23,8 +23,8 @@ from typing import Protocol
 import httpx
 from confluent_kafka import Producer
 
-from .buffer import BufferStatus, PressBuffer, PressDraft
-from .kafka_producer import deliver
+from civicpulse.producers.buffer import BufferStatus, PressBuffer, PressDraft
+from civicpulse.producers.kafka_producer import deliver
 
 __all__ = ["ApiSender", "FlushReport", "KafkaSender", "SendOutcome", "Sender", "Terminal"]
 

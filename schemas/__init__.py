@@ -3,10 +3,24 @@
 Imported by all other packages; imports none of them.
 """
 
-from .catalogue import Catalogue, Department, Device, Question, QuestionSchedule, Site
-from .events import AlertEvent, DeadLetter, JudgedPress, PressEvent, ScoreEvent, Verdict
-from .settings import Settings, get_settings
-from .topics import TOPICS, TopicSpec, alerts_topic, topic_name
+from civicpulse.schemas.catalogue import (
+    Catalogue,
+    Department,
+    Device,
+    Question,
+    QuestionSchedule,
+    Site,
+)
+from civicpulse.schemas.events import (
+    AlertEvent,
+    DeadLetter,
+    JudgedPress,
+    PressEvent,
+    ScoreEvent,
+    Verdict,
+)
+from civicpulse.schemas.settings import Settings, get_settings
+from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_name
 
 __all__ = [
     "TOPICS",

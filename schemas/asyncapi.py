@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .catalogue import Catalogue
-from .events import (
+from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.schemas.events import (
     AlertAction,
     AlertEvent,
     DeadLetter,
@@ -20,7 +20,7 @@ from .events import (
     ReasonCount,
     ScoreEvent,
 )
-from .topics import TOPICS, TopicSpec, alerts_topic, topic_name
+from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_name
 
 __all__ = ["EVENT_MODELS", "asyncapi_document", "json_schemas"]
 

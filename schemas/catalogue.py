@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .events import Channel
+from civicpulse.schemas.events import Channel
 
 __all__ = [
     "Catalogue",

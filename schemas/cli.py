@@ -9,8 +9,8 @@ import orjson
 import typer
 from rich.console import Console
 
-from .asyncapi import asyncapi_document, json_schemas
-from .settings import get_settings
+from civicpulse.schemas.asyncapi import asyncapi_document, json_schemas
+from civicpulse.schemas.settings import get_settings
 
 __all__ = ["schemas_app"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from .exceptions import DurationError
+from civicpulse.schemas.exceptions import DurationError
 
 __all__ = ["DURATION_EXAMPLES", "parse_duration"]
 

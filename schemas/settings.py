@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     delivery_timeout: float = Field(
         default=10.0, gt=0, description="seconds one webhook call or SMTP session may take"
     )
-    # Silent devices (sink.silent_watch, docs/alerts.md "Silent devices")
+    # Silent devices (analytics.silent_watch, docs/alerts.md "Silent devices")
     silent_after_minutes: float = Field(
         default=30.0,
         gt=0,

@@ -39,8 +39,8 @@ def _fail(console: Console, exc: CivicpulseError) -> typer.Exit:
 @db_app.command("migrate")
 def migrate_command(database: DatabaseOption = None) -> None:
     """Create the database if missing and apply every pending migration, in order (re-runnable)."""
-    from .clickhouse import parse_dsn
-    from .migrate import migrate
+    from civicpulse.sink.clickhouse import parse_dsn
+    from civicpulse.sink.migrate import migrate
 
     console = Console()
     settings = get_settings()
@@ -62,8 +62,8 @@ def migrate_command(database: DatabaseOption = None) -> None:
 @db_app.command("status")
 def status_command(database: DatabaseOption = None) -> None:
     """Show applied and pending migrations; exit 1 if one is pending or was edited since."""
-    from .clickhouse import parse_dsn
-    from .migrate import migration_status
+    from civicpulse.sink.clickhouse import parse_dsn
+    from civicpulse.sink.migrate import migration_status
 
     console = Console()
     settings = get_settings()
@@ -118,10 +118,10 @@ def sink_command(
     Offsets are committed only after ClickHouse accepted the batch; inserts are idempotent.
     Messages that cannot be stored go to the deadletter topic. SIGTERM flushes and commits.
     """
-    from .batch import BatchPolicy
-    from .migrate import migrate
-    from .silent_watch import start_silent_watch
-    from .writer import Sink
+    from civicpulse.analytics.silent_watch import start_silent_watch
+    from civicpulse.sink.batch import BatchPolicy
+    from civicpulse.sink.migrate import migrate
+    from civicpulse.sink.writer import Sink
 
     console = Console()
     settings = get_settings()

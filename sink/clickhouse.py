@@ -22,8 +22,12 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from civicpulse.schemas.files import private_dir
-
-from .exceptions import ClickHouseDsnError, EngineLockedError, EnginePathConflictError, SinkError
+from civicpulse.sink.exceptions import (
+    ClickHouseDsnError,
+    EngineLockedError,
+    EnginePathConflictError,
+    SinkError,
+)
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .clickhouse import create_client, quote_identifier
-from .exceptions import MigrationChecksumError, MigrationError
+from civicpulse.sink.clickhouse import create_client, quote_identifier
+from civicpulse.sink.exceptions import MigrationChecksumError, MigrationError
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -25,8 +25,7 @@ from civicpulse.schemas.topics import (
     REASONS,
     SCORES,
 )
-
-from .exceptions import SinkError
+from civicpulse.sink.exceptions import SinkError
 
 __all__ = [
     "ACTION_COLUMNS",

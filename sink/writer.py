@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER, topic_name
-
-from .batch import Batch, BatchPolicy, DeadRow, insert_isolating
-from .clickhouse import create_client
-from .exceptions import SinkError
-from .rows import ROUTES, Route, RowError, decode_row
+from civicpulse.sink.batch import Batch, BatchPolicy, DeadRow, insert_isolating
+from civicpulse.sink.clickhouse import create_client
+from civicpulse.sink.exceptions import SinkError
+from civicpulse.sink.rows import ROUTES, Route, RowError, decode_row
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -12,6 +12,6 @@ Grafana's ClickHouse plugin, clickhouse-connect, clickhouse-go and JDBC read the
 * :mod:`.server` — the ASGI app, token check, response headers, the uvicorn thread.
 """
 
-from .server import SqlServer, start_sql_server
+from civicpulse.api.sql_endpoint.server import SqlServer, start_sql_server
 
 __all__ = ["SqlServer", "start_sql_server"]

@@ -29,10 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from civicpulse.api.sql_endpoint.errors import SqlEndpointError, engine_error
+from civicpulse.api.sql_endpoint.guard import blocked_functions
 from civicpulse.schemas.settings import Settings
-
-from .errors import SqlEndpointError, engine_error
-from .guard import blocked_functions
 
 __all__ = ["QueryResult", "ReadOnlyPool", "limit_settings"]
 

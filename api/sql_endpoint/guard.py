@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import SqlEndpointError
+from civicpulse.api.sql_endpoint.errors import SqlEndpointError
 
 __all__ = [
     "BLOCKED_TABLE_FUNCTIONS",

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import SqlEndpointError
+from civicpulse.api.sql_endpoint.errors import SqlEndpointError
 
 __all__ = [
     "TRANSPORT_PARAMETERS",

@@ -23,15 +23,20 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 import orjson
 
+from civicpulse.api.sql_endpoint.compression import compress_frames
+from civicpulse.api.sql_endpoint.engine import QueryResult, ReadOnlyPool
+from civicpulse.api.sql_endpoint.errors import SqlEndpointError, http_status
+from civicpulse.api.sql_endpoint.guard import check_query
+from civicpulse.api.sql_endpoint.handshake import is_go_hello, native_hello
+from civicpulse.api.sql_endpoint.protocol import (
+    SqlRequest,
+    content_type,
+    decode_body,
+    parse_request,
+    pick_encoding,
+)
 from civicpulse.api.tokens import ApiTokens
 from civicpulse.schemas.settings import Settings
-
-from .compression import compress_frames
-from .engine import QueryResult, ReadOnlyPool
-from .errors import SqlEndpointError, http_status
-from .guard import check_query
-from .handshake import is_go_hello, native_hello
-from .protocol import SqlRequest, content_type, decode_body, parse_request, pick_encoding
 
 __all__ = ["SqlEndpointApp", "SqlServer", "start_sql_server"]
 

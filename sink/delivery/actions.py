@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import AlertAction
 from civicpulse.schemas.settings import Settings
-
-from .escalation import EscalationBook
+from civicpulse.sink.delivery.escalation import EscalationBook
 
 __all__ = ["ActionFollower"]
 

@@ -17,9 +17,8 @@ from rich.markup import escape
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import Settings, get_settings
-
-from .exceptions import SubscriptionError
-from .subscriptions import Subscription, load_subscriptions
+from civicpulse.sink.delivery.exceptions import SubscriptionError
+from civicpulse.sink.delivery.subscriptions import Subscription, load_subscriptions
 
 __all__ = ["DELIVER_HELP", "deliver_command", "describe", "unknown_departments"]
 
@@ -58,7 +57,7 @@ def describe(subscriptions: tuple[Subscription, ...]) -> list[str]:
             ways.append(f"e-mail to {len(sub.email)} address(es)")
         extra = " + recognition" if sub.positive else ""
         if sub.escalate_after is not None:
-            from .render import duration_text
+            from civicpulse.sink.delivery.render import duration_text
 
             after = duration_text(sub.escalate_after)
             extra += f", escalates after {after} to {len(sub.escalate_to)} recipient(s)"
@@ -137,8 +136,8 @@ def deliver_command(
 
 
 async def _serve(settings: Settings, subs: tuple[Subscription, ...]) -> None:
-    from .context import LiveContext
-    from .service import DeliveryOptions, DeliveryService
+    from civicpulse.sink.delivery.context import LiveContext
+    from civicpulse.sink.delivery.service import DeliveryOptions, DeliveryService
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

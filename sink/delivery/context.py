@@ -27,9 +27,8 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import AlertEvent, ScoreEvent
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, SCORES, topic_name
-
-from .render import AlertContext, SiteFigure
-from .subscriptions import SubscriptionLang
+from civicpulse.sink.delivery.render import AlertContext, SiteFigure
+from civicpulse.sink.delivery.subscriptions import SubscriptionLang
 
 __all__ = ["LiveContext", "SiteScore", "alert_context", "department_url"]
 
@@ -97,7 +96,7 @@ class LiveContext:
     """The catalogue and the latest site scores, followed on their topics in threads."""
 
     def __init__(self, settings: Settings) -> None:
-        from civicpulse.stream.catalogue import CatalogueReader
+        from civicpulse.stream.catalogue.topic import CatalogueReader
 
         self.settings = settings
         prefix = settings.topic_prefix

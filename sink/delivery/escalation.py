@@ -24,9 +24,8 @@ import orjson
 
 from civicpulse.schemas.events import AlertEvent, format_utc
 from civicpulse.schemas.files import write_private
-
-from .matching import escalates
-from .subscriptions import Subscription
+from civicpulse.sink.delivery.matching import escalates
+from civicpulse.sink.delivery.subscriptions import Subscription
 
 __all__ = ["Due", "EscalationBook", "load", "save"]
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from civicpulse.schemas.events import AlertEvent
-
-from .subscriptions import Format, Subscription
+from civicpulse.sink.delivery.subscriptions import Format, Subscription
 
 __all__ = [
     "Channel",

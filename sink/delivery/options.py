@@ -13,11 +13,10 @@ from typing import Protocol
 
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
-
-from .backoff import RetryPolicy
-from .render import AlertContext
-from .senders import SmtpConfig
-from .subscriptions import Subscription, SubscriptionLang
+from civicpulse.sink.delivery.backoff import RetryPolicy
+from civicpulse.sink.delivery.render import AlertContext
+from civicpulse.sink.delivery.senders import SmtpConfig
+from civicpulse.sink.delivery.subscriptions import Subscription, SubscriptionLang
 
 __all__ = ["ContextSource", "DeliveryOptions", "DeliveryStats", "group_id"]
 

@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from civicpulse.analytics.report.texts import number
 from civicpulse.schemas.events import AlertEvent
-from civicpulse.sink.report_texts import number
-
-from .matching import Delivery, Occasion
-from .subscriptions import SubscriptionLang
-from .texts import text
+from civicpulse.sink.delivery.matching import Delivery, Occasion
+from civicpulse.sink.delivery.subscriptions import SubscriptionLang
+from civicpulse.sink.delivery.texts import text
 
 __all__ = [
     "AlertContext",

@@ -18,9 +18,8 @@ from email.message import EmailMessage
 import httpx
 
 from civicpulse.schemas.settings import Settings
-
-from .backoff import is_permanent
-from .matching import Delivery
+from civicpulse.sink.delivery.backoff import is_permanent
+from civicpulse.sink.delivery.matching import Delivery
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -36,18 +36,17 @@ from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import ALERTS_ACTIONS, DEADLETTER, alert_topic_name, topic_name
-
-from . import escalation
-from .actions import ActionFollower
-from .deadletters import DeadLetters
-from .escalation import Due, EscalationBook
-from .exceptions import DeliveryError
-from .matching import Delivery, deliveries_for, escalates, escalations_for
-from .options import ContextSource, DeliveryOptions, DeliveryStats, group_id
-from .progress import OffsetTracker
-from .render import AlertContext, email_message, webhook_body
-from .senders import Attempt, post_webhook, send_mail, webhook_headers
-from .subscriptions import SubscriptionLang
+from civicpulse.sink.delivery import escalation
+from civicpulse.sink.delivery.actions import ActionFollower
+from civicpulse.sink.delivery.deadletters import DeadLetters
+from civicpulse.sink.delivery.escalation import Due, EscalationBook
+from civicpulse.sink.delivery.exceptions import DeliveryError
+from civicpulse.sink.delivery.matching import Delivery, deliveries_for, escalates, escalations_for
+from civicpulse.sink.delivery.options import ContextSource, DeliveryOptions, DeliveryStats, group_id
+from civicpulse.sink.delivery.progress import OffsetTracker
+from civicpulse.sink.delivery.render import AlertContext, email_message, webhook_body
+from civicpulse.sink.delivery.senders import Attempt, post_webhook, send_mail, webhook_headers
+from civicpulse.sink.delivery.subscriptions import SubscriptionLang
 
 __all__ = ["ContextSource", "DeliveryOptions", "DeliveryService", "DeliveryStats", "group_id"]
 
@@ -270,7 +269,7 @@ class DeliveryService:
             return self.source.context(event, lang)
         except Exception as exc:  # names are a courtesy: never a reason not to deliver
             log.warning("alert %s sent without catalogue names: %s", event.alert_id, exc)
-            from .context import department_url
+            from civicpulse.sink.delivery.context import department_url
 
             return AlertContext(
                 event.department_id,

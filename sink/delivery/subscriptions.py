@@ -28,8 +28,7 @@ from pydantic import (
 
 from civicpulse.schemas.durations import parse_duration
 from civicpulse.schemas.exceptions import DurationError
-
-from .exceptions import SubscriptionError
+from civicpulse.sink.delivery.exceptions import SubscriptionError
 
 __all__ = [
     "Format",

@@ -6,7 +6,7 @@ fields filled by :mod:`.render`.
 
 from __future__ import annotations
 
-from .subscriptions import SubscriptionLang
+from civicpulse.sink.delivery.subscriptions import SubscriptionLang
 
 __all__ = ["TEXTS", "text"]
 

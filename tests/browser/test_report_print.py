@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from civicpulse.sink.report import ReportData
-from civicpulse.sink.report_figures import counts_of, resolve_stats, shrunk
-from civicpulse.sink.report_html import render
-from civicpulse.sink.report_pdf import find_chromium, print_pdf
+from civicpulse.analytics.report.figures import counts_of, resolve_stats, shrunk
+from civicpulse.analytics.report.gather import ReportData
+from civicpulse.analytics.report.html import render
+from civicpulse.analytics.report.pdf import find_chromium, print_pdf
 
 pytestmark = [
     pytest.mark.browser,

@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from civicpulse.analytics.review.periods import Suspect, scan
+from civicpulse.analytics.review.store import load_presses, store_suspects
 from civicpulse.api.app import create_app
 from civicpulse.api.tokens import ApiTokens
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.reviews import load_presses, store_suspects
-from civicpulse.stream.enrich import epoch_us
-from civicpulse.stream.review import Suspect, scan
+from civicpulse.stream.catalogue.index import epoch_us
 from tests.integration.analytics.data import (
     CITY,
     DAY_END,

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from civicpulse.analytics.verify import stored_range, verify_scores
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.clickhouse import create_client
-from civicpulse.sink.verify import stored_range, verify_scores
 
 __all__ = ["probe"]
 

@@ -28,8 +28,6 @@ from confluent_kafka import TopicPartition
 
 from civicpulse.infra.kafka import start_broker
 from civicpulse.infra.topics import create_topics
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import SimulatedPress, Simulation
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
@@ -40,10 +38,12 @@ from civicpulse.schemas.topics import (
     SCORES,
     topic_name,
 )
-from civicpulse.stream.catalogue import publish_catalogue
-from civicpulse.stream.cli import replay
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import SimulatedPress, Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
+from civicpulse.stream.cli.replay import replay
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 from tests.integration.readback import fresh_consumer
 
 from .feed import PressFeeder, TerminalOutage, buffered_terminals

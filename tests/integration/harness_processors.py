@@ -1,11 +1,12 @@
-"""A trivial processor for the harness's own test (``stream.testing``), importable by the worker."""
+"""A trivial processor for the harness's own test (``stream.framework.testing``), importable by the
+worker."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from civicpulse.schemas.topics import PRESSES_RAW, TopicSpec
-from civicpulse.stream.processors import Batch, Processor, Record, UndecodableError
+from civicpulse.stream.framework.processors import Batch, Processor, Record, UndecodableError
 
 __all__ = ["ECHO", "Echo"]
 

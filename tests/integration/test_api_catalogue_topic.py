@@ -14,7 +14,7 @@ from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 from .ingest_setup import make_catalogue
 

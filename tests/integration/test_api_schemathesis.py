@@ -24,11 +24,11 @@ from schemathesis import checks
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi import checks as oas
 
+from civicpulse.analytics.review.periods import Suspect
+from civicpulse.analytics.review.store import store_suspects
 from civicpulse.api.app import create_app
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.reviews import store_suspects
-from civicpulse.stream.review import Suspect
 
 from .analytics.api_setup import alerts_for, insert_alerts, make_query_app
 from .analytics.data import (

@@ -10,7 +10,7 @@ import pytest
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-from civicpulse.stream.catalogue import assemble, fragments, publish_catalogue, read_records
+from civicpulse.stream.catalogue.topic import assemble, fragments, publish_catalogue, read_records
 
 from .ingest_setup import make_catalogue
 

@@ -15,6 +15,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the top-level stage folders, each installed as civicpulse.<stage>
+STAGES = (
+    "schemas",
+    "producers",
+    "stream",
+    "sink",
+    "analytics",
+    "api",
+    "dashboards",
+    "infra",
+    "simulator",
+)
 BASE_LOCK = ROOT / "requirements" / "base.lock"
 
 
@@ -49,8 +61,13 @@ def wheel(wheel_path: Path) -> zipfile.ZipFile:
 def test_everything_installs_under_the_civicpulse_namespace(wheel: zipfile.ZipFile) -> None:
     top_level = {name.split("/")[0] for name in wheel.namelist()}
     assert top_level == {"civicpulse", "civicpulse-0.1.0.dist-info"}
-    for stage in ("schemas", "producers", "stream", "sink", "api", "dashboards", "infra"):
+    for stage in STAGES:
         assert f"civicpulse/{stage}/__init__.py" in wheel.namelist()
+    # every sub-package of the tree ships (pyproject lists packages one by one)
+    inits = [init for stage in STAGES for init in sorted((ROOT / stage).glob("**/__init__.py"))]
+    assert len(inits) > len(STAGES)
+    for init in inits:
+        assert f"civicpulse/{init.relative_to(ROOT).as_posix()}" in wheel.namelist(), init
 
 
 def test_migrations_and_static_assets_ship_in_the_wheel(wheel: zipfile.ZipFile) -> None:
@@ -167,7 +184,7 @@ def test_a_bare_install_runs_every_commands_help_and_imports_every_module(
     assert broken_help == {}
 
     modules: dict[str, str] = found["modules"]
-    for stage in ("schemas", "producers", "stream", "sink", "api", "dashboards", "infra"):
+    for stage in STAGES:
         assert any(name.startswith(f"civicpulse.{stage}.") for name in modules), stage
     failed = {name: error for name, error in modules.items() if error != "ok"}
     assert failed == {}

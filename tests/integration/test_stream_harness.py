@@ -1,4 +1,5 @@
-"""The processor harness (``stream.testing``) runs a processor as a real worker, end to end.
+"""The processor harness (``stream.framework.testing``) runs a processor as a real worker, end to
+end.
 
 A trivial processor (``harness_processors.Echo``) is started by its import path: every record it
 reads comes out once, in offset order per partition, a record its ``decode`` refuses is
@@ -17,7 +18,7 @@ from confluent_kafka import Producer
 
 from civicpulse.infra.topics import TopicReport, ensure_topics
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_RAW, topic_name
-from civicpulse.stream.testing import processor_worker
+from civicpulse.stream.framework.testing import processor_worker
 
 from .harness_processors import ECHO
 from .stream_worker import Collector

@@ -1,4 +1,5 @@
-"""The reasons processor (``stream.reasons``) as a real worker, through the harness.
+"""The reasons processor (``stream.stages.reasons.processor``) as a real worker, through the
+harness.
 
 Judged presses are written to presses.accepted on known partitions; the counts on the ``reasons``
 topic (latest per department, hour, reason and partition) must equal a recomputation from those
@@ -22,7 +23,7 @@ from confluent_kafka import Producer
 from civicpulse.infra.topics import TopicReport
 from civicpulse.schemas.events import JudgedPress, ReasonCount
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_ACCEPTED, REASONS, topic_name
-from civicpulse.stream.testing import processor_worker
+from civicpulse.stream.framework.testing import processor_worker
 
 from .stream_worker import Collector
 
@@ -94,7 +95,7 @@ def test_reasons_counts_equal_a_recomputation_from_the_presses(
             latest.setdefault(key, []).append(count.n)
         return sum(ns[-1] for ns in latest.values())
 
-    spec = "civicpulse.stream.reasons:Reasons"
+    spec = "civicpulse.stream.stages.reasons.processor:Reasons"
     try:
         with processor_worker(spec, kafka_bootstrap, topic_prefix, tmp_path) as worker:
             deadline = time.monotonic() + 90
@@ -110,5 +111,7 @@ def test_reasons_counts_equal_a_recomputation_from_the_presses(
     assert {key: ns[-1] for key, ns in latest.items()} == dict(expected)
     assert all(ns == sorted(set(ns)) for ns in latest.values()), "a count went down or repeated"
     dead = [orjson.loads(v) for _, v in collector.messages[letters]]
-    assert [(d["stage"], d["source_partition"]) for d in dead] == [("stream.reasons", 2)]
+    assert [(d["stage"], d["source_partition"]) for d in dead] == [
+        ("stream.stages.reasons.processor", 2)
+    ]
     assert "JudgedPress" in dead[0]["error"]

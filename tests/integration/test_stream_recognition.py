@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from civicpulse.infra.topics import TopicReport
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.topics import ALERTS_ALL, CATALOGUE_DEVICES, PRESSES_RAW, topic_name
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 from .stream_worker import Collector, produce, start_worker
 

@@ -24,9 +24,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Producer
 
+from civicpulse.analytics.verify import verify_scores
 from civicpulse.infra.topics import TopicReport
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
@@ -37,11 +36,12 @@ from civicpulse.schemas.topics import (
     SCORES,
     topic_name,
 )
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
 from civicpulse.sink.batch import BatchPolicy
-from civicpulse.sink.verify import verify_scores
 from civicpulse.sink.writer import Sink
-from civicpulse.stream.catalogue import publish_catalogue
-from civicpulse.stream.failfast import EXIT_AGENT_FAILED
+from civicpulse.stream.catalogue.topic import publish_catalogue
+from civicpulse.stream.framework.failfast import EXIT_AGENT_FAILED
 
 from .readback import fresh_consumer
 from .stream_worker import Collector, produce, start_worker
@@ -207,7 +207,7 @@ def test_two_thousand_presses_a_second_for_a_minute_keep_every_record_bounded(
 SITECUSTOMIZE = """
 import os
 if os.environ.get("CIVICPULSE_TEST_FAIL_MARKER"):
-    import civicpulse.stream.scoring as scoring
+    import civicpulse.stream.stages.scores.stage as scoring
 
     marker = os.environ["CIVICPULSE_TEST_FAIL_MARKER"]
     original = scoring.ScoresStage.flush

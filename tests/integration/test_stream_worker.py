@@ -19,8 +19,6 @@ import orjson
 import pytest
 
 from civicpulse.infra.topics import TopicReport
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.topics import (
     ALERTS_ALL,
@@ -32,12 +30,14 @@ from civicpulse.schemas.topics import (
     SCORES,
     topic_name,
 )
-from civicpulse.stream.catalogue import publish_catalogue
-from civicpulse.stream.cli import replay
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
-from civicpulse.stream.scores import Counts, scopes_of
-from civicpulse.stream.windows import windows_of
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.catalogue.topic import publish_catalogue
+from civicpulse.stream.cli.replay import replay
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
+from civicpulse.stream.stages.scores.formula import Counts, scopes_of
+from civicpulse.stream.stages.scores.windows import windows_of
 
 from .stream_worker import Collector, produce, read_topic_in_order, start_worker
 
@@ -102,7 +102,7 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
             worker=worker,
         )
         # Scores follow the judged presses through the scoring hop: wait until they settle
-        # (nothing closes during the scores stage's 10 s warm-up, see stream.scoring).
+        # (nothing closes during the scores stage's 10 s warm-up, see stream.stages.scores.stage).
         collector.settle(t["scores"], quiet=14, timeout=60)
     finally:
         worker.stop()
@@ -166,8 +166,9 @@ def test_a_simulated_day_end_to_end_matches_the_replay(
 
 
 # After a SIGKILL, Faust's read-offset race (docs/stream.md, "Restarts") used to leave a partition
-# unconsumed or lose presses in about one run in four; the ordering guard (stream/ordering.py)
-# and the stall watchdog (stream/watchdog.py) are what this test holds to account.
+# unconsumed or lose presses in about one run in four; the ordering guard
+# (stream/framework/ordering.py)
+# and the stall watchdog (stream/framework/watchdog.py) are what this test holds to account.
 def test_sigkill_mid_stream_loses_nothing_and_copies_carry_the_first_verdict(
     kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
 ) -> None:

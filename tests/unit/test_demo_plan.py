@@ -1,7 +1,8 @@
 """The demo's plan: the city in its busy hours at any wall-clock hour, an alert in 2 minutes.
 
 The alert test runs the demo's own simulation (``demo_simulation``) and the stream's own alert
-rule (``stream.alerts.step``, default rules) over the degraded department's rolling 15-minute
+rule (``stream.stages.alerts.state_machine.step``, default rules) over the degraded department's
+rolling 15-minute
 windows, on a fresh store and on a store that still holds a previous run's last 15 minutes.
 """
 
@@ -22,10 +23,10 @@ from civicpulse.demo_plan import (
     run_start,
     surge_rate,
 )
-from civicpulse.producers.city import to_ms
-from civicpulse.producers.simulator import SimulatedPress, Simulation
-from civicpulse.stream.alerts import AlertRules, AlertState, step
-from civicpulse.stream.scores import Counts
+from civicpulse.simulator.city import to_ms
+from civicpulse.simulator.generate import SimulatedPress, Simulation
+from civicpulse.stream.stages.alerts.state_machine import AlertRules, AlertState, step
+from civicpulse.stream.stages.scores.formula import Counts
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOON = datetime(2026, 12, 4, 11, 0, 17, tzinfo=UTC)  # Friday 12:00:17 in Warsaw

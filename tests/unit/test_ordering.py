@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.stream.ordering import InOrder
+from civicpulse.stream.framework.ordering import InOrder
 
 
 def test_offsets_from_the_committed_one_on_are_judged_in_turn() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.stream.watchdog import Backlog, StallWatch
+from civicpulse.stream.framework.watchdog import Backlog, StallWatch
 
 
 def test_a_partition_stuck_with_a_backlog_is_reported_once_the_time_is_up() -> None:

@@ -16,8 +16,14 @@ from clickhouse_connect.driver.client import Client
 
 from civicpulse.schemas.events import JudgedPress, ScoreEvent
 from civicpulse.sink.rows import PRESS_COLUMNS, SCORE_COLUMNS, press_row, score_row
-from civicpulse.stream.scores import Counts, ScopeKey, WindowName, scopes_of, score_event
-from civicpulse.stream.windows import windows_of
+from civicpulse.stream.stages.scores.formula import (
+    Counts,
+    ScopeKey,
+    WindowName,
+    scopes_of,
+    score_event,
+)
+from civicpulse.stream.stages.scores.windows import windows_of
 
 TZ = "Europe/Warsaw"
 CITY = "krakow"

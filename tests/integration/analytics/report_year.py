@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
-from civicpulse.producers.city import PRESETS, build_city
+from civicpulse.analytics.review.periods import Suspect
+from civicpulse.analytics.review.store import decide, store_suspects
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import AlertEvent, JudgedPress
-from civicpulse.sink.reviews import decide, store_suspects
+from civicpulse.simulator.city import PRESETS, build_city
 from civicpulse.sink.rows import ALERT_COLUMNS, PRESS_COLUMNS, alert_row, press_row
-from civicpulse.stream.review import Suspect
 
 TZ = "Europe/Warsaw"
 YEAR = 2026

@@ -13,8 +13,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from typer.testing import CliRunner
 
+from civicpulse.analytics.export import ExportError, ExportRequest, check_range, export, plan_chunks
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.export import ExportError, ExportRequest, check_range, export, plan_chunks
 
 from .data import DAY_END, DAY_START, TZ, insert_presses, insert_scores, make_presses, stream_scores
 

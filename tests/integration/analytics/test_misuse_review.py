@@ -19,18 +19,18 @@ from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from civicpulse.analytics.export import stream_presses
+from civicpulse.analytics.live_queries import LIVE_PRESSES
+from civicpulse.analytics.report.gather import collect
+from civicpulse.analytics.review.offline import scannable
+from civicpulse.analytics.review.periods import ScanPress, Suspect, scan
+from civicpulse.analytics.review.store import list_reviews, load_presses, store_suspects
+from civicpulse.analytics.verify import verify_scores
 from civicpulse.dashboards import sql as dash
 from civicpulse.dashboards.macros import QueryContext, expand
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.export import stream_presses
-from civicpulse.sink.live_queries import LIVE_PRESSES
-from civicpulse.sink.report import collect
-from civicpulse.sink.reviews import list_reviews, load_presses, store_suspects
-from civicpulse.sink.verify import verify_scores
-from civicpulse.stream.enrich import epoch_us
-from civicpulse.stream.review import ScanPress, Suspect, scan
-from civicpulse.stream.review_cli import scannable
+from civicpulse.stream.catalogue.index import epoch_us
 
 from .api_setup import RANGE, counted, make_query_app, walk
 from .data import (

@@ -20,8 +20,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from typer.testing import CliRunner
 
+from civicpulse.analytics.report.figures import SHRINKAGE_K
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.report_figures import SHRINKAGE_K
 from tests.fixtures.clickhouse import _server_dsn
 
 from .report_year import (
@@ -275,7 +275,7 @@ def test_names_come_from_the_catalogue_topic_when_a_broker_answers(
     create_test_topics: Callable[[], object],
 ) -> None:
     from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
-    from civicpulse.stream.catalogue import publish_catalogue
+    from civicpulse.stream.catalogue.topic import publish_catalogue
 
     create_test_topics()
     catalogue = demo_catalogue()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from civicpulse.sink import queries
+from civicpulse.analytics import queries
 from civicpulse.sink.rows import PRESS_COLUMNS, press_row
 
 from .data import DAY_END, DAY_START, TZ, insert_presses, make_presses

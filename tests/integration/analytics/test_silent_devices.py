@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from civicpulse.analytics.silent_watch import SilentWatch
 from civicpulse.schemas.events import AlertEvent, JudgedPress
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.rows import ALERT_COLUMNS, alert_row
-from civicpulse.sink.silent_watch import SilentWatch
 
 from .data import insert_presses
 

@@ -70,7 +70,7 @@ def _catalogue() -> Catalogue:
 
 
 def _confirm_misuse(client: Client) -> None:
-    from civicpulse.sink.reviews import REVIEW_COLUMNS
+    from civicpulse.analytics.review.store import REVIEW_COLUMNS
 
     row = {
         "id": str(uuid.uuid4()), "device_id": "t1", "site_id": "site-a",
@@ -214,8 +214,8 @@ def test_department_filter_and_range_checks(api: tuple[TestClient, str]) -> None
 def test_the_report_standards_table_agrees_with_the_api(
     api: tuple[TestClient, str], clickhouse_client: Client, month: list[JudgedPress]
 ) -> None:
-    from civicpulse.sink.channels import channel_gaps
-    from civicpulse.sink.report import collect, render_html
+    from civicpulse.analytics.channels import channel_gaps
+    from civicpulse.analytics.report.gather import collect, render_html
 
     client, token = api
     params = {"from": "2026-09-01", "to": "2026-10-01", "granularity": "month"}
@@ -273,7 +273,7 @@ def test_quarterly_export_per_service_and_channel(
 ) -> None:
     import csv
 
-    from civicpulse.sink.quarterly import export_quarter
+    from civicpulse.analytics.quarterly import export_quarter
 
     out = tmp_path / "q3.csv"
     rows = export_quarter(

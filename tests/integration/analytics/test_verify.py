@@ -8,8 +8,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from typer.testing import CliRunner
 
+from civicpulse.analytics.verify import VerifyResult, verify_scores
 from civicpulse.schemas.settings import Settings
-from civicpulse.sink.verify import VerifyResult, verify_scores
 
 from .data import (
     CITY,

@@ -19,15 +19,15 @@ from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
+from civicpulse.analytics.review.periods import Suspect
+from civicpulse.analytics.review.store import decide, store_suspects
 from civicpulse.schemas.events import AlertEvent, JudgedPress
-from civicpulse.sink.reviews import decide, store_suspects
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
 from civicpulse.sink.rows import ACTION_COLUMNS, ALERT_COLUMNS, REASON_COLUMNS, alert_row
-from civicpulse.stream.alerts import AlertBook, AlertState, step_window
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.review import Suspect
-from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.stages.alerts.state_machine import AlertBook, AlertState, step_window
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 from tests.integration.analytics.data import TZ, insert_presses, insert_scores, stream_scores
 
 __all__ = ["DAY_END", "DAY_START", "TZ", "Stored", "load_city"]

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from civicpulse.analytics.report.gather import shrunk
 from civicpulse.dashboards.macros import ALL, QueryContext, Value
-from civicpulse.sink.report import shrunk
 
 from .city import TZ, Stored
 

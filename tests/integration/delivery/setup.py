@@ -30,7 +30,7 @@ from civicpulse.sink.delivery.service import (
     group_id,
 )
 from civicpulse.sink.delivery.subscriptions import parse_subscriptions
-from civicpulse.stream.catalogue import publish_catalogue
+from civicpulse.stream.catalogue.topic import publish_catalogue
 
 CATALOGUE = Catalogue.model_validate(
     {

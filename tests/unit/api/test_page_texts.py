@@ -9,10 +9,10 @@ from typing import get_args
 
 import pytest
 
+from civicpulse.analytics.review.periods import Pattern
+from civicpulse.analytics.review.store import State
 from civicpulse.api.pages import STATIC_DIR
 from civicpulse.api.texts import PAGES
-from civicpulse.sink.reviews import State
-from civicpulse.stream.review import Pattern
 
 _PAGES = ("index.html", "live.html", "review.html")
 _SCRIPTS = ("live.js", "review.js")

@@ -14,17 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from civicpulse.producers.city import PRESETS, to_ms
-from civicpulse.producers.simulator import (
+from civicpulse.schemas.events import PressEvent
+from civicpulse.simulator.city import PRESETS, to_ms
+from civicpulse.simulator.generate import (
     MIN_GAP_MS,
     SimulatedPress,
     Simulation,
     format_ms,
     generate,
 )
-from civicpulse.producers.simulator_plan import LABELS
-from civicpulse.producers.simulator_staff import MIN_STAFF_GAP_MS
-from civicpulse.schemas.events import PressEvent
+from civicpulse.simulator.plan import LABELS
+from civicpulse.simulator.staff import MIN_STAFF_GAP_MS
 
 START = datetime(2026, 11, 23, 7, tzinfo=UTC)  # Monday 08:00 Warsaw
 HEX32 = re.compile(r"^[0-9a-f]{32}$")

@@ -16,13 +16,13 @@ import orjson
 import pytest
 from rich.console import Console
 
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulate_report import print_evaluation
-from civicpulse.producers.simulator import Simulation
-from civicpulse.producers.simulator_eval import Evaluation, evaluate
-from civicpulse.stream.cli import replay
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.evaluate import Evaluation, evaluate
+from civicpulse.simulator.generate import Simulation
+from civicpulse.simulator.report import print_evaluation
+from civicpulse.stream.cli.replay import replay
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 START = datetime(2026, 11, 23, 7, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from civicpulse.producers.city import HOURS, PRESETS, build_city, button_cdf, to_ms
 from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.simulator.city import HOURS, PRESETS, build_city, button_cdf, to_ms
 
 START = datetime(2026, 11, 23, 7, tzinfo=UTC)  # a Monday, 08:00 in Warsaw
 

@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from civicpulse.cli import app
-from civicpulse.producers.simulate import parse_duration, parse_rate, parse_speed, parse_start
 from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.simulator.cli import parse_duration, parse_rate, parse_speed, parse_start
 
 runner = CliRunner()
 FILES = ("catalogue.json", "labels.jsonl", "presses.jsonl", "scenario.json")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from civicpulse.producers.simulator_eval import evaluate
+from civicpulse.simulator.evaluate import evaluate
 
 
 def test_positional_pairing_and_figures() -> None:

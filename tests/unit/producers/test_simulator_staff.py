@@ -1,4 +1,4 @@
-"""Staff styles drawn from parameters (producers/simulator_staff.py): the drawn values stay in
+"""Staff styles drawn from parameters (simulator/staff.py): the drawn values stay in
 their documented ranges and an episode's presses are what its style says."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicpulse.producers.simulator_staff import (
+from civicpulse.simulator.staff import (
     MIN_STAFF_GAP_MS,
     StaffStyle,
     draw_style,

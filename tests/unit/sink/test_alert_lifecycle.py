@@ -8,14 +8,14 @@ from typing import Literal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.api.alert_actions import refusal
-from civicpulse.sink.alert_lifecycle import (
+from civicpulse.analytics.alert_lifecycle import (
     RECOVERED,
     ActionRecord,
     AlertStatus,
     Lifecycle,
     lifecycle_of,
 )
+from civicpulse.api.alert_actions import refusal
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.sink.report_figures import (
+from civicpulse.analytics.report.figures import (
     HEATMAP_MIN_CELLS,
     MIN_CELL,
     best_and_weakest,
@@ -19,8 +19,8 @@ from civicpulse.sink.report_figures import (
     resolve_stats,
     shrunk,
 )
-from civicpulse.sink.report_svg import Bar, LinePoint, bars, heat_colour, heatmap, monthly_line
-from civicpulse.sink.report_texts import (
+from civicpulse.analytics.report.svg import Bar, LinePoint, bars, heat_colour, heatmap, monthly_line
+from civicpulse.analytics.report.texts import (
     REPORT_TEXTS,
     change_text,
     duration,

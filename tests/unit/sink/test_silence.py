@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.sink.silence import (
+from civicpulse.analytics.silence import (
     DeviceActivity,
     SilenceRules,
     back_event,
@@ -106,8 +106,8 @@ def test_silent_exactly_when_quiet_long_enough_usually_busy_and_open(
 
 
 def test_opening_hours_come_from_the_catalogue_in_the_sites_zone() -> None:
+    from civicpulse.analytics.silent_watch import opening_hours_of
     from civicpulse.schemas.catalogue import Catalogue
-    from civicpulse.sink.silent_watch import opening_hours_of
 
     catalogue = Catalogue.model_validate(
         {

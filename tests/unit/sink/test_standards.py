@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from civicpulse.analytics.standards import applicable, attainment, day_status
 from civicpulse.schemas.catalogue import Catalogue, Standard
-from civicpulse.sink.standards import applicable, attainment, day_status
-from civicpulse.stream.catalogue import assemble, fragments
+from civicpulse.stream.catalogue.topic import assemble, fragments
 
 BASE: dict[str, Any] = {
     "departments": [
@@ -147,8 +147,8 @@ def test_a_month_is_met_only_when_every_day_with_enough_responses_met(days: list
 
 
 def test_parse_quarter() -> None:
+    from civicpulse.analytics.quarterly import parse_quarter
     from civicpulse.sink.exceptions import SinkError
-    from civicpulse.sink.quarterly import parse_quarter
 
     assert parse_quarter("2026Q3") == (date(2026, 7, 1), date(2026, 10, 1))
     assert parse_quarter("2026q4") == (date(2026, 10, 1), date(2027, 1, 1))
@@ -158,7 +158,7 @@ def test_parse_quarter() -> None:
 
 
 def test_quarter_rows_take_the_site_standard_before_the_department_one() -> None:
-    from civicpulse.sink.quarterly import quarter_rows
+    from civicpulse.analytics.quarterly import quarter_rows
 
     def day(scope: str, ident: str, status: str, target: float) -> dict[str, Any]:
         return {"scope": scope, "id": ident, "question": None, "status": status,
@@ -174,7 +174,7 @@ def test_quarter_rows_take_the_site_standard_before_the_department_one() -> None
 
 
 def test_channel_gaps_name_only_wide_gaps_between_channels_with_enough_responses() -> None:
-    from civicpulse.sink.channels import channel_gaps, channel_items
+    from civicpulse.analytics.channels import channel_gaps, channel_items
 
     rows = [
         ("dep-a", "s1", "terminal", 0, 0, 10, 30),  # score 91.7, n 40

@@ -9,7 +9,7 @@ from typing import Any
 
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import PressEvent
-from civicpulse.stream.enrich import CatalogueIndex, ResolvedPress, resolve
+from civicpulse.stream.catalogue.index import CatalogueIndex, ResolvedPress, resolve
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 _ids = count(1)

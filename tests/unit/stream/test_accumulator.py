@@ -11,10 +11,10 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import JudgedPress, ScoreEvent
-from civicpulse.stream.accumulator import MINUTE_US, ScoreAccumulator, Source
-from civicpulse.stream.enrich import epoch_us, judged, resolve
-from civicpulse.stream.scores import Counts, scopes_of
-from civicpulse.stream.windows import windows_of
+from civicpulse.stream.catalogue.index import epoch_us, judged, resolve
+from civicpulse.stream.stages.scores.accumulator import MINUTE_US, ScoreAccumulator, Source
+from civicpulse.stream.stages.scores.formula import Counts, scopes_of
+from civicpulse.stream.stages.scores.windows import windows_of
 
 from .factory import INDEX, event
 

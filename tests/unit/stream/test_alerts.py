@@ -10,8 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import AlertEvent
-from civicpulse.stream.alerts import AlertBook, AlertRules, AlertState, step, upper_bound
-from civicpulse.stream.scores import Counts
+from civicpulse.stream.stages.alerts.state_machine import (
+    AlertBook,
+    AlertRules,
+    AlertState,
+    step,
+    upper_bound,
+)
+from civicpulse.stream.stages.scores.formula import Counts
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
 RULES = AlertRules()
@@ -117,8 +123,8 @@ def test_confidence_mode_opens_only_where_the_raw_score_is_low(windows: list[Cou
 
 
 def test_alert_book_from_toml_per_department() -> None:
-    from civicpulse.stream.alerts import AlertBook
     from civicpulse.stream.exceptions import RulesError
+    from civicpulse.stream.stages.alerts.state_machine import AlertBook
 
     book = AlertBook.from_toml(
         '[default]\nmin_presses = 6\nmode = "confidence"\n[departments.roads]\nthreshold = 60\n'
@@ -141,7 +147,7 @@ def test_alert_book_from_toml_per_department() -> None:
 
 
 def test_the_watch_board_keeps_open_alerts_until_resolved() -> None:
-    from civicpulse.stream.watch import AlertBoard
+    from civicpulse.stream.cli.alerts_watch import AlertBoard
 
     opened = feed([Counts(n1=4)])[0]
     assert opened is not None

@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from civicpulse.schemas.events import Verdict
-from civicpulse.stream.antispam import DeviceState, decide
-from civicpulse.stream.enrich import ResolvedPress
-from civicpulse.stream.rules import DEFAULT_RULES, Rules
+from civicpulse.stream.catalogue.index import ResolvedPress
+from civicpulse.stream.stages.antispam.decide import DeviceState, decide
+from civicpulse.stream.stages.antispam.rules import DEFAULT_RULES, Rules
 
 from .factory import new_id, press
 

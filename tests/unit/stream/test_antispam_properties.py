@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import Verdict
-from civicpulse.stream.antispam import DeviceState, decide
-from civicpulse.stream.enrich import ResolvedPress, resolve
-from civicpulse.stream.rules import Rules
+from civicpulse.stream.catalogue.index import ResolvedPress, resolve
+from civicpulse.stream.stages.antispam.decide import DeviceState, decide
+from civicpulse.stream.stages.antispam.rules import Rules
 
 from .factory import INDEX, event, new_id, press
 

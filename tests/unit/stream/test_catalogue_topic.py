@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from civicpulse.stream.catalogue import assemble, fragments
+from civicpulse.stream.catalogue.topic import assemble, fragments
 from civicpulse.stream.exceptions import StreamError
 
 from .factory import CATALOGUE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicpulse.stream.failfast import FailureLedger
+from civicpulse.stream.framework.failfast import FailureLedger
 
 KEY = ("presses.raw", 2, 41)
 OTHER = ("presses.raw", 2, 42)

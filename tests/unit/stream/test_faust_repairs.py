@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from civicpulse.stream.exceptions import StreamError
-from civicpulse.stream.faust_repairs import (
+from civicpulse.stream.framework.faust_repairs import (
     FAUST_VERSION,
     GAP_FILLER,
     changelog_record,

@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from civicpulse.schemas.events import JudgedPress
-from civicpulse.stream.enrich import epoch_us
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.catalogue.index import epoch_us
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 from .factory import CATALOGUE, T0, event
 

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import ScoreEvent
-from civicpulse.stream.alerts import AlertBook, AlertRules, recognition
 from civicpulse.stream.exceptions import RulesError
+from civicpulse.stream.stages.alerts.state_machine import AlertBook, AlertRules, recognition
 
 DAY = datetime(2026, 3, 1, 23, tzinfo=UTC)  # a Warsaw day starts at 23:00 UTC in winter
 RULES = AlertRules(recognition_threshold=85.0, recognition_min_presses=30)
@@ -92,7 +92,7 @@ def test_recognition_threshold_and_minimum_come_from_the_alert_rules_file() -> N
 def test_the_watch_board_never_lists_a_recognition_as_open_and_names_each_kind() -> None:
     from rich.console import Console
 
-    from civicpulse.stream.watch import AlertBoard
+    from civicpulse.stream.cli.alerts_watch import AlertBoard
 
     praise = recognition(day_score(n4=40), department_id="c", rules=RULES)
     assert praise is not None

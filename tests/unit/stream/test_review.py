@@ -10,13 +10,13 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from civicpulse.analytics.review.periods import ScanPress, scan
+from civicpulse.analytics.review.rules import ReviewBook
+from civicpulse.analytics.review.stats import binomial_tail, poisson_tail
 from civicpulse.cli import app
 from civicpulse.schemas.catalogue import OpeningHours
 from civicpulse.stream.exceptions import RulesError
-from civicpulse.stream.review import ScanPress, scan
-from civicpulse.stream.review_rules import ReviewBook
-from civicpulse.stream.review_stats import binomial_tail, poisson_tail
-from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 T0 = int(datetime(2026, 3, 2, 7, tzinfo=UTC).timestamp() * 1000)  # 08:00 in Warsaw (Monday)
 MIN = 60_000

@@ -1,4 +1,4 @@
-"""Recurring short bursts (stream/review_bursts.py), periods that hug the run, city time.
+"""Recurring short bursts (analytics/review/bursts.py), periods that hug the run, city time.
 
 Small hand-made days (three desks of one site, a citizen every 2.5 min unless said otherwise)
 so that each test shows one behaviour; the benchmarks measure the rates.
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from civicpulse.analytics.review.bursts import find_bursts
+from civicpulse.analytics.review.periods import ScanPress, scan
+from civicpulse.analytics.review.rules import DEFAULT_REVIEW, ReviewBook
 from civicpulse.stream.exceptions import RulesError
-from civicpulse.stream.review import ScanPress, scan
-from civicpulse.stream.review_bursts import find_bursts
-from civicpulse.stream.review_rules import DEFAULT_REVIEW, ReviewBook
 
 from .test_review import MIN, MIX, T0, _desk
 

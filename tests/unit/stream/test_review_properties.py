@@ -18,12 +18,12 @@ from functools import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from civicpulse.producers.city import PRESETS
-from civicpulse.producers.simulator import Simulation
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.review import ScanPress, Suspect, scan
-from civicpulse.stream.review_cli import scannable
-from civicpulse.stream.rules import RuleBook
+from civicpulse.analytics.review.offline import scannable
+from civicpulse.analytics.review.periods import ScanPress, Suspect, scan
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 START = datetime(2026, 11, 23, 6, tzinfo=UTC)  # 07:00 in Warsaw
 

@@ -1,5 +1,5 @@
-"""The rhythm test of recurring bursts (stream/review_stats.py ``rhythm_chance``,
-stream/review_bursts.py ``_by_rhythm``): staff keep a rhythm, citizens do not.
+"""The rhythm test of recurring bursts (analytics/review/stats.py ``rhythm_chance``,
+analytics/review/bursts.py ``_by_rhythm``): staff keep a rhythm, citizens do not.
 
 Small hand-made days as in test_review_bursts.py; the benchmarks measure the rates.
 """
@@ -12,9 +12,9 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicpulse.stream.review import ScanPress, scan
-from civicpulse.stream.review_rules import DEFAULT_REVIEW, ReviewBook
-from civicpulse.stream.review_stats import RHYTHM_DRAWS, RHYTHM_MIN_POOL, rhythm_chance
+from civicpulse.analytics.review.periods import ScanPress, scan
+from civicpulse.analytics.review.rules import DEFAULT_REVIEW, ReviewBook
+from civicpulse.analytics.review.stats import RHYTHM_DRAWS, RHYTHM_MIN_POOL, rhythm_chance
 
 from .test_review import MIN, MIX, T0, _desk
 

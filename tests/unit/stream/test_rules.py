@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from civicpulse.stream.exceptions import RulesError
-from civicpulse.stream.rules import DEFAULT_RULES, RuleBook, parse_duration
+from civicpulse.stream.stages.antispam.rules import DEFAULT_RULES, RuleBook, parse_duration
 
 DATA = Path(__file__).parents[2] / "data"
 

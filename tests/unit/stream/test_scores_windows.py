@@ -11,8 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import JudgedPress
-from civicpulse.stream.scores import Counts, scopes_of, score_event
-from civicpulse.stream.windows import day_window, hour_window, rolling_windows, windows_of
+from civicpulse.stream.stages.scores.formula import Counts, scopes_of, score_event
+from civicpulse.stream.stages.scores.windows import (
+    day_window,
+    hour_window,
+    rolling_windows,
+    windows_of,
+)
 
 from .factory import T0, event
 

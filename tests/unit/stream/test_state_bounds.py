@@ -7,9 +7,9 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from civicpulse.stream.antispam import IDS_PER_PART, TIMES_PER_PART, VISITORS_PER_PART
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import RuleBook
+from civicpulse.stream.stages.antispam.decide import IDS_PER_PART, TIMES_PER_PART, VISITORS_PER_PART
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import RuleBook
 
 from .factory import CATALOGUE, T0, event
 

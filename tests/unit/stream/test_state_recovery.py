@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from civicpulse.schemas.events import Verdict
-from civicpulse.stream.antispam import decide
-from civicpulse.stream.enrich import ResolvedPress
-from civicpulse.stream.judge import Judge, MemoryStore
-from civicpulse.stream.rules import DEFAULT_RULES, RuleBook, Rules
-from civicpulse.stream.state import DeviceState
+from civicpulse.stream.catalogue.index import ResolvedPress
+from civicpulse.stream.stages.antispam.decide import decide
+from civicpulse.stream.stages.antispam.device_state import DeviceState
+from civicpulse.stream.stages.antispam.judge import Judge, MemoryStore
+from civicpulse.stream.stages.antispam.rules import DEFAULT_RULES, RuleBook, Rules
 
 from .factory import INDEX, press
 from .test_antispam_properties import rules_strategy, streams

@@ -1,0 +1,222 @@
+"""The processor API: a stream stage declares its topics and state and handles typed batches.
+
+A processor is one class. It declares
+
+* ``name``: the Faust agent's name (also the stage in dead letters: ``stream.<name>``);
+* ``source``: the topic it reads (a ``TopicSpec`` of ``schemas.topics``, or an ``Internal`` topic
+  of the app);
+* ``outputs``: the topics it writes (documentation and the worker's topic creation);
+* ``state``: the table it keeps, if any (``State``: name and partitions; a table with as many
+  partitions as the source is co-partitioned with it: the runner hands each source partition
+  the state of the same partition);
+
+and implements ``process(batch)`` over the events of one source partition, in offset order.
+``decode`` turns a record into the processor's event type (``TypedProcessor`` validates a
+pydantic model; a record that does not decode is dead-lettered by the runner).
+
+The runner (``stream.framework.runner``) owns everything else, identically for every processor: the
+reading-order guard (a hole in the offsets is held back and re-read, never skipped), the flush
+order (outputs emitted during ``process`` and state written during ``process`` are flushed
+together; state returned by ``take_state`` is written only after the outputs were acknowledged),
+acknowledging inputs only after that flush, the failure ledger and fail-fast exit, timers and
+partition revocation. ``docs/processors.md`` walks through an example
+(``stream.stages.reasons.processor``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from civicpulse.schemas.topics import TopicSpec, topic_name
+from civicpulse.schemas.validation import describe_validation_error
+from civicpulse.stream.exceptions import StreamError
+
+if TYPE_CHECKING:
+    from civicpulse.stream.catalogue.index import CatalogueIndex
+
+__all__ = [
+    "Batch",
+    "Context",
+    "Emitter",
+    "Internal",
+    "Processor",
+    "RawProcessor",
+    "Record",
+    "State",
+    "StateStore",
+    "TypedProcessor",
+    "UndecodableError",
+]
+
+E = TypeVar("E")
+M = TypeVar("M", bound=BaseModel)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Internal:
+    """A topic of the app itself, named ``<app id>-<name>`` (e.g. the scoring hop's topic)."""
+
+    name: str
+    partitions: int
+
+
+@dataclass(frozen=True)
+class State:
+    """The table a processor keeps: its name and partitions."""
+
+    table: str
+    partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input message as the processor sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        return next((value for key, value in self.headers if key == name), None)
+
+
+class UndecodableError(StreamError):
+    """``decode`` refuses a record: the runner dead-letters it with this message."""
+
+
+class StateStore(Protocol):
+    """One partition of a processor's table: JSON-safe values, ``set(key, None)`` deletes."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Emitter(Protocol):
+    """Where outputs go (flushed by the runner before the inputs are acknowledged)."""
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int = -1,
+        headers: Headers | None = None,
+    ) -> None: ...
+
+
+@dataclass
+class Context:
+    """What a started processor may use: topic names, the emitter, its state, the catalogue."""
+
+    prefix: str
+    app_id: str
+    bootstrap: str
+    emitter: Emitter
+    catalogue: Callable[[], CatalogueIndex]
+    #: the processor's table, one partition at a time (None: the processor keeps no state)
+    state: Callable[[int], StateStore] | None = None
+    #: the runner's producer itself, for a built-in stage that flushes in phases of its own
+    #: (scores); a processor normally only emits
+    producer: Callable[[], Any] | None = None
+    #: the worker group's backlog (log end - committed) of the given (topic, partition)s, read
+    #: off the event loop; raises when the broker does not answer
+    backlog: Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int]]] | None = None
+
+    def topic(self, spec: TopicSpec | Internal | str) -> str:
+        """The physical name of a topic of the catalogue, or of an internal topic."""
+        if isinstance(spec, Internal):
+            return f"{self.app_id}-{spec.name}"
+        return topic_name(spec, self.prefix)
+
+
+@dataclass
+class Batch(Generic[E]):
+    """The events of one source partition, in offset order, and where their effects go."""
+
+    partition: int
+    events: list[tuple[Record, E]]
+    context: Context
+    dead_letter: Callable[[Record, str], None]
+    #: the processor's state for this partition (co-partitioned tables), else None
+    state: StateStore | None = None
+    sent: int = field(default=0)
+
+    def emit(
+        self,
+        topic: TopicSpec | Internal | str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.context.emitter.send(self.context.topic(topic), key, value, headers=headers)
+        self.sent += 1
+
+
+class Processor(ABC, Generic[E]):
+    """A stream stage (see the module doc); subclasses set the class attributes below."""
+
+    name: ClassVar[str]
+    source: ClassVar[TopicSpec | Internal]
+    outputs: ClassVar[tuple[TopicSpec | Internal, ...]] = ()
+    state: ClassVar[State | None] = None
+    #: what the processor does to a record, for the runner's log ("judging from offset 7")
+    verb: ClassVar[str] = "processing"
+    #: seconds between ``tick`` calls while the worker holds a source partition (None: no timer)
+    tick_seconds: float | None = None
+
+    context: Context
+
+    async def start(self, context: Context) -> None:
+        """Called once, after the catalogue was read, before the first batch."""
+        self.context = context
+
+    @abstractmethod
+    def decode(self, record: Record) -> E:
+        """The event of a record; raise ``UndecodableError`` to dead-letter it."""
+
+    @abstractmethod
+    async def process(self, batch: Batch[E]) -> None:
+        """Handle one partition's events: emit outputs, update state."""
+
+    def take_state(self) -> Iterable[tuple[int, str, Any]]:
+        """``(partition, key, value)`` to write after this batch's outputs were acknowledged."""
+        return ()
+
+    async def tick(self) -> None:
+        """Timer work (every ``tick_seconds``), serialised with ``process``."""
+
+    def release(self) -> None:
+        """Partitions were revoked: drop what was loaded from the table."""
+
+
+class TypedProcessor(Processor[M]):
+    """A processor over a pydantic event type: records that do not validate are dead-lettered."""
+
+    event_type: ClassVar[type[BaseModel]]
+
+    def decode(self, record: Record) -> M:
+        try:
+            return self.event_type.model_validate_json(record.value)  # type: ignore[return-value]
+        except ValidationError as exc:
+            reason = describe_validation_error(exc, self.event_type.__name__)
+            raise UndecodableError(reason) from None
+
+
+class RawProcessor(Processor[Record]):
+    """A processor that parses its records itself (its own dead-letter reasons)."""
+
+    def decode(self, record: Record) -> Record:
+        return record

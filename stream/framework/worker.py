@@ -1,0 +1,60 @@
+"""Start the Faust worker programmatically (``civicpulse stream worker``).
+
+Before Faust starts, the worker makes sure the broker can coordinate consumer groups: on a fresh
+broker the first JoinGroup can meet GroupCoordinatorNotAvailable while ``__consumer_offsets`` is
+being created, and Faust's first start then ended up with no partitions of its topics. A
+throwaway confluent-kafka consumer in its own group joins and gets an assignment first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from civicpulse.infra import kafka_clients
+from civicpulse.schemas.topics import PRESSES_RAW, topic_name
+from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.framework.app import StreamConfig, create_app
+
+__all__ = ["run_worker", "wait_for_group_coordinator"]
+
+log = logging.getLogger("civicpulse.stream")
+
+
+def wait_for_group_coordinator(bootstrap: str, topic: str, timeout: float = 60.0) -> float:
+    """Block until a consumer group on ``topic`` gets an assignment; returns the seconds taken."""
+    started = time.monotonic()
+    assigned: list[Any] = []
+    consumer = kafka_clients.consumer(
+        bootstrap, f"civicpulse-probe-{uuid.uuid4().hex[:8]}", "group-probe"
+    )
+    try:
+        consumer.subscribe([topic], on_assign=lambda c, parts: assigned.append(parts))
+        while not assigned:
+            if time.monotonic() - started > timeout:
+                raise StreamError(
+                    f"the broker at {bootstrap} did not assign {topic} to a consumer group within "
+                    f"{timeout:.0f}s; check it with `civicpulse kafka status` and that the topics "
+                    "exist (`civicpulse topics create`)"
+                )
+            consumer.poll(0.2)
+    finally:
+        consumer.close()
+    return time.monotonic() - started
+
+
+def run_worker(config: StreamConfig, *, loglevel: str = "info") -> None:
+    """Create the topics if needed, wait for the coordinator, run Faust until stopped."""
+    from faust import Worker
+
+    from civicpulse.infra.topics import create_topics
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    create_topics(config.bootstrap, config.prefix)
+    waited = wait_for_group_coordinator(config.bootstrap, topic_name(PRESSES_RAW, config.prefix))
+    log.info("group coordinator ready after %.1fs", waited)
+    app = create_app(config)
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

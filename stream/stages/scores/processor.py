@@ -1,0 +1,193 @@
+"""The scores processors: the scoring hop and the scores stage with its alerts.
+
+* ``ScoringHop`` forwards presses.accepted to the internal one-partition topic ``scoring`` so
+  that one place sees the whole city.
+* ``Scores`` on that topic: ``ScoresStage`` (table ``scores``, one partition, its two-phase flush),
+  closed windows to ``scores``, alert steps to ``alerts.<department>`` and ``alerts.all``; its
+  tick moves event time on while no press arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import ClassVar
+
+from civicpulse.schemas.events import AlertEvent
+from civicpulse.schemas.topics import (
+    ALERTS_ALL,
+    PRESSES_ACCEPTED,
+    PRESSES_RAW,
+    SCORES,
+    alert_topic_name,
+)
+from civicpulse.stream.framework.outputs import Outputs
+from civicpulse.stream.framework.processors import (
+    Batch,
+    Context,
+    Internal,
+    RawProcessor,
+    Record,
+    State,
+)
+from civicpulse.stream.stages.alerts.state_machine import AlertBook
+from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
+from civicpulse.stream.stages.scores.stage import ScoresStage, scoring_key
+
+__all__ = ["SCORING", "Scores", "ScoringHop"]
+
+log = logging.getLogger("civicpulse.stream")
+
+#: the internal topic between the hop and the scores stage
+SCORING = Internal("scoring", 1)
+
+
+class ScoringHop(RawProcessor):
+    name: ClassVar[str] = "scoring_hop"
+    source = PRESSES_ACCEPTED
+    outputs = (SCORING,)
+
+    async def process(self, batch: Batch[Record]) -> None:
+        for record, _ in batch.events:
+            raw = record.header(RAW_PARTITION_HEADER)
+            raw_offset = record.header(RAW_OFFSET_HEADER)
+            key = scoring_key(
+                record.partition,
+                record.offset,
+                None if raw is None else int(raw),
+                None if raw_offset is None else int(raw_offset),
+            )
+            batch.emit(SCORING, key, record.value)
+
+
+class Scores(RawProcessor):
+    name: ClassVar[str] = "scores"
+    source = SCORING
+    outputs = (SCORES, ALERTS_ALL)
+    state = State("scores", 1)
+
+    def __init__(
+        self,
+        *,
+        alerts: AlertBook,
+        timezone: str,
+        city_id: str,
+        grace_seconds: float,
+        tick_seconds: float,
+        drain_seconds: float,
+    ) -> None:
+        self.alerts = alerts
+        self.timezone = timezone
+        self.city_id = city_id
+        self.grace_seconds = grace_seconds
+        self.tick_seconds = tick_seconds
+        self.drain_seconds = drain_seconds
+        self._known_topics: set[str] = set()
+        self._last_tick: float | None = None
+        self.stage: ScoresStage | None = None
+
+    async def start(self, context: Context) -> None:
+        await super().start(context)
+        assert context.state is not None and context.producer is not None
+        state, producer = context.state, context.producer
+        self.stage = ScoresStage(
+            store=lambda: state(0),  # type: ignore[arg-type,return-value]
+            outputs=producer,
+            catalogue=context.catalogue,
+            send_alert=self._send_alert,
+            scores_topic=context.topic(SCORES),
+            alerts=self.alerts,
+            timezone=self.timezone,
+            city_id=self.city_id,
+            grace_seconds=self.grace_seconds,
+        )
+        # The alert topics of the departments known now, created off the event loop.
+        departments = [d.department_id for d in context.catalogue().catalogue.departments]
+        await self._ensure_alert_topics(departments)
+
+    async def process(self, batch: Batch[Record]) -> None:
+        assert self.stage is not None
+        now = time.monotonic()
+        for record, _ in batch.events:
+            try:
+                self.stage.add(record.key, record.value, now)
+            except Exception as exc:  # one bad message must never stop the stream
+                log.exception("scoring a press failed")
+                batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
+        await self.stage.flush(now)
+
+    async def tick(self) -> None:
+        stage = self.stage
+        if stage is None:
+            return
+        now = time.monotonic()
+        last = max(stage.last_press, self._last_tick if self._last_tick is not None else now)
+        quiet = now - stage.last_press
+        backlog = await self._backlog()
+        if backlog is not None:
+            raw = self.context.topic(PRESSES_RAW)
+            stage.hold({p for (topic, p), n in backlog.items() if topic == raw and n > 0})
+        if quiet >= (self.tick_seconds or 0.0):
+            # Drained: quiet long enough and nothing left to read upstream (a busy machine can
+            # be quiet here for a while with presses still on their way).
+            drained = (
+                quiet >= self.drain_seconds and backlog is not None and not any(backlog.values())
+            )
+            stage.idle(int((now - last) * 1e6), now=now, drained=drained)
+        self._last_tick = now
+        await stage.flush(now)
+
+    def release(self) -> None:
+        if self.stage is not None:
+            self.stage.forget()
+
+    async def _backlog(self) -> dict[tuple[str, int], int] | None:
+        """Unread presses upstream of this stage, per partition; None if the broker is away."""
+        if self.context.backlog is None:
+            return None
+        partitions = [
+            (self.context.topic(spec), p)
+            for spec, count in (
+                (PRESSES_RAW, PRESSES_RAW.partitions),
+                (PRESSES_ACCEPTED, PRESSES_ACCEPTED.partitions),
+                (SCORING, SCORING.partitions),
+            )
+            for p in range(count)
+        ]
+        try:
+            return await self.context.backlog(partitions)
+        except Exception as exc:  # no answer: neither drained nor released
+            log.warning("cannot read the stream's backlog: %s", exc)
+            return None
+
+    async def _ensure_alert_topics(self, departments: list[str]) -> None:
+        from civicpulse.infra.topics import ensure_alert_topics
+
+        missing = [
+            d
+            for d in departments
+            if alert_topic_name(d, self.context.prefix) not in self._known_topics
+        ]
+        if not missing:
+            return
+        # A blocking AdminClient call: never on the event loop.
+        await asyncio.get_running_loop().run_in_executor(
+            None, ensure_alert_topics, self.context.bootstrap, missing, self.context.prefix
+        )
+        self._known_topics.update(alert_topic_name(d, self.context.prefix) for d in missing)
+
+    async def _send_alert(self, out: Outputs, alert: AlertEvent) -> None:
+        await self._ensure_alert_topics([alert.department_id])
+        value = alert.model_dump_json().encode()
+        key = f"{alert.scope}:{alert.scope_id}".encode()
+        out.send(alert_topic_name(alert.department_id, self.context.prefix), key, value)
+        out.send(alert_topic_name(None, self.context.prefix), key, value)
+        log.info(
+            "alert %s %s %s score=%.1f n=%d",
+            alert.state,
+            alert.scope,
+            alert.scope_id,
+            alert.score,
+            alert.n,
+        )

@@ -1,0 +1,218 @@
+"""The scores stage: accumulator + alert states over one table, and its two-phase flush.
+
+Thin wiring around the pure parts (``accumulator``, ``alerts``):
+
+* ``add`` counts one message of the scoring topic. Its key is ``<accepted partition>:<offset>:
+  <raw partition>:<raw offset>`` (``scoring_key``): the pair of partitions is the press's lane
+  (for the watermark), and the lane with the raw offset makes the count idempotent (see
+  ``accumulator`` and ``source_of``): re-forwarded by the hop or re-emitted by the anti-spam
+  agent after a crash, a press keeps its raw offset.
+* ``flush`` emits, then stores: (1) corrections of closed windows and newly closed windows go to
+  ``scores``, alert events to ``alerts.<department>`` and ``alerts.all``, and the producer is
+  flushed; (2) only then the changed state records (minute slices, meta, alert states) go to the
+  table's changelog, flushed again; the agent acknowledges its inputs after that. A crash before
+  (2) recomputes and emits again (at-least-once; the scores table keeps the latest row and alert
+  ids are deterministic); a crash after it finds every effect in the records. Writing the records
+  first would lose the closing events of a crash in between: the recovered ``closed`` mark would
+  say they were sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
+from civicpulse.stream.catalogue.index import CatalogueIndex
+from civicpulse.stream.framework.outputs import Outputs, TableStore
+from civicpulse.stream.stages.alerts.state_machine import (
+    AlertBook,
+    AlertState,
+    recognition,
+    step_window,
+)
+from civicpulse.stream.stages.scores.accumulator import ScoreAccumulator, Source
+
+__all__ = ["ScoresStage", "scoring_key", "source_of"]
+
+log = logging.getLogger("civicpulse.stream")
+
+_ALERT_PREFIX = "a|"
+#: nothing closes this long after the stage (re)starts (see ScoreAccumulator.warmup)
+_WARMUP_SECONDS = 10.0
+
+
+def scoring_key(
+    accepted_partition: int, offset: int, raw_partition: int | None, raw_offset: int | None
+) -> bytes:
+    """The key the hop gives a press on the scoring topic (see module doc)."""
+    if raw_partition is None or raw_offset is None:
+        return f"{accepted_partition}:{offset}".encode()
+    return f"{accepted_partition}:{offset}:{raw_partition}:{raw_offset}".encode()
+
+
+def source_of(key: bytes | None) -> tuple[Source | None, int | None]:
+    """``(source, lane)`` from a scoring key; (None, None) for a key without them.
+
+    The source is the lane and the press's presses.raw offset: the anti-spam agent re-emits a
+    press it judges again after a restart (same raw offset, a new presses.accepted offset), and
+    within a lane raw offsets only grow, so the raw offset is what tells a copy from a press.
+    A judged press written to presses.accepted by anything else (no raw headers) is its own
+    lane per accepted partition, with the accepted offset.
+    """
+    try:
+        parts = [int(part) for part in (key or b"").split(b":")]
+    except ValueError:
+        return None, None
+    if len(parts) == 4:
+        accepted, _offset, raw, raw_offset = parts
+        lane = raw * 1000 + accepted
+        return (lane, raw_offset), lane
+    if len(parts) == 2:
+        accepted, offset = parts
+        lane = -1000 + accepted
+        return (lane, offset), lane
+    return None, None
+
+
+class ScoresStage:
+    """The scores agent's state and flush (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        store: Callable[[], TableStore],
+        outputs: Callable[[], Outputs],
+        catalogue: Callable[[], CatalogueIndex],
+        send_alert: Callable[[Outputs, AlertEvent], Awaitable[None]],
+        scores_topic: str,
+        alerts: AlertBook,
+        timezone: str,
+        city_id: str,
+        grace_seconds: float,
+    ) -> None:
+        self._store = store
+        self._outputs = outputs
+        self._catalogue = catalogue
+        self._send_alert = send_alert
+        self._scores_topic = scores_topic
+        self._alerts = alerts
+        self._zone = ZoneInfo(timezone)
+        self._city_id = city_id
+        self._grace_us = int(grace_seconds * 1e6)
+        self._acc: ScoreAccumulator | None = None
+        self._states: dict[str, AlertState] = {}
+        self._dirty_states: set[str] = set()
+        self._pending_alerts: list[AlertEvent] = []
+        self.last_press = time.monotonic()
+
+    # -- state --------------------------------------------------------------------------------
+
+    def accumulator(self) -> ScoreAccumulator:
+        """The accumulator, rebuilt from the table when the stage (re)gets its partition."""
+        if self._acc is None:
+            now = time.monotonic()
+            acc = ScoreAccumulator(
+                self._zone, self._city_id, grace_us=self._grace_us, warmup=_WARMUP_SECONDS
+            )
+            data = self._store().items()
+            acc.load(((k, v) for k, v in data if not k.startswith(_ALERT_PREFIX)), now)
+            self._states = {
+                k: AlertState.from_dict(v)
+                for k, v in data
+                if k.startswith(_ALERT_PREFIX) and v is not None
+            }
+            self._dirty_states = set()
+            self._acc = acc
+        return self._acc
+
+    def forget(self) -> None:
+        """The partition went elsewhere: rebuild from the table when it comes back."""
+        self._acc = None
+
+    # -- presses ------------------------------------------------------------------------------
+
+    def add(self, key: bytes | None, value: bytes, now: float) -> str | None:
+        """Count one message; returns a dead-letter reason for a message that is no press."""
+        press = JudgedPress.model_validate_json(value)
+        source, lane = source_of(key)
+        if not self.accumulator().add(press, source, now, lane):
+            log.warning("press %s is older than the kept windows: not scored", press.event_id)
+        self.last_press = now
+        return None
+
+    def idle(self, elapsed_us: int, *, now: float, drained: bool) -> None:
+        self.accumulator().idle(elapsed_us, now=now, drained=drained)
+
+    def hold(self, raw_backlog: set[int]) -> None:
+        """Hold closing while a presses.raw partition with unjudged presses has no lane yet:
+        its presses may be older than everything seen so far."""
+        acc = self.accumulator()
+        acc.held = bool(raw_backlog - acc.raw_partitions())
+
+    # -- flush --------------------------------------------------------------------------------
+
+    async def flush(self, now: float) -> None:
+        """Emit, flush, then store the changed records, flush (see module doc)."""
+        acc = self.accumulator()
+        out = self._outputs()
+        corrections, closed = acc.advance(now)
+        for score in corrections:
+            self._send_score(out, score)
+        for _window, _start, _end, events in closed:
+            for score in events:
+                self._send_score(out, score)
+            for score in events:
+                self._step_alert(score)
+        alerts, self._pending_alerts = self._pending_alerts, []
+        for alert in alerts:
+            await self._send_alert(out, alert)
+        await out.flush()
+        store = self._store()
+        for name, value in acc.take_dirty():
+            store.set(name, value)
+        for key in sorted(self._dirty_states):
+            store.set(key, self._states[key].to_dict())
+        self._dirty_states.clear()
+        await out.flush()
+
+    def _send_score(self, out: Outputs, score: ScoreEvent) -> None:
+        out.send(
+            self._scores_topic,
+            f"{score.scope}:{score.scope_id}".encode(),
+            score.model_dump_json().encode(),
+        )
+
+    def _step_alert(self, score: ScoreEvent) -> None:
+        if score.window not in ("15m", "1d") or score.scope not in ("department", "site"):
+            return
+        department = self._department_of(score)
+        if department is None:
+            return
+        rules = self._alerts.for_department(department)
+        if score.window == "1d":
+            praise = recognition(score, department_id=department, rules=rules)
+            if praise is not None:
+                self._pending_alerts.append(praise)
+            return
+        key = f"{_ALERT_PREFIX}{score.scope}|{score.scope_id}"
+        before = self._states.get(key, AlertState())
+        stepped = step_window(before, score, department_id=department, rules=rules)
+        if stepped is None:
+            return
+        state, alert = stepped
+        if state != before:
+            self._states[key] = state
+            self._dirty_states.add(key)
+        if alert is not None:
+            self._pending_alerts.append(alert)
+
+    def _department_of(self, score: ScoreEvent) -> str | None:
+        if score.scope == "department":
+            return score.scope_id
+        for site in self._catalogue().catalogue.sites:
+            if site.site_id == score.scope_id:
+                return site.department_id
+        return None
