@@ -111,7 +111,5 @@ def test_reasons_counts_equal_a_recomputation_from_the_presses(
     assert {key: ns[-1] for key, ns in latest.items()} == dict(expected)
     assert all(ns == sorted(set(ns)) for ns in latest.values()), "a count went down or repeated"
     dead = [orjson.loads(v) for _, v in collector.messages[letters]]
-    assert [(d["stage"], d["source_partition"]) for d in dead] == [
-        ("stream.stages.reasons.processor", 2)
-    ]
+    assert [(d["stage"], d["source_partition"]) for d in dead] == [("stream.reasons", 2)]
     assert "JudgedPress" in dead[0]["error"]
