@@ -15,7 +15,7 @@ from civicpulse.api.poster import qr_command
 from civicpulse.api.tokens_cli import tokens_app
 from civicpulse.cli_help import reflow_help
 from civicpulse.dashboards.cli import dashboards_app
-from civicpulse.demo import demo_command
+from civicpulse.demo.run import demo_command
 from civicpulse.infra.cli import kafka_app, topics_app
 from civicpulse.producers.cli import terminal_command
 from civicpulse.schemas.cli import schemas_app

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from civicpulse.demo_inbox import Received, inbox_page, mail_entry, webhook_entry
+from civicpulse.demo.inbox import Received, inbox_page, mail_entry, webhook_entry
 from civicpulse.sink.delivery.matching import deliveries_for
 from civicpulse.sink.delivery.render import AlertContext, SiteFigure, email_message, json_body
 from civicpulse.sink.delivery.senders import signature

@@ -64,7 +64,8 @@ def test_everything_installs_under_the_civicpulse_namespace(wheel: zipfile.ZipFi
     for stage in STAGES:
         assert f"civicpulse/{stage}/__init__.py" in wheel.namelist()
     # every sub-package of the tree ships (pyproject lists packages one by one)
-    inits = [init for stage in STAGES for init in sorted((ROOT / stage).glob("**/__init__.py"))]
+    folders = ("civicpulse", *STAGES)
+    inits = [init for stage in folders for init in sorted((ROOT / stage).glob("**/__init__.py"))]
     assert len(inits) > len(STAGES)
     for init in inits:
         assert f"civicpulse/{init.relative_to(ROOT).as_posix()}" in wheel.namelist(), init

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from civicpulse.demo_inbox import Received, inbox_page, start_demo_inbox, subscriptions_toml
+from civicpulse.demo.inbox import Received, inbox_page, start_demo_inbox, subscriptions_toml
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.delivery.subscriptions import parse_subscriptions
 

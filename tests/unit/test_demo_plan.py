@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from civicpulse.api.demo_links import DemoLinks
-from civicpulse.demo_plan import (
+from civicpulse.demo.plan import (
     busy_clock_shift,
     choose_degraded,
     demo_simulation,

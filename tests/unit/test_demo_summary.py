@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from civicpulse.demo_summary import DemoSummary, summary_line
+from civicpulse.demo.summary import DemoSummary, summary_line
 
 LINE = re.compile(
     r"SUMMARY presses_sent=(\d+) presses_stored=(\d+) redelivered=(\d+) deadlettered=(\d+) "

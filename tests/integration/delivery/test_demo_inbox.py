@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from civicpulse.demo_inbox import DemoInbox
+from civicpulse.demo.inbox import DemoInbox
 
 from .setup import alert_event, prepare, produce_alerts
 

@@ -24,10 +24,10 @@ import typer
 
 from civicpulse.api import demo_links
 from civicpulse.api.demo_links import DemoLinks
-from civicpulse.demo_feed import DemoFeed
-from civicpulse.demo_plan import demo_simulation
-from civicpulse.demo_setup import issue_access, read_history, with_kiosk
-from civicpulse.demo_summary import (
+from civicpulse.demo.feed import DemoFeed
+from civicpulse.demo.plan import demo_simulation
+from civicpulse.demo.setup import issue_access, read_history, with_kiosk
+from civicpulse.demo.summary import (
     DemoSummary,
     gather,
     latest_window_end,
@@ -40,7 +40,7 @@ from civicpulse.simulator.cli import parse_duration, parse_rate
 from civicpulse.stack import StackContext, StackHooks, StackOptions, console, run_stack
 
 if TYPE_CHECKING:
-    from civicpulse.demo_inbox import DemoInbox
+    from civicpulse.demo.inbox import DemoInbox
 
 __all__ = ["demo_command"]
 
@@ -123,7 +123,7 @@ class _Demo:
         if history.open_alerts:
             say(f"  still open from before: {', '.join(sorted(history.open_alerts))}")
         say(f"  the token and kiosk key of this run are in:\n  {access}")
-        from civicpulse.demo_inbox import start_demo_inbox
+        from civicpulse.demo.inbox import start_demo_inbox
 
         self.inbox = start_demo_inbox(ctx.settings, degraded, ctx.api_url, out, say)
         _degraded_department_hook(ctx, degraded)
