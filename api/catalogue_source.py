@@ -14,16 +14,16 @@ from civicpulse.schemas.topics import CATALOGUE_DEVICES, topic_name
 if TYPE_CHECKING:
     from civicpulse.stream.catalogue.topic import CatalogueReader
 
-__all__ = ["CatalogueSource", "DeviceState", "device_state"]
+__all__ = ["CatalogueSource", "DeviceStatus", "device_status"]
 
-DeviceState = Literal["unknown", "retired", "active"]
+DeviceStatus = Literal["unknown", "retired", "active"]
 log = logging.getLogger(__name__)
 _EMPTY = Catalogue()
 
 
-def device_state(
+def device_status(
     catalogue: Catalogue, device_id: str, now: datetime
-) -> tuple[DeviceState, Device | None]:
+) -> tuple[DeviceStatus, Device | None]:
     """Whether ingest takes presses of ``device_id`` now, with its latest catalogue entry.
 
     ``retired``: every entry of the device has ``retired_at <= now``. A device whose entry starts

@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from civicpulse.api.catalogue_source import device_state
+from civicpulse.api.catalogue_source import device_status
 from civicpulse.api.models import (
     BatchAccepted,
     EventError,
@@ -137,7 +137,7 @@ async def post_presses(
     refused = await _authenticate(state, request, x_device_id, x_device_key)
     if refused is not None:
         return refused
-    status, device = device_state(state.catalogue.get(), x_device_id, received_at)
+    status, device = device_status(state.catalogue.get(), x_device_id, received_at)
     if status == "unknown":
         return problem(404, f"device {x_device_id} is not in the catalogue")
     if status == "retired":

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from civicpulse.api.catalogue_source import device_state
+from civicpulse.api.catalogue_source import device_status
 from civicpulse.api.ingest import future_errors, problem, publish_response
 from civicpulse.api.models import (
     ProblemDetail,
@@ -43,7 +43,7 @@ def _too_many(wait: float) -> HTTPException:
 
 
 def _check_device(state: IngestState, device_id: str, channel: str | None) -> Device | JSONResponse:
-    status, device = device_state(state.catalogue.get(), device_id, datetime.now(UTC))
+    status, device = device_status(state.catalogue.get(), device_id, datetime.now(UTC))
     if status == "unknown" or device is None:
         return problem(404, f"device {device_id} is not in the catalogue")
     if status == "retired":

@@ -254,7 +254,7 @@ def worker_run(
 def passthrough_run(
     bootstrap: str, prefix: str, records: list[tuple[bytes, bytes, str]], rate: float
 ) -> list[float]:
-    specs = [TopicSpec(name, 6, "device_id", "bytes", "bench") for name in ("hop.in", "hop.out")]
+    specs = [TopicSpec(name, 6, "device_id", None, "bench") for name in ("hop.in", "hop.out")]
     ensure_topics(bootstrap, specs, prefix)
     source, sink = prefix + "hop.in", prefix + "hop.out"
     stop = threading.Event()

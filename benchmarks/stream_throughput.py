@@ -119,7 +119,7 @@ def faust_run(
 def faust_noop_run(bootstrap: str, prefix: str, n: int, data_dir: Path) -> float:
     from benchmarks.faust_noop import OUTPUT
 
-    ensure_topics(bootstrap, [TopicSpec(OUTPUT, 6, "device_id", "bytes", "bench")], prefix)
+    ensure_topics(bootstrap, [TopicSpec(OUTPUT, 6, "device_id", None, "bench")], prefix)
     command = [sys.executable, "-m", "benchmarks.faust_noop"]
     return _worker_rate(command, bootstrap, prefix, [prefix + OUTPUT], n, data_dir)
 
@@ -152,7 +152,7 @@ def _worker_rate(
 
 def passthrough_run(bootstrap: str, prefix: str, n: int) -> float:
     out = f"{prefix}passthrough"
-    ensure_topics(bootstrap, [TopicSpec("passthrough", 6, "device_id", "bytes", "bench")], prefix)
+    ensure_topics(bootstrap, [TopicSpec("passthrough", 6, "device_id", None, "bench")], prefix)
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -202,7 +202,7 @@ def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Pa
     from civicpulse.stream.stages.antispam.rules import RuleBook
 
     out_name = f"{prefix}quix.out"
-    ensure_topics(bootstrap, [TopicSpec("quix.out", 6, "device_id", "bytes", "bench")], prefix)
+    ensure_topics(bootstrap, [TopicSpec("quix.out", 6, "device_id", None, "bench")], prefix)
     store = _QuixStore()
     judge = Judge(sim.catalogue(), RuleBook.defaults(), store)
     app = Application(

@@ -1,45 +1,23 @@
 """JSON Schema and AsyncAPI 3 documents generated from the models and the topic catalogue.
 
-The documents are derived, never hand-edited: the pydantic models and ``topics.TOPICS`` are the
-single source of truth, so the published contract cannot drift from the code.
+The documents are derived, never hand-edited: the pydantic models and ``topics.TOPICS`` (which
+names each topic's value model) are the single source of truth, so the published contract cannot
+drift from the code.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_name, value_models
 
-from civicpulse.schemas.catalogue import Catalogue
-from civicpulse.schemas.events import (
-    AlertAction,
-    AlertEvent,
-    DeadLetter,
-    JudgedPress,
-    PressEvent,
-    ReasonCount,
-    ScoreEvent,
-)
-from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_name
-
-__all__ = ["EVENT_MODELS", "asyncapi_document", "json_schemas"]
-
-EVENT_MODELS: dict[str, type[BaseModel]] = {
-    "PressEvent": PressEvent,
-    "JudgedPress": JudgedPress,
-    "ScoreEvent": ScoreEvent,
-    "AlertEvent": AlertEvent,
-    "AlertAction": AlertAction,
-    "ReasonCount": ReasonCount,
-    "DeadLetter": DeadLetter,
-    "CatalogueRecord": Catalogue,
-}
+__all__ = ["asyncapi_document", "json_schemas"]
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """One JSON Schema (draft 2020-12) per event type, as the wire carries it."""
     schemas: dict[str, dict[str, Any]] = {}
-    for name, model in EVENT_MODELS.items():
+    for name, model in value_models().items():
         schema = model.model_json_schema(mode="serialization", ref_template="#/$defs/{model}")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://civicpulse.invalid/schemas/{name}.json"
@@ -52,13 +30,55 @@ def _channel_id(logical: str) -> str:
     return logical.replace(".", "_").replace("{", "").replace("}", "")
 
 
-def _components_schema(name: str) -> dict[str, Any]:
-    """A model's schema with its ``$defs`` hoisted into AsyncAPI components."""
-    schema = EVENT_MODELS[name].model_json_schema(
-        mode="serialization", ref_template="#/components/schemas/{model}"
-    )
-    schema.pop("$defs", None)
-    return schema
+def _component_schemas() -> dict[str, Any]:
+    """Every value type's schema, with the ``$defs`` hoisted into AsyncAPI components."""
+    schemas: dict[str, Any] = {}
+    for name, model in value_models().items():
+        schema = model.model_json_schema(
+            mode="serialization", ref_template="#/components/schemas/{model}"
+        )
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    return schemas
+
+
+def _message(spec: TopicSpec) -> dict[str, Any]:
+    """The AsyncAPI message of one topic: its value type and its Kafka key."""
+    return {
+        "name": spec.value_name,
+        "title": f"{spec.value_name} on {spec.name}",
+        "contentType": "application/json",
+        "payload": {"$ref": f"#/components/schemas/{spec.value_name}"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": f"Kafka key: {spec.key}"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+
+
+def _channel(spec: TopicSpec, message_id: str, prefix: str) -> dict[str, Any]:
+    """The AsyncAPI channel of one topic: its physical name, partitions and retention."""
+    compaction = {"topicConfiguration": {"cleanup.policy": ["compact"]}} if spec.compacted else {}
+    channel: dict[str, Any] = {
+        "address": topic_name(spec.name, prefix),
+        "description": spec.description,
+        "messages": {spec.value_name: {"$ref": f"#/components/messages/{message_id}"}},
+        "bindings": {
+            "kafka": {
+                "topic": topic_name(spec.name, prefix),
+                "partitions": spec.partitions,
+                **compaction,
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+    if "{department_id}" in spec.name:
+        channel["parameters"] = {
+            "department_id": {"description": "department_id from the catalogue"}
+        }
+    return channel
 
 
 def asyncapi_document(prefix: str = "") -> dict[str, Any]:
@@ -66,59 +86,16 @@ def asyncapi_document(prefix: str = "") -> dict[str, Any]:
     specs: list[TopicSpec] = [*TOPICS, alerts_topic("{department_id}")]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for name, model in EVENT_MODELS.items():
-        full = model.model_json_schema(
-            mode="serialization", ref_template="#/components/schemas/{model}"
-        )
-        for def_name, definition in full.get("$defs", {}).items():
-            schemas[def_name] = definition
-        schemas[name] = _components_schema(name)
     for spec in specs:
         channel_id = _channel_id(spec.name)
         message_id = f"{channel_id}_message"
-        messages[message_id] = {
-            "name": spec.value,
-            "title": f"{spec.value} on {spec.name}",
-            "contentType": "application/json",
-            "payload": {"$ref": f"#/components/schemas/{spec.value}"},
-            "bindings": {
-                "kafka": {
-                    "key": {"type": "string", "description": f"Kafka key: {spec.key}"},
-                    "bindingVersion": "0.5.0",
-                }
-            },
-        }
-        topic_config: dict[str, Any] = {"partitions": spec.partitions}
-        if spec.compacted:
-            topic_config["topicConfiguration"] = {"cleanup.policy": ["compact"]}
-        channel: dict[str, Any] = {
-            "address": topic_name(spec.name, prefix),
-            "description": spec.description,
-            "messages": {spec.value: {"$ref": f"#/components/messages/{message_id}"}},
-            "bindings": {
-                "kafka": {
-                    "topic": topic_name(spec.name, prefix),
-                    "partitions": spec.partitions,
-                    **(
-                        {"topicConfiguration": {"cleanup.policy": ["compact"]}}
-                        if spec.compacted
-                        else {}
-                    ),
-                    "bindingVersion": "0.5.0",
-                }
-            },
-        }
-        if "{department_id}" in spec.name:
-            channel["parameters"] = {
-                "department_id": {"description": "department_id from the catalogue"}
-            }
-        channels[channel_id] = channel
+        messages[message_id] = _message(spec)
+        channels[channel_id] = _channel(spec, message_id, prefix)
         operations[f"publish_{channel_id}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"Publish {spec.value} to {spec.name}",
+            "summary": f"Publish {spec.value_name} to {spec.name}",
         }
     return {
         "asyncapi": "3.0.0",
@@ -131,5 +108,5 @@ def asyncapi_document(prefix: str = "") -> dict[str, Any]:
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {"schemas": _component_schemas(), "messages": messages},
     }

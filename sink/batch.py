@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "Batch",
     "BatchPolicy",
     "DeadRow",
+    "PartitionBatch",
     "insert_isolating",
 ]
 
@@ -29,7 +29,7 @@ class DeadRow:
 
 
 @dataclass
-class Batch:
+class PartitionBatch:
     """Rows read from one partition since the last flush."""
 
     topic: str
@@ -81,7 +81,7 @@ class BatchPolicy:
     max_rows: int = 10_000
     max_age: float = 1.0
 
-    def due(self, batches: Sequence[Batch], now: float) -> bool:
+    def due(self, batches: Sequence[PartitionBatch], now: float) -> bool:
         return any(
             batch.size >= self.max_rows or (batch.size and now - batch.opened_at >= self.max_age)
             for batch in batches

@@ -1,16 +1,16 @@
 """Row mapping: topic message -> validated event model -> ClickHouse row, in one place.
 
-Each sunk topic has a :class:`Route`: the event model its values must satisfy, the table and the
-column order. :func:`decode_row` is pure; a value it refuses raises :class:`RowError` with a
-reason fit for the dead-letter topic. Values are validated with pydantic's own JSON parser
-(``model_validate_json``): measured faster here than ``orjson.loads`` + ``model_validate``, and
-it is the same strict contract the producers use.
+Each sunk topic has a :class:`Route`: the topic (whose catalogue entry names the event model its
+values must satisfy), the table and the column order. :func:`decode_row` is pure; a value it
+refuses raises :class:`RowError` with a reason fit for the dead-letter topic. Values are
+validated with pydantic's own JSON parser (``model_validate_json``): measured faster here than
+``orjson.loads`` + ``model_validate``, and it is the same strict contract the producers use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from civicpulse.schemas.topics import (
     PRESSES_REJECTED,
     REASONS,
     SCORES,
+    TopicSpec,
 )
 from civicpulse.sink.exceptions import SinkError
 
@@ -202,24 +203,31 @@ def reason_row(count: ReasonCount) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Route:
-    """Where the values of one logical topic go."""
+    """Where the values of one topic go; they must satisfy the topic's value model."""
 
-    topic: str
-    model: type[BaseModel]
+    topic: TopicSpec
     table: str
     columns: Sequence[str]
     to_row: Callable[[Any], tuple[Any, ...]]
+    model: type[BaseModel] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.topic.value is None:
+            raise ValueError(f"topic {self.topic.name} has no value model to validate rows with")
+        # frozen: the model is the topic's, set once here so decoding reads a plain attribute
+        object.__setattr__(self, "model", self.topic.value)
 
 
+#: Routes by logical topic name.
 ROUTES: dict[str, Route] = {
-    route.topic: route
+    route.topic.name: route
     for route in (
-        Route(PRESSES_ACCEPTED.name, JudgedPress, "presses", PRESS_COLUMNS, press_row),
-        Route(PRESSES_REJECTED.name, JudgedPress, "presses", PRESS_COLUMNS, press_row),
-        Route(SCORES.name, ScoreEvent, "scores", SCORE_COLUMNS, score_row),
-        Route(ALERTS_ALL.name, AlertEvent, "alerts", ALERT_COLUMNS, alert_row),
-        Route(REASONS.name, ReasonCount, "reasons", REASON_COLUMNS, reason_row),
-        Route(ALERTS_ACTIONS.name, AlertAction, "alert_actions", ACTION_COLUMNS, action_row),
+        Route(PRESSES_ACCEPTED, "presses", PRESS_COLUMNS, press_row),
+        Route(PRESSES_REJECTED, "presses", PRESS_COLUMNS, press_row),
+        Route(SCORES, "scores", SCORE_COLUMNS, score_row),
+        Route(ALERTS_ALL, "alerts", ALERT_COLUMNS, alert_row),
+        Route(REASONS, "reasons", REASON_COLUMNS, reason_row),
+        Route(ALERTS_ACTIONS, "alert_actions", ACTION_COLUMNS, action_row),
     )
 }
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER, topic_name
-from civicpulse.sink.batch import Batch, BatchPolicy, DeadRow, insert_isolating
+from civicpulse.sink.batch import BatchPolicy, DeadRow, PartitionBatch, insert_isolating
 from civicpulse.sink.clickhouse import create_client
 from civicpulse.sink.exceptions import SinkError
 from civicpulse.sink.rows import ROUTES, Route, RowError, decode_row
@@ -106,7 +106,7 @@ class Sink:
         self._stop = threading.Event()
         self._assigned_at: float | None = None
         self._failed = False
-        self._batches: dict[tuple[str, int], Batch] = {}
+        self._batches: dict[tuple[str, int], PartitionBatch] = {}
         prefix = settings.topic_prefix
         self._routes = {topic_name(logical, prefix): route for logical, route in ROUTES.items()}
         self._deadletter_topic = topic_name(DEADLETTER, prefix)
@@ -181,7 +181,7 @@ class Sink:
             topic, partition = message.topic(), message.partition()
             batch = self._batches.get((topic, partition))
             if batch is None:
-                batch = self._batches[(topic, partition)] = Batch(topic, partition, now)
+                batch = self._batches[(topic, partition)] = PartitionBatch(topic, partition, now)
             payload = message.value() or b""
             self.stats.messages += 1
             try:
@@ -217,7 +217,7 @@ class Sink:
         self.stats.checkpoints += 1
         self.stats.last_commit_at = time.monotonic()
 
-    def _insert_with_retry(self, batch: Batch) -> None:
+    def _insert_with_retry(self, batch: PartitionBatch) -> None:
         route = self._routes[batch.topic]
         delay = 0.5
         for attempt in range(self.retries + 1):
@@ -249,7 +249,7 @@ class Sink:
         batch.payloads.clear()
         batch.row_offsets.clear()
 
-    def _send_dead_letters(self, batches: list[Batch]) -> None:
+    def _send_dead_letters(self, batches: list[PartitionBatch]) -> None:
         failures: list[str] = []
 
         def delivered(err: Any, _msg: Any) -> None:

@@ -11,7 +11,7 @@ from civicpulse.stream.framework.processors import Batch, Processor, Record, Und
 __all__ = ["ECHO", "Echo"]
 
 #: where ``Echo`` writes (the test creates it: it is not in the topic catalogue)
-ECHO = TopicSpec("harness.echo", 1, "none", "text", "partition:offset:VALUE of each record read.")
+ECHO = TopicSpec("harness.echo", 1, "none", None, "partition:offset:VALUE of each record read.")
 
 
 class Echo(Processor[str]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from civicpulse.api.catalogue_source import device_state
+from civicpulse.api.catalogue_source import device_status
 from civicpulse.schemas.catalogue import Catalogue
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -53,12 +53,12 @@ CATALOGUE = Catalogue.model_validate(
 )
 
 
-def test_states() -> None:
-    assert device_state(CATALOGUE, "nope", NOW) == ("unknown", None)
-    assert device_state(CATALOGUE, "gone", NOW)[0] == "retired"
-    state, device = device_state(CATALOGUE, "live", NOW)
-    assert state == "active" and device is not None and device.channel == "terminal"
-    state, device = device_state(CATALOGUE, "moved", NOW)
-    assert state == "active" and device is not None and device.channel == "web"
-    state, device = device_state(CATALOGUE, "later", NOW)  # the stream judges presses before July
-    assert state == "active" and device is not None and device.channel == "web"
+def test_device_statuses() -> None:
+    assert device_status(CATALOGUE, "nope", NOW) == ("unknown", None)
+    assert device_status(CATALOGUE, "gone", NOW)[0] == "retired"
+    status, device = device_status(CATALOGUE, "live", NOW)
+    assert status == "active" and device is not None and device.channel == "terminal"
+    status, device = device_status(CATALOGUE, "moved", NOW)
+    assert status == "active" and device is not None and device.channel == "web"
+    status, device = device_status(CATALOGUE, "later", NOW)  # the stream judges it before July
+    assert status == "active" and device is not None and device.channel == "web"

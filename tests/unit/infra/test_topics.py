@@ -21,7 +21,7 @@ def test_catalogue_topic_is_compacted_and_prefixed() -> None:
 
 
 def test_compacted_flag_alone_sets_the_policy() -> None:
-    spec = TopicSpec("x", 1, "k", "V", "d", compacted=True)
+    spec = TopicSpec("x", 1, "k", None, "d", compacted=True)
     assert new_topic_kwargs(spec)["config"] == {"cleanup.policy": "compact"}
 
 

@@ -81,5 +81,5 @@ def test_a_comment_action_needs_text_and_a_comment_is_bounded() -> None:
 def test_the_actions_topic_is_created_and_its_value_has_a_schema() -> None:
     assert ALERTS_ACTIONS in TOPICS
     assert (ALERTS_ACTIONS.name, ALERTS_ACTIONS.key) == ("alerts.actions", "alert_id")
-    schema = json_schemas()[ALERTS_ACTIONS.value]
+    schema = json_schemas()[ALERTS_ACTIONS.value_name]
     assert schema["properties"]["action"]["enum"] == ["ack", "comment", "close"]

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.sink.batch import Batch, BatchPolicy, insert_isolating
+from civicpulse.sink.batch import BatchPolicy, PartitionBatch, insert_isolating
 
 
 def test_token_and_commit_offset_name_the_offset_range_including_dead_messages() -> None:
-    batch = Batch("p.scores", 3, opened_at=0.0)
+    batch = PartitionBatch("p.scores", 3, opened_at=0.0)
     batch.add_dead(40, b"{", "bad json")
     batch.add(41, ("row",), b"{}")
     batch.add(45, ("row",), b"{}")
@@ -22,7 +22,7 @@ def test_token_and_commit_offset_name_the_offset_range_including_dead_messages()
 
 
 def test_offsets_must_grow() -> None:
-    batch = Batch("t", 0, opened_at=0.0)
+    batch = PartitionBatch("t", 0, opened_at=0.0)
     batch.add(5, (), b"")
     with pytest.raises(ValueError, match="went backwards"):
         batch.add(5, (), b"")
@@ -30,12 +30,12 @@ def test_offsets_must_grow() -> None:
 
 def test_policy_flushes_on_size_or_age_never_when_empty() -> None:
     policy = BatchPolicy(max_rows=3, max_age=1.0)
-    young = Batch("t", 0, opened_at=10.0)
+    young = PartitionBatch("t", 0, opened_at=10.0)
     assert not policy.due([young], now=100.0)  # empty: nothing to flush however old
     young.add(0, (), b"")
     assert not policy.due([young], now=10.5)
     assert policy.due([young], now=11.0)
-    full = Batch("t", 1, opened_at=10.0)
+    full = PartitionBatch("t", 1, opened_at=10.0)
     for offset in range(3):
         full.add(offset, (), b"")
     assert policy.due([young, full], now=10.1)

@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from civicpulse.schemas.topics import TopicSpec
 from civicpulse.sink.rows import (
     ALERT_COLUMNS,
     PRESS_COLUMNS,
     ROUTES,
     SCORE_COLUMNS,
+    Route,
     RowError,
     decode_row,
+    press_row,
 )
 
 PRESS = {
@@ -92,3 +95,15 @@ def test_counts_beyond_uint32_are_refused() -> None:
     }  # fmt: skip
     with pytest.raises(RowError, match="does not fit UInt32"):
         decode_row(ROUTES["scores"], orjson.dumps(score))
+
+
+def test_each_route_validates_with_its_topics_value_model() -> None:
+    for logical, route in ROUTES.items():
+        assert route.topic.name == logical
+        assert route.model is route.topic.value
+
+
+def test_a_route_needs_a_topic_with_a_value_model() -> None:
+    raw = TopicSpec("bench.out", 6, "device_id", None, "bench")
+    with pytest.raises(ValueError, match=r"bench\.out has no value model"):
+        Route(raw, "presses", PRESS_COLUMNS, press_row)
