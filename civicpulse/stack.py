@@ -32,9 +32,14 @@ from civicpulse.schemas.settings import Settings, get_settings
 from civicpulse.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    import uvicorn
     from clickhouse_connect.driver.client import Client
+    from fastapi import FastAPI
 
+    from civicpulse.analytics.silent_watch import SilentWatch
+    from civicpulse.api.sql_endpoint import SqlServer
     from civicpulse.infra.kafka import LauncherConfig
+    from civicpulse.sink.writer import Sink
 
 __all__ = ["StackContext", "StackHooks", "StackOptions", "run_stack", "up_command"]
 
@@ -158,39 +163,10 @@ def run_stack(options: StackOptions, hooks: StackHooks | None = None) -> None:
 
 
 def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: StackHooks) -> None:
-    import uvicorn
-
-    from civicpulse.analytics.silent_watch import opening_hours_of, start_silent_watch
-    from civicpulse.api.app import create_app
-    from civicpulse.api.serving import uvicorn_options
-    from civicpulse.api.sql_endpoint import start_sql_server
-    from civicpulse.infra.topics import create_topics
-    from civicpulse.sink.clickhouse import close_clients, create_client
-    from civicpulse.sink.migrate import migrate
-    from civicpulse.sink.writer import Sink
-
+    """Prepare topics and store, serve the API with everything beside it until stopped."""
     delivery = _delivery_supervisor(settings)  # a malformed subscriptions file stops us here
-    report = create_topics(bootstrap, settings.topic_prefix)
-    console.print(f"topics: {len(report.created)} created, {len(report.existing)} existing")
-    migrate(settings)
-    client = create_client(settings)
-    console.print(f"clickhouse: {settings.clickhouse_database} migrated")
-    _load_catalogue_file(settings, bootstrap)
-
-    app = create_app(settings)
-    # Grafana and BI tools read the embedded store through ClickHouse's HTTP interface.
-    sql_server = start_sql_server(settings, app.state.api_tokens, port=options.sql_port)
-    if sql_server is not None:
-        console.print(f"sql: http://{sql_server.host}:{sql_server.port}/ (ClickHouse HTTP)")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=options.api_port,
-            log_level="warning",
-            **uvicorn_options(settings),
-        )
-    )
+    client = _prepare_topics_and_store(settings, bootstrap)
+    app, server, sql_server = _build_servers(settings, options)
 
     def stop() -> None:
         server.should_exit = True
@@ -200,18 +176,7 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
     )
     if hooks.prepare is not None:
         hooks.prepare(context)
-    worker = _worker_supervisor(options.grace) if options.worker else None
-    if worker is not None:
-        worker.start()
-    if delivery is not None:
-        delivery.start()
-    sink = Sink(settings, client=client)
-    sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
-    sink_thread.start()
-    # Silent devices are checked where the store is (docs/alerts.md, "Silent devices").
-    silent = start_silent_watch(
-        settings, client, opening_hours_of(app.state.ingest.catalogue.get, settings.city_timezone)
-    )
+    background = _start_background(settings, options, client, app, delivery)
     if options.duration is not None:
         timer = threading.Timer(options.duration, stop)
         timer.daemon = True
@@ -227,26 +192,114 @@ def _run_on(settings: Settings, bootstrap: str, options: StackOptions, hooks: St
         # A second Ctrl-C while stopping must not leave the worker or the broker behind.
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, lambda *_: console.print("[yellow]stopping...[/]"))
+        _shut_down(sql_server, background, hooks, context)
+
+
+def _prepare_topics_and_store(settings: Settings, bootstrap: str) -> Client:
+    """Create the topics, migrate ClickHouse, load the catalogue file; the shared client."""
+    from civicpulse.infra.topics import create_topics
+    from civicpulse.sink.clickhouse import create_client
+    from civicpulse.sink.migrate import migrate
+
+    report = create_topics(bootstrap, settings.topic_prefix)
+    console.print(f"topics: {len(report.created)} created, {len(report.existing)} existing")
+    migrate(settings)
+    client = create_client(settings)
+    console.print(f"clickhouse: {settings.clickhouse_database} migrated")
+    _load_catalogue_file(settings, bootstrap)
+    return client
+
+
+def _build_servers(
+    settings: Settings, options: StackOptions
+) -> tuple[FastAPI, uvicorn.Server, SqlServer | None]:
+    """The API app and its (not yet running) uvicorn server; the SQL endpoint, started."""
+    import uvicorn
+
+    from civicpulse.api.app import create_app
+    from civicpulse.api.serving import uvicorn_options
+    from civicpulse.api.sql_endpoint import start_sql_server
+
+    app = create_app(settings)
+    # Grafana and BI tools read the embedded store through ClickHouse's HTTP interface.
+    sql_server = start_sql_server(settings, app.state.api_tokens, port=options.sql_port)
+    if sql_server is not None:
+        console.print(f"sql: http://{sql_server.host}:{sql_server.port}/ (ClickHouse HTTP)")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=options.api_port,
+            log_level="warning",
+            **uvicorn_options(settings),
+        )
+    )
+    return app, server, sql_server
+
+
+@dataclass(frozen=True)
+class _Background:
+    """What runs beside the API and is stopped after it."""
+
+    worker: Supervisor | None
+    delivery: Supervisor | None
+    sink: Sink
+    sink_thread: threading.Thread
+    silent: SilentWatch | None
+
+
+def _start_background(
+    settings: Settings,
+    options: StackOptions,
+    client: Client,
+    app: FastAPI,
+    delivery: Supervisor | None,
+) -> _Background:
+    """Start the stream worker, alert delivery, the sink thread and the silent-device watch."""
+    from civicpulse.analytics.silent_watch import opening_hours_of, start_silent_watch
+    from civicpulse.sink.writer import Sink
+
+    worker = _worker_supervisor(options.grace) if options.worker else None
+    if worker is not None:
+        worker.start()
+    if delivery is not None:
+        delivery.start()
+    sink = Sink(settings, client=client)
+    sink_thread = threading.Thread(target=sink.run, name="sink", daemon=True)
+    sink_thread.start()
+    # Silent devices are checked where the store is (docs/alerts.md, "Silent devices").
+    silent = start_silent_watch(
+        settings, client, opening_hours_of(app.state.ingest.catalogue.get, settings.city_timezone)
+    )
+    return _Background(worker, delivery, sink, sink_thread, silent)
+
+
+def _shut_down(
+    sql_server: SqlServer | None, background: _Background, hooks: StackHooks, context: StackContext
+) -> None:
+    """After the API stopped: the ``stopping`` hook, then everything else, then the client."""
+    from civicpulse.sink.clickhouse import close_clients
+
+    try:
+        if sql_server is not None:
+            sql_server.stop()
+        if hooks.stopping is not None:
+            hooks.stopping(context)
+    finally:
+        if background.silent is not None:
+            background.silent.stop()
+        background.sink.stop()
+        background.sink_thread.join(timeout=30)
+        if background.worker is not None:
+            background.worker.stop(timeout=30)
+        if background.delivery is not None:
+            background.delivery.stop(timeout=30)
+        console.print(f"stopped; sink stored {background.sink.stats.messages} messages")
         try:
-            if sql_server is not None:
-                sql_server.stop()
-            if hooks.stopping is not None:
-                hooks.stopping(context)
+            if hooks.stopped is not None:
+                hooks.stopped(context)
         finally:
-            if silent is not None:
-                silent.stop()
-            sink.stop()
-            sink_thread.join(timeout=30)
-            if worker is not None:
-                worker.stop(timeout=30)
-            if delivery is not None:
-                delivery.stop(timeout=30)
-            console.print(f"stopped; sink stored {sink.stats.messages} messages")
-            try:
-                if hooks.stopped is not None:
-                    hooks.stopped(context)
-            finally:
-                close_clients()
+            close_clients()
 
 
 def _when_serving(server: object, hooks: StackHooks, context: StackContext) -> None:

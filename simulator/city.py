@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -327,12 +328,66 @@ def build_city(
     run. ``clock_shift`` moves the city's day (opening hours, traffic, moods) against the wall
     clock, so a demo started at night can show a city in its busy hours.
     """
+    # One generator, drawn in a fixed order (devices, then the degraded department): the same
+    # seed gives the same city.
     rng = random.Random(f"{seed}:city:{preset.name}")
     start_ms = to_ms(start)
     end_ms = start_ms + int(duration.total_seconds() * 1000)
     zone = ZoneInfo(preset.timezone)
     chosen = _DEPARTMENTS[: preset.departments]
     departments = tuple(Department(department_id=d, name=name) for d, name, _ in chosen)
+    sites, site_hours, by_department = _lay_out_sites(preset, chosen)
+    devices = _draw_devices(preset, rng, sites, by_department)
+    dep_ids = [d.department_id for d in departments]
+    drawn = rng.choice(dep_ids)  # drawn even when overridden: the rest stays seed-identical
+    if degraded is not None and degraded not in dep_ids:
+        raise ValueError(f"no department {degraded!r} in the {preset.name} city: {dep_ids}")
+    degraded = degraded or drawn
+    shift = int(clock_shift.total_seconds() * 1000)
+    span = end_ms - start_ms
+    if degrade_after is not None:
+        degrade_at = start_ms + int(degrade_after.total_seconds() * 1000)
+    else:
+        # Degrade while the department's desks are open if the run allows it (alerts need
+        # presses), else half-way.
+        open_at = _first_open_minute(
+            by_department[degraded],
+            site_hours,
+            zone,
+            start_ms + span * 2 // 5,
+            start_ms + span * 7 // 10,
+            shift,
+        )
+        degrade_at = start_ms + span // 2 if open_at is None else open_at
+    change = start_ms + max(MINUTE_MS, span // 3)
+    return City(
+        preset=preset,
+        seed=seed,
+        zone=zone,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        departments=departments,
+        sites=tuple(sites),
+        site_hours=site_hours,
+        devices=devices,
+        retired_device=f"{sites[0].site_id}-desk-old",
+        # Far enough back that a clock running weeks late still finds the device in the catalogue.
+        active_from=_midnight(start_ms) - timedelta(days=400),
+        degraded_department=degraded,
+        degrade_at_ms=degrade_at,
+        changed_department=dep_ids[(dep_ids.index(degraded) + 1) % len(dep_ids)],
+        question_change_ms=change - change % MINUTE_MS,
+        clock_shift_ms=shift,
+    )
+
+
+def _lay_out_sites(
+    preset: CityPreset, chosen: Sequence[tuple[str, str, str]]
+) -> tuple[list[Site], dict[str, OpeningHours], dict[str, list[str]]]:
+    """The preset's sites dealt round the departments, with their opening hours.
+
+    Returns the sites, each site's hours, and each department's site ids in order.
+    """
     sites: list[Site] = []
     site_hours: dict[str, OpeningHours] = {}
     by_department: dict[str, list[str]] = {d: [] for d, _, _ in chosen}
@@ -345,6 +400,16 @@ def build_city(
         sites.append(Site(site_id=site_id, department_id=dep_id, name=f"{dep_name} – {district}"))
         site_hours[site_id] = HOURS[hours]
         by_department[dep_id].append(site_id)
+    return sites, site_hours, by_department
+
+
+def _draw_devices(
+    preset: CityPreset,
+    rng: random.Random,
+    sites: list[Site],
+    by_department: dict[str, list[str]],
+) -> tuple[SimDevice, ...]:
+    """Desk terminals at every site (a few plainly worse), staff terminals, web widgets."""
     devices: list[SimDevice] = []
 
     def add(device_id: str, channel: Channel, role: Role, site: Site, pop: float, q: float) -> None:
@@ -364,7 +429,7 @@ def build_city(
     for index in rng.sample(desks, max(1, len(desks) // 40)):
         devices[index] = replace(devices[index], quality=-0.3)
     site_by_id = {s.site_id: s for s in sites}
-    dep_ids = [d.department_id for d in departments]
+    dep_ids = list(by_department)
     for j in range(preset.staff_terminals):
         site = site_by_id[by_department[dep_ids[j % len(dep_ids)]][j // len(dep_ids)]]
         add(f"{site.site_id}-staff", "terminal", "staff", site, 0.3, rng.gauss(0.4, 0.5))
@@ -375,44 +440,4 @@ def build_city(
         name = f"web-{dep_id}" if per_department == 1 else f"web-{dep_id}-{j // len(dep_ids) + 1}"
         pop = preset.web_popularity * rng.lognormvariate(0, 0.2)
         add(name, "web", "web", site, pop, rng.gauss(0.6, 0.3))
-    drawn = rng.choice(dep_ids)  # drawn even when overridden: the rest stays seed-identical
-    if degraded is not None and degraded not in dep_ids:
-        raise ValueError(f"no department {degraded!r} in the {preset.name} city: {dep_ids}")
-    degraded = degraded or drawn
-    shift = int(clock_shift.total_seconds() * 1000)
-    changed = dep_ids[(dep_ids.index(degraded) + 1) % len(dep_ids)]
-    span = end_ms - start_ms
-    # Degrade while the department's desks are open if the run allows it (alerts need presses).
-    degrade_at = _first_open_minute(
-        by_department[degraded],
-        site_hours,
-        zone,
-        start_ms + span * 2 // 5,
-        start_ms + span * 7 // 10,
-        shift,
-    )
-    if degrade_at is None:
-        degrade_at = start_ms + span // 2
-    if degrade_after is not None:
-        degrade_at = start_ms + int(degrade_after.total_seconds() * 1000)
-    change = start_ms + max(MINUTE_MS, span // 3)
-    # Far enough back that a clock running weeks late still finds the device in the catalogue.
-    active_from = _midnight(start_ms) - timedelta(days=400)
-    return City(
-        preset=preset,
-        seed=seed,
-        zone=zone,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        departments=departments,
-        sites=tuple(sites),
-        site_hours=site_hours,
-        devices=tuple(devices),
-        retired_device=f"{sites[0].site_id}-desk-old",
-        active_from=active_from,
-        degraded_department=degraded,
-        degrade_at_ms=degrade_at,
-        changed_department=changed,
-        question_change_ms=change - change % MINUTE_MS,
-        clock_shift_ms=shift,
-    )
+    return tuple(devices)
