@@ -23,6 +23,9 @@ that fall in confirmed periods (a second, small read of ``presses`` pruned to th
 periods' time span; it reads nothing when no period is confirmed) rather than falling back to
 the raw scan: the figure stays one SQL statement, which the Grafana panels reuse as they are.
 
+Scores: SQL derives a score only through ``civicpulse_score(n1, n2, n3, n4)`` (migration 0010),
+Python through :func:`score_of`, which is the stream's ``Counts.score``; the two are tested equal.
+
 Identifiers never come from users; values always travel as bound parameters.
 """
 
@@ -31,6 +34,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from civicpulse.stream.stages.scores.formula import Counts
 
 __all__ = [
     "CONFIRMED_COUNTED",
@@ -119,7 +124,7 @@ RECOMPUTE_SCORES = """
 SELECT scope, scope_id, kind, `window`, window_start, window_end,
        count() AS n, countIf(button = 1) AS n1, countIf(button = 2) AS n2,
        countIf(button = 3) AS n3, countIf(button = 4) AS n4,
-       100 * (n2 + 2 * n3 + 3 * n4) / (3 * n) AS score, (n3 + n4) / n AS positive_share
+       civicpulse_score(n1, n2, n3, n4) AS score, (n3 + n4) / n AS positive_share
 FROM
 (
     SELECT kind, button,
@@ -331,11 +336,10 @@ def figure_sql(figures: dict[Source, str], tz: str, start: datetime, end: dateti
 
 
 def score_of(n1: int, n2: int, n3: int, n4: int) -> float | None:
-    """``100 * mean((button - 1) / 3)``, the contract score (same formula as the stream)."""
-    n = n1 + n2 + n3 + n4
-    return None if n == 0 else 100.0 * (n2 + 2 * n3 + 3 * n4) / (3 * n)
+    """The contract score of counts per button: the stream's own formula (``Counts.score``), as
+    SQL's ``civicpulse_score`` (migration 0010) is."""
+    return Counts(n1, n2, n3, n4).score
 
 
 def positive_share_of(n1: int, n2: int, n3: int, n4: int) -> float | None:
-    n = n1 + n2 + n3 + n4
-    return None if n == 0 else (n3 + n4) / n
+    return Counts(n1, n2, n3, n4).positive_share

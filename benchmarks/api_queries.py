@@ -24,7 +24,7 @@ INSERT INTO scores (scope, scope_id, kind, `window`, window_start, window_end,
                     n, n1, n2, n3, n4, score, positive_share)
 SELECT 'site', site_id, kind, '1d', day_start, day_start + toIntervalDay(1),
        n1 + n2 + n3 + n4 AS n, n1, n2, n3, n4,
-       100 * (n2 + 2 * n3 + 3 * n4) / (3 * n), (n3 + n4) / n
+       civicpulse_score(n1, n2, n3, n4), (n3 + n4) / n
 FROM (
     SELECT site_id, kind, toDateTime64(toStartOfDay(hour, {tz:String}), 3, 'UTC') AS day_start,
            sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3, sum(n4) AS n4

@@ -89,8 +89,8 @@ def from_report_sql(sql: str, **expressions: str) -> str:
 
 # -- shared fragments ------------------------------------------------------------------------
 _FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
-# score over summed rollup counts: 100 * mean((button - 1) / 3), the contract's score
-_ROLLUP_SCORE = "100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * sum(n1 + n2 + n3 + n4))"
+# the contract's score over summed rollup counts (civicpulse_score: migration 0010)
+_ROLLUP_SCORE = "civicpulse_score(sum(n1), sum(n2), sum(n3), sum(n4))"
 _ROLLUP_HOURS = "hour >= $__fromTime AND hour < $__toTime"
 _KIND = "ifNull(CAST(question_kind, 'Nullable(String)'), 'citizen')"
 _DEPARTMENT = "$__conditionalAll(department_id IN (${department:sqlstring}), $department)"
@@ -278,7 +278,7 @@ SITE_DESKS = _compose(
     """
 SELECT device_id,
        countIf(judged = 'counted' AND kind = 'citizen') AS presses,
-       100 * avgIf((button - 1) / 3, judged = 'counted' AND kind = 'citizen') AS score,
+       civicpulse_presses_score(button, judged = 'counted' AND kind = 'citizen') AS score,
        countIf(judged != 'counted') / count() AS filtered_share
 FROM (
     SELECT device_id, if(verdict = 'counted' AND @INSIDE, 'misuse', CAST(verdict, 'String'))
@@ -305,7 +305,7 @@ ORDER BY time
 HEATMAP_GRID = _compose(
     """
 SELECT weekday, hour_of_day, n1 + n2 + n3 + n4 AS presses,
-       100 * (n2 + 2 * n3 + 3 * n4) / (3 * presses) AS score
+       civicpulse_score(n1, n2, n3, n4) AS score
 FROM (@HEATMAP)
 ORDER BY weekday, hour_of_day
 """
@@ -318,12 +318,11 @@ SELECT row_number() OVER (ORDER BY fair_score DESC, site_id) AS rank,
        site_id, department_id, presses, score, fair_score
 FROM (
     SELECT site_id, department_id, n1 + n2 + n3 + n4 AS presses,
-           100 * (n2 + 2 * n3 + 3 * n4) / (3 * presses) AS score,
+           civicpulse_score(n1, n2, n3, n4) AS score,
            (presses * score + @K * city_mean) / (presses + @K) AS fair_score
     FROM (@SITE_TOTALS) AS sites
     CROSS JOIN (
-        SELECT 100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * sum(n1 + n2 + n3 + n4))
-               AS city_mean
+        SELECT @SCORE AS city_mean
         FROM (@SITE_TOTALS)
     ) AS city
 )
@@ -389,7 +388,7 @@ ORDER BY time
 CHANNELS_SIDE_BY_SIDE = "".join(
     (
         "SELECT department, channel_name AS channel, sum(n1 + n2 + n3 + n4) AS responses, "
-        "100 * (sum(n2) + 2 * sum(n3) + 3 * sum(n4)) / (3 * responses) AS score, "
+        "civicpulse_score(sum(n1), sum(n2), sum(n3), sum(n4)) AS score, "
         "responses / sum(responses) OVER (PARTITION BY department) AS share FROM (",
         from_report_sql(SERVICE_CHANNELS, start="$__fromTime", end="$__toTime"),
         ") GROUP BY department, channel_name ORDER BY department, channel_name",
@@ -456,7 +455,7 @@ ORDER BY time
 # The date half of $__dateTimeFilter prunes by the table's leading key, toDate(pressed_at).
 EMPLOYEE_BY_SITE = _compose(
     """
-SELECT site_id, count() AS presses, 100 * avg((button - 1) / 3) AS score
+SELECT site_id, count() AS presses, civicpulse_presses_score(button, true) AS score
 FROM presses FINAL
 WHERE verdict = 'counted' AND question_kind = 'employee' AND NOT @INSIDE
   AND $__dateTimeFilter(toDate(pressed_at), pressed_at)

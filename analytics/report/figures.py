@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from civicpulse.stream.stages.scores.formula import Counts
+
 __all__ = [
     "HEATMAP_MIN_CELLS",
     "LIST_SIZE",
@@ -52,9 +54,8 @@ def shrunk(n: int, mean: float | None, city_mean: float, k: int = SHRINKAGE_K) -
 
 def counts_of(n1: int, n2: int, n3: int, n4: int) -> dict[str, Any]:
     """Counts per button, their total and the contract score (``None`` with no response)."""
-    n = n1 + n2 + n3 + n4
-    score = None if n == 0 else 100.0 * (n2 + 2 * n3 + 3 * n4) / (3 * n)
-    return {"n": n, "n1": n1, "n2": n2, "n3": n3, "n4": n4, "score": score}
+    counts = Counts(n1, n2, n3, n4)
+    return {"n": counts.n, "n1": n1, "n2": n2, "n3": n3, "n4": n4, "score": counts.score}
 
 
 def too_few(n: int) -> bool:
