@@ -218,24 +218,27 @@ def create(
         typer.Option(help="Replicas per partition (default: the cluster's default, 1 locally)."),
     ] = None,
 ) -> None:
-    """Create every topic of the catalogue; topics that already exist are left as they are."""
-    from civicpulse.infra.topics import create_topics, ensure_alert_topics
+    """Create every topic of the catalogue and every topic a stream stage's processors declare
+    (read or write); topics that already exist are left as they are."""
+    from civicpulse.infra.topics import create_topics, ensure_alert_topics, merge_reports
+
+    # The one command of infra that reads the stream: the stages' declarations say which topics
+    # they use (stream.framework.registry), so a new processor's output needs no list here.
+    from civicpulse.stream.framework.app import stage_topics
 
     settings = get_settings()
     chosen = settings.topic_prefix if prefix is None else prefix
     bootstrap = settings.bootstrap_servers
     try:
         with err.status(f"creating topics on {bootstrap}"):
-            report = create_topics(bootstrap, chosen, replication_factor=replication_factor)
+            report = create_topics(
+                bootstrap, chosen, replication_factor=replication_factor, extra=stage_topics()
+            )
             if department:
                 alerts = ensure_alert_topics(
                     bootstrap, department, chosen, replication_factor=replication_factor
                 )
-                report = type(report)(
-                    report.created + alerts.created,
-                    report.existing + alerts.existing,
-                    report.fewer_partitions + alerts.fewer_partitions,
-                )
+                report = merge_reports(report, alerts)
     except CivicpulseError as exc:
         raise _fail(exc) from exc
     for name in report.created:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,8 @@ __all__ = [
     "ensure_alert_topics",
     "ensure_topics",
     "list_topics",
+    "merge_reports",
+    "named_topic_kwargs",
     "new_topic_kwargs",
     "validate_topic_name",
 ]
@@ -57,11 +59,19 @@ def new_topic_kwargs(
     config = dict(spec.config)
     if spec.compacted:
         config.setdefault("cleanup.policy", "compact")
+    kwargs = named_topic_kwargs(topic_name(spec, prefix), spec.partitions, replication_factor)
+    return {**kwargs, "config": config}
+
+
+def named_topic_kwargs(
+    name: str, partitions: int, replication_factor: int | None = None
+) -> dict[str, Any]:
+    """``NewTopic`` keyword arguments of a topic outside the catalogue (physical name)."""
     return {
-        "topic": validate_topic_name(topic_name(spec, prefix)),
-        "num_partitions": spec.partitions,
+        "topic": validate_topic_name(name),
+        "num_partitions": partitions,
         "replication_factor": -1 if replication_factor is None else replication_factor,
-        "config": config,
+        "config": {},
     }
 
 
@@ -92,14 +102,23 @@ def ensure_topics(
     specs: Sequence[TopicSpec],
     prefix: str = "",
     *,
+    named: Mapping[str, int] | None = None,
     replication_factor: int | None = None,
     timeout: float = 30.0,
 ) -> TopicReport:
-    """Create each of ``specs`` that does not exist yet; waits until the new ones are visible."""
+    """Create each of ``specs`` that does not exist yet; waits until the new ones are visible.
+
+    ``named`` maps more topics, by physical name, to their partitions (no prefix, no config: a
+    stream app's internal topics, ``<app id>-<name>``).
+    """
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
 
     wanted = [new_topic_kwargs(spec, prefix, replication_factor) for spec in specs]
+    wanted += [
+        named_topic_kwargs(name, partitions, replication_factor)
+        for name, partitions in (named or {}).items()
+    ]
     if not wanted:
         return TopicReport((), ())
     admin = _admin(bootstrap)
@@ -151,10 +170,26 @@ def create_topics(
     *,
     replication_factor: int | None = None,
     timeout: float = 30.0,
+    extra: Sequence[TopicSpec] = (),
 ) -> TopicReport:
-    """Create every topic of the catalogue (``schemas.topics.TOPICS``) under ``prefix``."""
+    """Create every topic of the catalogue (``schemas.topics.TOPICS``) under ``prefix``, and
+    ``extra`` ones (``civicpulse topics create`` passes the stream stages' declared topics)."""
+    specs = {spec.name: spec for spec in (*TOPICS, *extra)}
     return ensure_topics(
-        bootstrap, TOPICS, prefix, replication_factor=replication_factor, timeout=timeout
+        bootstrap,
+        list(specs.values()),
+        prefix,
+        replication_factor=replication_factor,
+        timeout=timeout,
+    )
+
+
+def merge_reports(*reports: TopicReport) -> TopicReport:
+    """One report of several create calls."""
+    return TopicReport(
+        tuple(name for report in reports for name in report.created),
+        tuple(name for report in reports for name in report.existing),
+        tuple(name for report in reports for name in report.fewer_partitions),
     )
 
 

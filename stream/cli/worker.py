@@ -17,6 +17,7 @@ from rich.markup import escape
 from civicpulse.schemas.exceptions import CivicpulseError
 from civicpulse.schemas.settings import get_settings
 from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.stages.builtin import BUILT_IN
 
 __all__ = ["alerts_app", "catalogue_app", "stream_app"]
 
@@ -30,6 +31,10 @@ alerts_app = typer.Typer(
 )
 
 _err = Console(stderr=True, soft_wrap=True)
+
+#: ``--stages``: the registered stages (``stream.stages.builtin``), the default ones by default
+_STAGES_HELP = "; ".join(f"{stage.name} ({stage.summary})" for stage in BUILT_IN.stages())
+_DEFAULT_STAGES = ",".join(stage.name for stage in BUILT_IN.choose(BUILT_IN.defaults()))
 
 
 def _fail(exc: CivicpulseError) -> typer.Exit:
@@ -86,9 +91,9 @@ def worker_command(
         ),
     ] = 30.0,
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",
-    stages: Annotated[
-        str, typer.Option(help="comma-separated stages to run: antispam,scores,reasons")
-    ] = "antispam,scores",
+    stages: Annotated[str, typer.Option(help=f"comma-separated stages to run: {_STAGES_HELP}")] = (
+        _DEFAULT_STAGES
+    ),
     transport: Annotated[
         str,
         typer.Option(
@@ -104,7 +109,8 @@ def worker_command(
         ),
     ] = "stream",
 ) -> None:
-    """Run one stream worker: anti-spam, scores and alerts. Start several to share the load.
+    """Run one stream worker: anti-spam, scores and alerts by default. Start several to share
+    the load.
 
     Broker, topic prefix, city time zone and data dir come from the CIVICPULSE_* settings. Load
     the catalogue (`civicpulse catalogue load`) before presses flow: a press of a device the

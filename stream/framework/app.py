@@ -1,9 +1,10 @@
 """The Faust application: the configured stages' processors on one runner (wiring only).
 
-The processors (``stages``: anti-spam, scoring hop, scores + alerts; ``reasons``) say what they
-read, write and keep; ``runner.Runner`` runs each as an agent (offsets, order, flushes,
-failures); this module reads the catalogue before any of them starts, checks the Faust version
-(``faust_repairs``) and adds the stall watchdog over every source topic.
+The processors (of the stages registered in ``stream.stages.builtin``: anti-spam, scoring hop,
+scores + alerts; ``reasons``) say what they read, write and keep; ``runner.Runner`` runs each as
+an agent (offsets, order, flushes, failures); this module reads the catalogue before any of them
+starts, checks the Faust version (``faust_repairs``) and adds the stall watchdog over every
+source topic.
 """
 
 from __future__ import annotations
@@ -15,20 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, topic_name
+from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TopicSpec, topic_name
 from civicpulse.stream.catalogue.topic import CatalogueReader
-from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework.failfast import FailureLedger
 from civicpulse.stream.framework.faust_repairs import check_faust
 from civicpulse.stream.framework.outputs import Outputs
 from civicpulse.stream.framework.processors import Processor
+from civicpulse.stream.framework.registry import worker_topics
 from civicpulse.stream.framework.runner import Runner
 from civicpulse.stream.framework.watchdog import GroupOffsets, install_stall_watchdog
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
-from civicpulse.stream.stages.antispam.processor import RAW_PARTITION_HEADER, AntiSpam, judged_bytes
+from civicpulse.stream.stages.antispam.processor import RAW_PARTITION_HEADER, judged_bytes
 from civicpulse.stream.stages.antispam.rules import RuleBook
-from civicpulse.stream.stages.reasons.processor import Reasons
-from civicpulse.stream.stages.scores.processor import Scores, ScoringHop
+from civicpulse.stream.stages.builtin import BUILT_IN
 
 __all__ = [
     "RAW_PARTITION_HEADER",
@@ -39,14 +39,15 @@ __all__ = [
     "create_app",
     "judged_bytes",
     "processors",
+    "stage_topics",
 ]
 
 log = logging.getLogger("civicpulse.stream")
 
 
-#: the stages a worker can run (``--stages``)
-STAGES = frozenset({"antispam", "scores", "reasons"})
-DEFAULT_STAGES = frozenset({"antispam", "scores"})
+#: the stages a worker can run (``--stages``), registered in ``stream.stages.builtin``
+STAGES = frozenset(BUILT_IN.names())
+DEFAULT_STAGES = BUILT_IN.defaults()
 #: Faust's URL scheme of each transport driver
 TRANSPORT_SCHEMES = {"aiokafka": "kafka", "confluent": "confluent"}
 
@@ -117,30 +118,16 @@ def app_settings(config: StreamConfig) -> dict[str, Any]:
 
 
 def processors(config: StreamConfig) -> list[Processor[Any]]:
-    """The processors of the configured stages, in the order the runner declares them."""
-    unknown = sorted(config.stages - STAGES)
-    if unknown:
-        raise StreamError(
-            f"unknown stage(s) {', '.join(unknown)}: choose among {', '.join(sorted(STAGES))}"
-        )
-    chosen: list[Processor[Any]] = []
-    if "antispam" in config.stages:
-        chosen.append(AntiSpam(config.rules))
-    if "scores" in config.stages:
-        chosen.append(ScoringHop())
-        chosen.append(
-            Scores(
-                alerts=config.alerts,
-                timezone=config.timezone,
-                city_id=config.city_id,
-                grace_seconds=config.grace_seconds,
-                tick_seconds=config.tick_seconds,
-                drain_seconds=config.drain_seconds,
-            )
-        )
-    if "reasons" in config.stages:
-        chosen.append(Reasons())
-    return chosen
+    """The processors of the configured stages, in the order the runner declares them (an
+    unknown stage is a StreamError naming the registered ones)."""
+    return BUILT_IN.processors(config)
+
+
+def stage_topics() -> tuple[TopicSpec, ...]:
+    """The catalogue topics the processors of every registered stage read or write, with the
+    framework's own (``civicpulse topics create`` creates them; internal topics are named after
+    a worker's group, so each worker creates its own)."""
+    return worker_topics(processors(StreamConfig(bootstrap="", stages=STAGES))).catalogue
 
 
 def create_app(config: StreamConfig, extra: Iterable[Processor[Any]] = ()) -> Any:

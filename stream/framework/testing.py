@@ -7,8 +7,8 @@ processor
 the same order guard, flushes and fail-fast as the built-in stages. The worker imports ``spec``
 with the caller's ``sys.path`` (so a processor defined in a test module works). It is a context
 manager that stops the worker at the end; ``log()`` returns what the worker wrote, ``check()``
-raises with its tail if it has exited. The topics it reads and writes and the catalogue topic
-must exist (``civicpulse topics create``), as for every worker.
+raises with its tail if it has exited. Like every worker, it creates the topics the processor
+declares (``source``, ``outputs``) and the catalogue and dead-letter topics when missing.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> None:
 
     from civicpulse.schemas.settings import get_settings
     from civicpulse.stream.framework.app import StreamConfig, create_app
-    from civicpulse.stream.framework.worker import wait_for_group_coordinator
+    from civicpulse.stream.framework.worker import prepare_worker
 
     spec, tick = sys.argv[1], float(sys.argv[2])
     settings = get_settings()
@@ -107,8 +107,7 @@ def main() -> None:
         # A group of its own, as for any added processor in its own worker (docs/processors.md)
         group=processor.name,
     )
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    wait_for_group_coordinator(config.bootstrap, config.topic(processor.source))
+    prepare_worker(config, [processor])
     app = create_app(config, extra=[processor])
     Worker(app, loglevel="info", quiet=True, redirect_stdouts=False).execute_from_commandline()
 

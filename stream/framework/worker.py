@@ -1,9 +1,11 @@
 """Start the Faust worker programmatically (``civicpulse stream worker``).
 
-Before Faust starts, the worker makes sure the broker can coordinate consumer groups: on a fresh
-broker the first JoinGroup can meet GroupCoordinatorNotAvailable while ``__consumer_offsets`` is
-being created, and Faust's first start then ended up with no partitions of its topics. A
-throwaway confluent-kafka consumer in its own group joins and gets an assignment first.
+Before Faust starts, the worker creates the topics its processors declare when they are missing
+(their ``source`` and ``outputs``: ``stream.framework.registry.worker_topics``), and makes sure
+the broker can coordinate consumer groups: on a fresh broker the first JoinGroup can meet
+GroupCoordinatorNotAvailable while ``__consumer_offsets`` is being created, and Faust's first
+start then ended up with no partitions of its topics. A throwaway confluent-kafka consumer in its
+own group joins and gets an assignment first.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from civicpulse.infra import kafka_clients
-from civicpulse.schemas.topics import PRESSES_RAW, topic_name
+from civicpulse.infra.topics import TopicReport, ensure_topics
+from civicpulse.schemas.topics import topic_name
 from civicpulse.stream.exceptions import StreamError
-from civicpulse.stream.framework.app import StreamConfig, create_app
+from civicpulse.stream.framework.app import StreamConfig, create_app, processors
+from civicpulse.stream.framework.processors import Processor
+from civicpulse.stream.framework.registry import worker_topics
 
-__all__ = ["run_worker", "wait_for_group_coordinator"]
+__all__ = ["prepare_worker", "run_worker", "wait_for_group_coordinator"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -45,16 +51,31 @@ def wait_for_group_coordinator(bootstrap: str, topic: str, timeout: float = 60.0
     return time.monotonic() - started
 
 
+def prepare_worker(config: StreamConfig, running: Sequence[Processor[Any]]) -> TopicReport:
+    """Before Faust starts: the data dir, the topics the processors declare (``source`` and
+    ``outputs``, plus the catalogue and dead letters) created if missing, the group coordinator."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    topics = worker_topics(running)
+    report = ensure_topics(
+        config.bootstrap,
+        topics.catalogue,
+        config.prefix,
+        named=topics.internal_partitions(config.app_id),
+    )
+    if report.created:
+        log.info("created topics %s", ", ".join(report.created))
+    # any topic the worker uses will do: the probe only needs its group to get an assignment
+    probe = topic_name(topics.catalogue[0], config.prefix)
+    waited = wait_for_group_coordinator(config.bootstrap, probe)
+    log.info("group coordinator ready after %.1fs", waited)
+    return report
+
+
 def run_worker(config: StreamConfig, *, loglevel: str = "info") -> None:
     """Create the topics if needed, wait for the coordinator, run Faust until stopped."""
     from faust import Worker
 
-    from civicpulse.infra.topics import create_topics
-
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    create_topics(config.bootstrap, config.prefix)
-    waited = wait_for_group_coordinator(config.bootstrap, topic_name(PRESSES_RAW, config.prefix))
-    log.info("group coordinator ready after %.1fs", waited)
+    prepare_worker(config, processors(config))
     app = create_app(config)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

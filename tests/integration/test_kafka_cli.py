@@ -1,4 +1,5 @@
-"""``civicpulse kafka start|status|stop`` as a user runs them: real processes, real broker."""
+"""``civicpulse kafka start|status|stop`` and ``civicpulse topics create`` as a user runs them:
+real processes, real broker."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from civicpulse.infra.kafka_process import free_port, is_alive, port_is_free
+from civicpulse.infra.topics import list_topics
+from civicpulse.schemas.topics import TOPICS, topic_name
+from civicpulse.stream.framework.app import stage_topics
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +91,21 @@ def test_start_refuses_a_taken_port(launcher_env: dict[str, str]) -> None:
     assert result.returncode == 1
     assert "is taken by another process" in result.stderr
     assert not (Path(launcher_env["CIVICPULSE_DATA_DIR"]) / "kafka" / "kafka.pid").exists()
+
+
+def test_topics_create_makes_the_catalogue_and_every_stages_declared_topics(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    env = dict(os.environ, KAFKA_BOOTSTRAP=kafka_bootstrap, CIVICPULSE_TOPIC_PREFIX=topic_prefix)
+    specs = {spec.name: spec for spec in (*TOPICS, *stage_topics())}
+    create = [CIVICPULSE, "topics", "create"]
+
+    first = subprocess.run(create, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(create, env=env, capture_output=True, text=True, timeout=120)
+
+    assert first.returncode == 0, first.stderr
+    assert f"{len(specs)} created, 0 already existed" in first.stdout
+    assert f"0 created, {len(specs)} already existed" in second.stdout
+    assert list_topics(kafka_bootstrap, topic_prefix) == {
+        topic_name(spec, topic_prefix): spec.partitions for spec in specs.values()
+    }

@@ -1,8 +1,9 @@
 """The processor harness (``stream.framework.testing``) runs a processor as a real worker, end to
 end.
 
-A trivial processor (``harness_processors.Echo``) is started by its import path: every record it
-reads comes out once, in offset order per partition, a record its ``decode`` refuses is
+A trivial processor (``harness_processors.Echo``) is started by its import path: the worker
+creates the output topic it declares (``harness.echo``, in no catalogue), every record it reads
+comes out once, in offset order per partition, a record its ``decode`` refuses is
 dead-lettered under its name, the runner logs its verb, and leaving the block stops the worker.
 """
 
@@ -16,7 +17,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from civicpulse.infra.topics import TopicReport, ensure_topics
+from civicpulse.infra.topics import TopicReport, list_topics
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_RAW, topic_name
 from civicpulse.stream.framework.testing import processor_worker
 
@@ -36,8 +37,8 @@ def test_the_harness_runs_a_processor_end_to_end(
     tmp_path: Path,
 ) -> None:
     create_test_topics()
-    ensure_topics(kafka_bootstrap, [ECHO], topic_prefix)
     raw, echo = topic_name(PRESSES_RAW, topic_prefix), topic_name(ECHO, topic_prefix)
+    assert echo not in list_topics(kafka_bootstrap, topic_prefix)  # not in the catalogue
     letters = topic_name(DEADLETTER, topic_prefix)
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     sent: list[str] = []
@@ -49,10 +50,17 @@ def test_the_harness_runs_a_processor_end_to_end(
                 sent.append(f"{partition}:{offset}:{value.upper()}")
     assert producer.flush(30) == 0
 
-    collector = Collector(kafka_bootstrap, [echo, letters])
     spec = "tests.integration.harness_processors:Echo"
-    try:
-        with processor_worker(spec, kafka_bootstrap, topic_prefix, tmp_path) as worker:
+    with processor_worker(spec, kafka_bootstrap, topic_prefix, tmp_path) as worker:
+        # the worker creates the output its processor declares (Echo.outputs), as declared
+        deadline = time.monotonic() + 60
+        while echo not in (created := list_topics(kafka_bootstrap, topic_prefix)):
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            worker.check()
+            time.sleep(0.5)
+        assert created[echo] == ECHO.partitions
+        collector = Collector(kafka_bootstrap, [echo, letters])
+        try:
             deadline = time.monotonic() + 90
             while len(collector.messages[echo]) < len(sent) or not collector.messages[letters]:
                 assert time.monotonic() < deadline, worker.log()[-3000:]
@@ -60,9 +68,9 @@ def test_the_harness_runs_a_processor_end_to_end(
                 collector.poll(0.5)
             collector.settle(echo, quiet=3, timeout=30)
             log = worker.log()
-        assert not worker.running()
-    finally:
-        collector.close()
+        finally:
+            collector.close()
+    assert not worker.running()
 
     echoed = [v.decode() for _, v in collector.messages[echo]]
     for partition in PARTITIONS:  # partitions interleave; each one keeps its offset order
