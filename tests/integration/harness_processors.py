@@ -10,7 +10,7 @@ from civicpulse.stream.framework.processors import Batch, Processor, Record, Und
 
 __all__ = ["ECHO", "Echo"]
 
-#: where ``Echo`` writes (the test creates it: it is not in the topic catalogue)
+#: where ``Echo`` writes: in no catalogue, the worker creates it as ``Echo.outputs`` declares it
 ECHO = TopicSpec("harness.echo", 1, "none", None, "partition:offset:VALUE of each record read.")
 
 
