@@ -3,8 +3,8 @@
 A *stage* is what ``--stages`` names: a name, whether a plain ``civicpulse stream worker`` runs
 it, and a factory from the worker's ``StreamConfig`` to the processors it runs ("scores" is the
 scoring hop and the scores processor). The built-in stages register in
-``civicpulse.stream.stages.builtin``; this module only keeps them in order and answers for them,
-so the framework never imports a stage.
+``civicpulse.stream.stages.builtin``; this module only keeps them in order and answers for them
+and imports no stage (``app``, the composition, reads the built-in registry).
 
 The topics a worker needs are the ones its processors declare: each ``source`` and each of its
 ``outputs`` (``Processor.outputs``), with the catalogue's partitions and config for a

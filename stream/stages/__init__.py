@@ -3,5 +3,5 @@
 ``antispam`` (presses.raw -> accepted/rejected), ``scores`` (the scoring hop and the rolling
 windows, closed windows to ``scores``), ``alerts`` (the alert state machine the scores stage
 steps), ``reasons`` (follow-up reasons per department and hour: the worked example of
-``docs/processors.md``).
+``docs/processors.md``). ``builtin`` registers them: the names ``--stages`` accepts.
 """
