@@ -8,15 +8,20 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from civicpulse.cli import app as cli
 from civicpulse.schemas.topics import (
+    ALERTS_ALL,
     CATALOGUE_DEVICES,
     DEADLETTER,
     PRESSES_ACCEPTED,
     PRESSES_RAW,
+    SCORES,
     TOPICS,
+    TopicSpec,
 )
 from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework.app import (
@@ -103,6 +108,35 @@ def test_declared_topics_are_listed_once_in_the_order_first_declared() -> None:
     assert names[:3] == [PRESSES_RAW.name, PRESSES_ACCEPTED.name, "presses.rejected"]
     assert Internal("scoring", 1) in declared
     assert AUDIT in declared
+
+
+#: what a processor may declare: catalogue topics and internal ones, one internal named like a
+#: catalogue topic (they are different topics: ``<app id>-scores`` is not ``scores``)
+POOL: list[TopicSpec | Internal] = [
+    PRESSES_RAW,
+    PRESSES_ACCEPTED,
+    ALERTS_ALL,
+    SCORES,
+    AUDIT,
+    Internal("scoring", 1),
+    Internal("scores", 2),
+]
+declarations = st.lists(
+    st.tuples(st.sampled_from(POOL), st.lists(st.sampled_from(POOL), max_size=4)), max_size=5
+)
+
+
+@given(declarations)
+def test_declared_topics_are_each_declaration_once_in_first_declared_order(
+    declared: list[tuple[TopicSpec | Internal, list[TopicSpec | Internal]]],
+) -> None:
+    running = [
+        type("P", (Audit,), {"source": source, "outputs": tuple(outputs)})()
+        for source, outputs in declared
+    ]
+    in_order = [topic for source, outputs in declared for topic in (source, *outputs)]
+    expected = [topic for i, topic in enumerate(in_order) if topic not in in_order[:i]]
+    assert list(declared_topics(running)) == expected
 
 
 def test_the_default_worker_creates_the_topics_its_stages_use() -> None:
