@@ -1,9 +1,13 @@
-"""The stream's output producer and the StateStore over a Faust table.
+"""The stream's output producer (outputs and the tables' changelog records).
 
 Outputs go through one confluent-kafka producer (idempotent, acks=all): librdkafka batches in C,
 which the per-message aiokafka path of Faust's ``topic.send`` cannot match. At-least-once is kept
-by hand: an agent flushes this producer (and retries what failed) *before* its batch's events are
-acknowledged, so an offset is never committed ahead of the outputs it produced.
+by hand: the runner's checkpoint (``stream.framework.checkpoint``) flushes this producer (and
+retries what failed) *before* it writes state and before the batch's events are acknowledged, so
+an offset is never committed ahead of the outputs it produced. The changelog records of a table
+(``stream.framework.transaction``) go through it too: Faust's ``table[key] = value`` would send
+them to the partition of the *current event* (wrong in a batch that mixes partitions) and
+through aiokafka's per-message Python path (the stage's bottleneck when measured).
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from typing import Any
 
 from civicpulse.infra import kafka_clients
 from civicpulse.stream.exceptions import StreamError
-from civicpulse.stream.framework.faust_repairs import changelog_record, table_data
 
-__all__ = ["Headers", "Outputs", "TableStore"]
+__all__ = ["Headers", "Outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -75,40 +78,3 @@ class Outputs:
     def close(self) -> None:
         if self._producer.flush(30.0):
             raise StreamError("stream outputs were not all delivered at shutdown")
-
-
-class TableStore:
-    """A StateStore over a Faust table whose changelog records go through ``Outputs``.
-
-    Faust's ``table[key] = value`` sends the changelog record to the partition of the *current
-    event* (wrong in a batch that mixes partitions) and through aiokafka's per-message Python
-    path (the stage's bottleneck when measured). Here the value goes into the table's local
-    store and its changelog record, JSON as Faust's own recovery reads it, into ``Outputs`` for
-    the explicit ``partition``; the agent flushes Outputs before acknowledging its batch.
-    """
-
-    def __init__(self, table: Any, outputs: Outputs) -> None:
-        self.table = table
-        self.outputs = outputs
-        self.topic: str = table.changelog_topic.get_topic_name()
-        self.partition = 0
-
-    def get(self, key: str) -> Any:
-        return table_data(self.table).get(key)
-
-    def keys(self) -> list[str]:
-        """Every key of the table the worker holds (all its partitions: the store is shared)."""
-        return [str(key) for key in table_data(self.table)]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(str(key), value) for key, value in table_data(self.table).items()]
-
-    def set(self, key: str, value: Any) -> None:
-        data = table_data(self.table)
-        if value is None:
-            if key not in data:
-                return
-            del data[key]
-        else:
-            data[key] = value
-        self.outputs.send(self.topic, *changelog_record(key, value), self.partition)

@@ -6,38 +6,46 @@ A processor is one class. It declares
 * ``source``: the topic it reads (a ``TopicSpec`` of ``schemas.topics``, or an ``Internal`` topic
   of the app);
 * ``outputs``: the topics it writes (documentation and the worker's topic creation);
-* ``state``: the table it keeps, if any (``State``: name and partitions; a table with as many
-  partitions as the source is co-partitioned with it: the runner hands each source partition
-  the state of the same partition);
+* ``state``: the table it keeps, if any (``State``: name and partitions, as many as the source:
+  the table is co-partitioned with it and the runner hands each source partition the state of
+  the same partition);
 
 and implements ``process(batch)`` over the events of one source partition, in offset order.
 ``decode`` turns a record into the processor's event type (``TypedProcessor`` validates a
 pydantic model; a record that does not decode is dead-lettered by the runner).
 
-The runner (``stream.framework.runner``) owns everything else, identically for every processor: the
-reading-order guard (a hole in the offsets is held back and re-read, never skipped), the flush
-order (outputs emitted during ``process`` and state written during ``process`` are flushed
-together; state returned by ``take_state`` is written only after the outputs were acknowledged),
-acknowledging inputs only after that flush, the failure ledger and fail-fast exit, timers and
-partition revocation. ``docs/processors.md`` walks through an example
-(``stream.stages.reasons.processor``).
+``batch.state`` (and ``tick.state(partition)``) is that partition's ``Transaction``
+(``stream.framework.transaction``): ``get`` reads its own writes, ``set``/``delete`` stage,
+``keys()`` lists this partition's keys, ``processed_offset`` is the last source offset whose
+effects are stored. Outputs go through ``batch.emit`` (``tick.emit``). Nothing is written
+during ``process``: the runner's ``Checkpoint`` (``stream.framework.checkpoint``) flushes the
+outputs, then writes the state with the processed offset, then acknowledges the inputs; records
+at or below the stored processed offset are never handed to ``process`` again, so no processor
+tracks its own re-delivery.
+
+The runner (``stream.framework.runner``) owns everything else, identically for every processor:
+the reading-order guard (a hole in the offsets is held back and re-read, never skipped), the
+checkpoint, the failure ledger and fail-fast exit, timers and partition revocation.
+``docs/processors.md`` walks through an example (``stream.stages.reasons.processor``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from civicpulse.schemas.topics import TopicSpec, topic_name
 from civicpulse.schemas.validation import describe_validation_error
 from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.framework.transaction import StateStore, Transaction
 
 if TYPE_CHECKING:
     from civicpulse.stream.catalogue.index import CatalogueIndex
+    from civicpulse.stream.framework.checkpoint import Checkpoint
 
 __all__ = [
     "Batch",
@@ -49,6 +57,8 @@ __all__ = [
     "Record",
     "State",
     "StateStore",
+    "Tick",
+    "Transaction",
     "TypedProcessor",
     "UndecodableError",
 ]
@@ -94,16 +104,6 @@ class UndecodableError(StreamError):
     """``decode`` refuses a record: the runner dead-letters it with this message."""
 
 
-class StateStore(Protocol):
-    """One partition of a processor's table: JSON-safe values, ``set(key, None)`` deletes."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
-
-    def keys(self) -> Iterable[str]: ...
-
-
 class Emitter(Protocol):
     """Where outputs go (flushed by the runner before the inputs are acknowledged)."""
 
@@ -119,27 +119,43 @@ class Emitter(Protocol):
 
 @dataclass
 class Context:
-    """What a started processor may use: topic names, the emitter, its state, the catalogue."""
+    """What a started processor may use: topic names, the catalogue and two services."""
 
     prefix: str
     app_id: str
-    bootstrap: str
-    emitter: Emitter
     catalogue: Callable[[], CatalogueIndex]
-    #: the processor's table, one partition at a time (None: the processor keeps no state)
-    state: Callable[[int], StateStore] | None = None
-    #: the runner's producer itself, for a built-in stage that flushes in phases of its own
-    #: (scores); a processor normally only emits
-    producer: Callable[[], Any] | None = None
     #: the worker group's backlog (log end - committed) of the given (topic, partition)s, read
     #: off the event loop; raises when the broker does not answer
     backlog: Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int]]] | None = None
+    #: creates the given departments' alert topics (those missing), off the event loop
+    ensure_alert_topics: Callable[[list[str]], Awaitable[None]] | None = None
 
     def topic(self, spec: TopicSpec | Internal | str) -> str:
         """The physical name of a topic of the catalogue, or of an internal topic."""
         if isinstance(spec, Internal):
             return f"{self.app_id}-{spec.name}"
         return topic_name(spec, self.prefix)
+
+
+@dataclass
+class Tick:
+    """One timer call: where its outputs and state go (committed by the runner afterwards)."""
+
+    context: Context
+    checkpoint: Checkpoint
+
+    def emit(
+        self,
+        topic: TopicSpec | Internal | str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.checkpoint.send(self.context.topic(topic), key, value, headers=headers)
+
+    def state(self, partition: int) -> Transaction:
+        """The state transaction of a source partition the worker holds."""
+        return self.checkpoint.transaction(partition)
 
 
 @dataclass
@@ -150,8 +166,9 @@ class Batch(Generic[E]):
     events: list[tuple[Record, E]]
     context: Context
     dead_letter: Callable[[Record, str], None]
-    #: the processor's state for this partition (co-partitioned tables), else None
-    state: StateStore | None = None
+    checkpoint: Checkpoint
+    #: the processor's state for this partition (a transaction), else None
+    state: Transaction | None = None
     sent: int = field(default=0)
 
     def emit(
@@ -161,7 +178,8 @@ class Batch(Generic[E]):
         value: bytes | None,
         headers: Headers | None = None,
     ) -> None:
-        self.context.emitter.send(self.context.topic(topic), key, value, headers=headers)
+        """One output to ``topic`` (a catalogue topic, an internal one or a *logical* name)."""
+        self.checkpoint.send(self.context.topic(topic), key, value, headers=headers)
         self.sent += 1
 
 
@@ -189,13 +207,9 @@ class Processor(ABC, Generic[E]):
 
     @abstractmethod
     async def process(self, batch: Batch[E]) -> None:
-        """Handle one partition's events: emit outputs, update state."""
+        """Handle one partition's events: emit outputs, stage state in ``batch.state``."""
 
-    def take_state(self) -> Iterable[tuple[int, str, Any]]:
-        """``(partition, key, value)`` to write after this batch's outputs were acknowledged."""
-        return ()
-
-    async def tick(self) -> None:
+    async def tick(self, tick: Tick) -> None:
         """Timer work (every ``tick_seconds``), serialised with ``process``."""
 
     def release(self) -> None:

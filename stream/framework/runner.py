@@ -1,15 +1,17 @@
-"""The one runner of processors over Faust: offsets, order, flush order, failures (see
+"""The one runner of processors over Faust: offsets, order, checkpoints, failures (see
 ``stream.framework.processors`` for what a processor declares).
 
-For each processor the runner declares its source topic and table, and runs one agent whose
-batches go, per source partition, through the reading-order guard (``ordering.InOrder``: a hole
-is held back unacknowledged and the partition sought back to it), ``decode`` (a record that
-does not decode is dead-lettered) and ``process``. Then, for the whole batch: the outputs (and
-the state written during ``process``) are flushed, the state of ``take_state`` is written and
-flushed, and only then does the agent's batch get acknowledged. The agent body runs inside
-``failfast.run_guarded``: an exception ends the worker, a message that fails every time is
-dead-lettered. A processor with ``tick_seconds`` gets a timer, serialised with its batches, that
-runs only while the worker holds one of its source partitions.
+For each processor the runner declares its source topic and table and runs one agent
+(``ProcessorAgent``) whose batches go, per source partition, through the reading-order guard
+(``ordering.InOrder``: a hole is held back unacknowledged and the partition sought back to it),
+the processed-offset skip (a record at or below the partition's stored processed offset was
+fully handled before a restart), ``decode`` (a record that does not decode is dead-lettered)
+and ``process``. Then the batch's ``Checkpoint`` commits (outputs acknowledged, then the state
+with the processed offsets) and only then does the agent's batch get acknowledged. The agent
+body runs inside ``failfast.run_guarded``: an exception ends the worker, a message that fails
+every time is dead-lettered. A processor with ``tick_seconds`` gets a timer, serialised with
+its batches, that runs only while the worker holds one of its source partitions; each tick is
+committed by a checkpoint of its own.
 """
 
 from __future__ import annotations
@@ -23,21 +25,25 @@ from typing import Any
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER
 from civicpulse.stream.catalogue.index import CatalogueIndex
+from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.framework.checkpoint import Checkpoint
 from civicpulse.stream.framework.failfast import FailureLedger, die, run_guarded
-from civicpulse.stream.framework.faust_repairs import withhold_ack
+from civicpulse.stream.framework.faust_repairs import changelog_record, table_data, withhold_ack
 from civicpulse.stream.framework.ordering import InOrder
-from civicpulse.stream.framework.outputs import Outputs, TableStore
+from civicpulse.stream.framework.outputs import Outputs
 from civicpulse.stream.framework.processors import (
     Batch,
     Context,
     Internal,
     Processor,
     Record,
+    Tick,
     UndecodableError,
 )
+from civicpulse.stream.framework.transaction import PartitionState
 from civicpulse.stream.framework.watchdog import GroupOffsets
 
-__all__ = ["Runner", "record_of"]
+__all__ = ["ProcessorAgent", "Runner", "record_of"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -79,196 +85,241 @@ class Runner:
         self.offsets = offsets
         #: physical names of every source topic (the stall watchdog watches them)
         self.sources: set[str] = set()
+        self._alert_topics: set[str] = set()
 
-    def context(self, state: Callable[[int], TableStore] | None = None) -> Context:
+    def context(self) -> Context:
         return Context(
             prefix=self.config.prefix,
             app_id=self.config.app_id,
-            bootstrap=self.config.bootstrap,
-            emitter=_LazyEmitter(self.outputs),
             catalogue=self.catalogue,
-            state=state,
-            producer=self.outputs,
             backlog=self._backlog,
+            ensure_alert_topics=self._ensure_alert_topics,
         )
 
     async def _backlog(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         read = await asyncio.get_running_loop().run_in_executor(None, self.offsets.read, partitions)
         return {key: backlog.pending for key, backlog in read.items()}
 
+    async def _ensure_alert_topics(self, departments: list[str]) -> None:
+        from civicpulse.infra.topics import ensure_alert_topics
+
+        missing = sorted(set(departments) - self._alert_topics)
+        if not missing:
+            return
+        # A blocking AdminClient call: never on the event loop.
+        prefix = self.config.prefix
+        await asyncio.get_running_loop().run_in_executor(
+            None, ensure_alert_topics, self.config.bootstrap, missing, prefix
+        )
+        self._alert_topics.update(missing)
+
     def add(self, processor: Processor[Any]) -> None:
         """Declare the processor's topic and table and run it as an agent."""
-        app, config = self.app, self.config
-        spec = processor.source
+        agent = ProcessorAgent(self, processor)
+        self.sources.add(agent.source_name)
+        agent.install()
+
+
+class ProcessorAgent:
+    """One processor's Faust agent, timer and partition handlers (see module doc)."""
+
+    def __init__(self, runner: Runner, processor: Processor[Any]) -> None:
+        self.runner, self.processor, self.app = runner, processor, runner.app
+        self.source = self._declare_source()
+        self.source_name: str = self.source.get_topic_name()
+        self.table = self._declare_table()
+        self.context = runner.context()
+        self.order = InOrder()
+        self.lock = asyncio.Lock()
+        self.started = asyncio.Event()
+        self._states: dict[int, PartitionState] = {}
+        self._sought: dict[int, tuple[int, float]] = {}
+
+    def _declare_source(self) -> Any:
+        spec, config = self.processor.source, self.runner.config
         if isinstance(spec, Internal):
-            source = app.topic(
+            return self.app.topic(
                 f"{config.app_id}-{spec.name}",
                 partitions=spec.partitions,
                 internal=True,
                 key_serializer="raw",
                 value_serializer="raw",
             )
-        else:
-            source = app.topic(config.topic(spec), key_serializer="raw", value_serializer="raw")
-        source_name: str = source.get_topic_name()
-        self.sources.add(source_name)
-        table = None
-        if processor.state is not None:
-            table = app.Table(
-                processor.state.table, partitions=processor.state.partitions, key_type=str
+        return self.app.topic(config.topic(spec), key_serializer="raw", value_serializer="raw")
+
+    def _declare_table(self) -> Any:
+        state = self.processor.state
+        if state is None:
+            return None
+        if state.partitions != self.processor.source.partitions:
+            raise StreamError(
+                f"processor {self.processor.name}: its table must have as many partitions as "
+                f"its source ({self.processor.source.partitions}), not {state.partitions}"
             )
-        stores: dict[int, TableStore] = {}
+        return self.app.Table(state.table, partitions=state.partitions, key_type=str)
 
-        def store(partition: int) -> TableStore:
-            if table is None:
-                raise RuntimeError(f"processor {processor.name} declares no state")
-            found = stores.get(partition)
-            if found is None:
-                found = stores[partition] = TableStore(table, self.outputs())
-                found.partition = partition
-            return found
+    def install(self) -> None:
+        self.app.agent(self.source, name=self.processor.name)(self.run)
+        self.app.on_partitions_revoked.connect(self.revoked)
+        self.app.on_partitions_assigned.connect(self.assigned)
+        if self.processor.tick_seconds is not None:
+            timer = self.app.timer(
+                interval=self.processor.tick_seconds, name=f"{self.processor.name}_tick"
+            )
+            timer(self.tick)
 
-        context = self.context(store if table is not None else None)
-        co_partitioned = processor.state is not None and (
-            processor.state.partitions == spec.partitions
+    # -- state ----------------------------------------------------------------------------------
+
+    def partition_state(self, partition: int) -> PartitionState:
+        """The table's partition, opened on first use after the worker got it."""
+        found = self._states.get(partition)
+        if found is None:
+            topic: str = self.table.changelog_topic.get_topic_name()
+            outputs = self.runner.outputs
+
+            def send(key: str, value: Any) -> None:
+                outputs().send(topic, *changelog_record(key, value), partition)
+
+            found = PartitionState(table_data(self.table), partition, send)
+            self._states[partition] = found
+        return found
+
+    def checkpoint(self) -> Checkpoint:
+        states = self.partition_state if self.table is not None else None
+        return Checkpoint(self.runner.outputs, states)
+
+    # -- batches --------------------------------------------------------------------------------
+
+    async def run(self, stream: Any) -> None:
+        await self.runner.ready.wait()
+        await self.processor.start(self.context)
+        self.started.set()
+        runner = self.runner
+        await run_guarded(
+            self.processor.name, stream, runner.config, runner.ledger, self.batch, self.dead_event
         )
-        order = InOrder()
-        sought: dict[int, tuple[int, float]] = {}
-        lock = asyncio.Lock()
-        started = asyncio.Event()
-        stage = f"stream.{processor.name}"
-        verb = processor.verb
 
-        def dead(record: Record, error: str) -> None:
-            letter = DeadLetter.of(
-                record.value,
-                error,
-                stage,
-                source_topic=record.topic,
-                source_partition=record.partition,
-                source_offset=record.offset,
-            )
-            self.outputs().send(
-                config.topic(DEADLETTER), record.key, letter.model_dump_json().encode()
-            )
+    async def batch(self, events: list[Any]) -> None:
+        async with self.lock:
+            by_partition: dict[int, list[Any]] = {}
+            for event in events:
+                by_partition.setdefault(event.message.partition, []).append(event)
+            unknown = [p for p in by_partition if not self.order.knows(p)]
+            if unknown:
+                await self.start_partitions(unknown)
+            checkpoint = self.checkpoint()
+            holes = [
+                partition
+                for partition, part in by_partition.items()
+                if await self.partition_batch(checkpoint, partition, part)
+            ]
+            await checkpoint.commit()
+            for partition in sorted(holes):
+                await self.seek_back(partition)
 
-        async def start_partitions(partitions: list[int]) -> None:
-            loop = asyncio.get_running_loop()
-            while True:
-                try:
-                    backlog = await loop.run_in_executor(
-                        None, self.offsets.read, [(source_name, p) for p in partitions]
-                    )
-                    break
-                except Exception as exc:  # the broker may be away: nothing can move meanwhile
-                    log.warning(
-                        "cannot read the committed offsets of %s: %s; retrying", source_name, exc
-                    )
-                    await asyncio.sleep(1.0)
-            for (_topic, partition), held in backlog.items():
-                order.start(partition, held.committed)
-                log.info("%s[%d]: %s from offset %d", source_name, partition, verb, held.committed)
-
-        async def seek_back(partition: int) -> None:
-            # One seek per hole: the events already buffered behind it are held back too, and the
-            # seek re-reads them all. Another seek only if the partition has not moved for a while.
-            from faust.types import TP
-
-            offset = order.next_offset(partition)
-            last = sought.get(partition)
-            if last is not None and last[0] == offset and time.monotonic() - last[1] < 5.0:
-                return
-            sought[partition] = (offset, time.monotonic())
-            log.warning(
-                "%s[%d]: out of order delivery; seeking back to %d", source_name, partition, offset
-            )
-            await app.consumer.seek(TP(source_name, partition), offset)
-
-        async def flush() -> None:
-            out = self.outputs()
-            await out.flush()
-            written = 0
-            for partition, key, value in processor.take_state():
-                store(partition).set(key, value)
-                written += 1
-            if written:
-                await out.flush()
-
-        async def batch(events: list[Any]) -> None:
-            async with lock:
-                by_partition: dict[int, list[Any]] = {}
-                for event in events:
-                    by_partition.setdefault(event.message.partition, []).append(event)
-                unknown = [p for p in by_partition if not order.knows(p)]
-                if unknown:
-                    await start_partitions(unknown)
-                holes: set[int] = set()
-                for partition, part in by_partition.items():
-                    admitted: list[tuple[Record, Any]] = []
-                    for event in part:
-                        if order.admit(partition, event.message.offset) == "hole":
-                            withhold_ack(event)
-                            holes.add(partition)
-                            continue
-                        record = record_of(event.message)
-                        try:
-                            admitted.append((record, processor.decode(record)))
-                        except UndecodableError as exc:
-                            dead(record, str(exc))
-                    if admitted:
-                        state = store(partition) if co_partitioned else None
-                        await processor.process(Batch(partition, admitted, context, dead, state))
-                await flush()
-                for partition in sorted(holes):
-                    await seek_back(partition)
-
-        def dead_event(event: Any, error: str, _stage: str) -> None:
-            dead(record_of(event.message), error)
-
-        async def agent(stream: Any) -> None:
-            await self.ready.wait()
-            await processor.start(context)
-            started.set()
-            await run_guarded(processor.name, stream, config, self.ledger, batch, dead_event)
-
-        async def tick() -> None:
+    async def partition_batch(
+        self, checkpoint: Checkpoint, partition: int, part: list[Any]
+    ) -> bool:
+        """Process one partition's events; True if a hole held some back."""
+        processed = None if self.table is None else self.partition_state(partition).processed_offset
+        admitted: list[tuple[Record, Any]] = []
+        hole = False
+        for event in part:
+            offset = event.message.offset
+            if self.order.admit(partition, offset) == "hole":
+                withhold_ack(event)
+                hole = True
+                continue
+            if processed is not None and offset <= processed:
+                continue  # handled before a restart: outputs flushed, state stored
+            record = record_of(event.message)
+            checkpoint.processed(partition, offset)
             try:
-                held = any(tp.topic == source_name for tp in app.consumer.assignment())
-                if not started.is_set() or not held:
-                    processor.release()  # not ours (any more): rebuild from the table when it is
-                    return
-                async with lock:
-                    await processor.tick()
-                    await flush()
-            except Exception as exc:
-                die(f"{processor.name} tick", exc)
+                admitted.append((record, self.processor.decode(record)))
+            except UndecodableError as exc:
+                self.dead(record, str(exc))
+        if admitted:
+            state = None if self.table is None else checkpoint.transaction(partition)
+            batch = Batch(partition, admitted, self.context, self.dead, checkpoint, state)
+            await self.processor.process(batch)
+        return hole
 
-        async def revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
-            processor.release()
-            order.forget()  # Faust seeks every partition back to its committed offset
+    def dead(self, record: Record, error: str) -> None:
+        letter = DeadLetter.of(
+            record.value,
+            error,
+            f"stream.{self.processor.name}",
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+        )
+        topic = self.runner.config.topic(DEADLETTER)
+        self.runner.outputs().send(topic, record.key, letter.model_dump_json().encode())
 
-        async def assigned(sender: Any, /, *args: Any, **kwargs: Any) -> None:
-            order.forget()
+    def dead_event(self, event: Any, error: str, _stage: str) -> None:
+        self.dead(record_of(event.message), error)
 
-        app.agent(source, name=processor.name)(agent)
-        app.on_partitions_revoked.connect(revoked)
-        app.on_partitions_assigned.connect(assigned)
-        if processor.tick_seconds is not None:
-            app.timer(interval=processor.tick_seconds, name=f"{processor.name}_tick")(tick)
+    # -- offsets --------------------------------------------------------------------------------
 
+    async def start_partitions(self, partitions: list[int]) -> None:
+        loop = asyncio.get_running_loop()
+        wanted = [(self.source_name, p) for p in partitions]
+        while True:
+            try:
+                backlog = await loop.run_in_executor(None, self.runner.offsets.read, wanted)
+                break
+            except Exception as exc:  # the broker may be away: nothing can move meanwhile
+                log.warning(
+                    "cannot read the committed offsets of %s: %s; retrying", self.source_name, exc
+                )
+                await asyncio.sleep(1.0)
+        for (_topic, partition), held in backlog.items():
+            self.order.start(partition, held.committed)
+            log.info(
+                "%s[%d]: %s from offset %d",
+                self.source_name,
+                partition,
+                self.processor.verb,
+                held.committed,
+            )
 
-class _LazyEmitter:
-    """The output producer, created on first use (inside the worker's event loop)."""
+    async def seek_back(self, partition: int) -> None:
+        # One seek per hole: the events already buffered behind it are held back too, and the
+        # seek re-reads them all. Another seek only if the partition has not moved for a while.
+        from faust.types import TP
 
-    def __init__(self, outputs: Callable[[], Outputs]) -> None:
-        self._outputs = outputs
+        offset = self.order.next_offset(partition)
+        last = self._sought.get(partition)
+        if last is not None and last[0] == offset and time.monotonic() - last[1] < 5.0:
+            return
+        self._sought[partition] = (offset, time.monotonic())
+        log.warning(
+            "%s[%d]: out of order delivery; seeking back to %d", self.source_name, partition, offset
+        )
+        await self.app.consumer.seek(TP(self.source_name, partition), offset)
 
-    def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int = -1,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        self._outputs().send(topic, key, value, partition, headers)
+    # -- timer and rebalances -------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        try:
+            held = any(tp.topic == self.source_name for tp in self.app.consumer.assignment())
+            if not self.started.is_set() or not held:
+                self.processor.release()  # not ours (any more): rebuild from the table when it is
+                return
+            if self.app.rebalancing or self.app.in_recovery:
+                return  # the table is being recovered: its state is not readable yet
+            async with self.lock:
+                checkpoint = self.checkpoint()
+                await self.processor.tick(Tick(self.context, checkpoint))
+                await checkpoint.commit()
+        except Exception as exc:
+            die(f"{self.processor.name} tick", exc)
+
+    async def revoked(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        self.processor.release()
+        self._states.clear()  # re-read from the table (recovered again) when it comes back
+        self.order.forget()  # Faust seeks every partition back to its committed offset
+
+    async def assigned(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        self._states.clear()
+        self.order.forget()

@@ -210,17 +210,17 @@ if os.environ.get("CIVICPULSE_TEST_FAIL_MARKER"):
     import civicpulse.stream.stages.scores.stage as scoring
 
     marker = os.environ["CIVICPULSE_TEST_FAIL_MARKER"]
-    original = scoring.ScoresStage.flush
+    original = scoring.ScoresStage.settle
     batches = {"n": 0}
 
-    async def flush(self, now):
+    async def settle(self, now, out, state):
         batches["n"] += 1
         if batches["n"] == 3 and not os.path.exists(marker):
             open(marker, "w").close()
-            raise RuntimeError("injected failure in the scores flush")
-        await original(self, now)
+            raise RuntimeError("injected failure in the scores settle")
+        await original(self, now, out, state)
 
-    scoring.ScoresStage.flush = flush
+    scoring.ScoresStage.settle = settle
 """
 
 

@@ -7,7 +7,7 @@ input that is not a valid PressEvent, a one-line dead-letter error string.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -15,27 +15,19 @@ from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import JudgedPress, PressEvent
 from civicpulse.schemas.validation import describe_validation_error
 from civicpulse.stream.catalogue.index import CatalogueIndex, judged, resolve
+from civicpulse.stream.framework.transaction import StateStore
 from civicpulse.stream.stages.antispam.decide import DeviceState, decide
 from civicpulse.stream.stages.antispam.rules import RuleBook
 
 __all__ = ["Judge", "MemoryStore", "StateStore", "describe_validation_error", "parse_press"]
 
 
-class StateStore(Protocol):
-    """Where anti-spam state parts live: a dict here, a Faust table in the worker.
+class MemoryStore:
+    """A dict-backed ``StateStore`` (replay and tests; the worker's is its batch's transaction).
 
     Keys are ``device_id`` (the core) and ``device_id|<part>`` (see
-    ``stream.stages.antispam.device_state``); values
-    are JSON-safe dicts. ``set(key, None)`` deletes the key.
+    ``stream.stages.antispam.device_state``); values are JSON-safe dicts.
     """
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
-
-
-class MemoryStore:
-    """A dict-backed StateStore."""
 
     __slots__ = ("values",)
 
@@ -64,8 +56,10 @@ class Judge:
     """Catalogue + rules + per-device state: judges presses one at a time, in partition order.
 
     States are read from the store on a device's first press after a ``flush`` and written back
-    (changed parts only, core last) by ``flush``: the worker flushes once per batch, replay
-    every few thousand lines. Where the flushes fall never changes a verdict.
+    (changed parts only, core last) by ``flush``: the worker flushes into its batch's state
+    transaction once per batch (the checkpoint stores it after the verdicts were acknowledged),
+    replay into a ``MemoryStore`` every few thousand lines. Where the flushes fall never changes
+    a verdict.
     """
 
     __slots__ = ("_open", "index", "rulebook", "store")

@@ -11,21 +11,23 @@ What it declares, and why:
 * ``source = PRESSES_ACCEPTED``, ``event_type = JudgedPress``: the runner validates each record
   (an invalid one is dead-lettered) and hands over typed presses, one partition at a time, in
   offset order.
-* ``state = State("reasons", 6)``: co-partitioned with presses.accepted. One record per
-  (partition, department, hour, reason) holding its count and the highest offset counted: a
-  re-delivered press (offset at or below it) is not counted twice, and no record grows with
-  traffic. Records older than ``keep_hours`` behind the newest hour seen are deleted.
+* ``state = State("reasons", 6)``: co-partitioned with presses.accepted; ``batch.state`` is the
+  transaction of the batch's partition. One record per (department, hour, reason) holding its
+  count: no record grows with traffic. Records older than ``keep_hours`` behind the newest hour
+  seen are deleted.
 * Counts are per source partition (a department's devices spread over partitions); the table
   keeps the latest ``n`` per key and a query sums the partitions.
-* State goes out through ``take_state``: the runner writes it only after the counts it produced
-  were acknowledged by the broker, so a crash in between re-emits the same counts.
+* Nothing here deals with re-delivery: the runner's checkpoint writes the state (with the
+  processed offset) only after the counts were acknowledged by the broker, and never hands a
+  record at or below that offset to ``process`` again; a crash before the state write re-counts
+  from the previous state and re-emits the same counts.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from civicpulse.schemas.events import JudgedPress, ReasonCount
 from civicpulse.schemas.topics import PRESSES_ACCEPTED, REASONS
@@ -51,13 +53,11 @@ class Reasons(TypedProcessor[JudgedPress]):
         self.keep_hours = keep_hours
         #: partition -> newest hour seen (epoch hours); not stored: rebuilt as presses arrive
         self._newest: dict[int, int] = {}
-        #: (partition, key) -> record to write after this batch's outputs are acknowledged
-        self._pending: dict[tuple[int, str], dict[str, int] | None] = {}
 
     async def process(self, batch: Batch[JudgedPress]) -> None:
         assert batch.state is not None
         touched: dict[str, tuple[str, int, str, int]] = {}
-        for record, press in batch.events:
+        for _record, press in batch.events:
             if press.reason is None or press.department_id is None:
                 continue
             hour = int(press.pressed_at.timestamp()) // _HOUR_S
@@ -65,12 +65,10 @@ class Reasons(TypedProcessor[JudgedPress]):
             if hour < newest - self.keep_hours:
                 log.warning("press %s is older than the kept hours: not counted", press.event_id)
                 continue
-            key = f"{batch.partition}|{press.department_id}|{hour}|{press.reason}"
-            current = self._pending.get((batch.partition, key)) or batch.state.get(key)
-            if current is not None and current["o"] >= record.offset:
-                continue  # a re-delivery: this record counted the press already
+            key = f"{press.department_id}|{hour}|{press.reason}"
+            current = batch.state.get(key)
             n = 1 if current is None else current["n"] + 1
-            self._pending[(batch.partition, key)] = {"n": n, "o": record.offset}
+            batch.state.set(key, {"n": n})
             touched[key] = (press.department_id, hour, press.reason, n)
             if newest > self._newest.get(batch.partition, newest - 1):
                 self._newest[batch.partition] = newest
@@ -87,16 +85,10 @@ class Reasons(TypedProcessor[JudgedPress]):
 
     def _prune(self, batch: Batch[JudgedPress], newest: int) -> None:
         assert batch.state is not None
-        prefix = f"{batch.partition}|"
         oldest = newest - self.keep_hours
-        for key in batch.state.keys():  # noqa: SIM118 (a StateStore, not a dict)
-            if key.startswith(prefix) and int(key.split("|", 3)[2]) < oldest:
-                self._pending[(batch.partition, key)] = None
-
-    def take_state(self) -> list[tuple[int, str, Any]]:
-        pending, self._pending = self._pending, {}
-        return [(partition, key, value) for (partition, key), value in pending.items()]
+        for key in batch.state.keys():  # noqa: SIM118 (a Transaction, not a dict)
+            if int(key.split("|", 2)[1]) < oldest:
+                batch.state.delete(key)
 
     def release(self) -> None:
         self._newest.clear()
-        self._pending.clear()

@@ -2,14 +2,14 @@
 
 * ``ScoringHop`` forwards presses.accepted to the internal one-partition topic ``scoring`` so
   that one place sees the whole city.
-* ``Scores`` on that topic: ``ScoresStage`` (table ``scores``, one partition, its two-phase flush),
-  closed windows to ``scores``, alert steps to ``alerts.<department>`` and ``alerts.all``; its
-  tick moves event time on while no press arrives.
+* ``Scores`` on that topic: ``ScoresStage`` (table ``scores``, one partition, settled into the
+  batch's or tick's checkpoint), closed windows to ``scores``, alert steps to
+  ``alerts.<department>`` and ``alerts.all``; its tick moves event time on while no press
+  arrives.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import ClassVar
@@ -22,7 +22,6 @@ from civicpulse.schemas.topics import (
     SCORES,
     alert_topic_name,
 )
-from civicpulse.stream.framework.outputs import Outputs
 from civicpulse.stream.framework.processors import (
     Batch,
     Context,
@@ -30,10 +29,11 @@ from civicpulse.stream.framework.processors import (
     RawProcessor,
     Record,
     State,
+    Tick,
 )
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
-from civicpulse.stream.stages.scores.stage import ScoresStage, scoring_key
+from civicpulse.stream.stages.scores.stage import Out, ScoresStage, scoring_key
 
 __all__ = ["SCORING", "Scores", "ScoringHop"]
 
@@ -83,20 +83,14 @@ class Scores(RawProcessor):
         self.grace_seconds = grace_seconds
         self.tick_seconds = tick_seconds
         self.drain_seconds = drain_seconds
-        self._known_topics: set[str] = set()
         self._last_tick: float | None = None
         self.stage: ScoresStage | None = None
 
     async def start(self, context: Context) -> None:
         await super().start(context)
-        assert context.state is not None and context.producer is not None
-        state, producer = context.state, context.producer
         self.stage = ScoresStage(
-            store=lambda: state(0),  # type: ignore[arg-type,return-value]
-            outputs=producer,
             catalogue=context.catalogue,
             send_alert=self._send_alert,
-            scores_topic=context.topic(SCORES),
             alerts=self.alerts,
             timezone=self.timezone,
             city_id=self.city_id,
@@ -107,7 +101,8 @@ class Scores(RawProcessor):
         await self._ensure_alert_topics(departments)
 
     async def process(self, batch: Batch[Record]) -> None:
-        assert self.stage is not None
+        assert self.stage is not None and batch.state is not None
+        self.stage.open(batch.state)
         now = time.monotonic()
         for record, _ in batch.events:
             try:
@@ -115,12 +110,14 @@ class Scores(RawProcessor):
             except Exception as exc:  # one bad message must never stop the stream
                 log.exception("scoring a press failed")
                 batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
-        await self.stage.flush(now)
+        await self.stage.settle(now, batch, batch.state)
 
-    async def tick(self) -> None:
+    async def tick(self, tick: Tick) -> None:
         stage = self.stage
         if stage is None:
             return
+        state = tick.state(0)
+        stage.open(state)
         now = time.monotonic()
         last = max(stage.last_press, self._last_tick if self._last_tick is not None else now)
         quiet = now - stage.last_press
@@ -136,7 +133,7 @@ class Scores(RawProcessor):
             )
             stage.idle(int((now - last) * 1e6), now=now, drained=drained)
         self._last_tick = now
-        await stage.flush(now)
+        await stage.settle(now, tick, state)
 
     def release(self) -> None:
         if self.stage is not None:
@@ -162,27 +159,16 @@ class Scores(RawProcessor):
             return None
 
     async def _ensure_alert_topics(self, departments: list[str]) -> None:
-        from civicpulse.infra.topics import ensure_alert_topics
+        if self.context.ensure_alert_topics is not None:
+            await self.context.ensure_alert_topics(departments)
 
-        missing = [
-            d
-            for d in departments
-            if alert_topic_name(d, self.context.prefix) not in self._known_topics
-        ]
-        if not missing:
-            return
-        # A blocking AdminClient call: never on the event loop.
-        await asyncio.get_running_loop().run_in_executor(
-            None, ensure_alert_topics, self.context.bootstrap, missing, self.context.prefix
-        )
-        self._known_topics.update(alert_topic_name(d, self.context.prefix) for d in missing)
-
-    async def _send_alert(self, out: Outputs, alert: AlertEvent) -> None:
+    async def _send_alert(self, out: Out, alert: AlertEvent) -> None:
         await self._ensure_alert_topics([alert.department_id])
         value = alert.model_dump_json().encode()
         key = f"{alert.scope}:{alert.scope_id}".encode()
-        out.send(alert_topic_name(alert.department_id, self.context.prefix), key, value)
-        out.send(alert_topic_name(None, self.context.prefix), key, value)
+        # logical names: ``emit`` adds the prefix
+        out.emit(alert_topic_name(alert.department_id), key, value)
+        out.emit(alert_topic_name(None), key, value)
         log.info(
             "alert %s %s %s score=%.1f n=%d",
             alert.state,

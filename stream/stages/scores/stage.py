@@ -1,4 +1,4 @@
-"""The scores stage: accumulator + alert states over one table, and its two-phase flush.
+"""The scores stage: accumulator + alert states over one table, settled once per batch or tick.
 
 Thin wiring around the pure parts (``accumulator``, ``alerts``):
 
@@ -7,14 +7,17 @@ Thin wiring around the pure parts (``accumulator``, ``alerts``):
   (for the watermark), and the lane with the raw offset makes the count idempotent (see
   ``accumulator`` and ``source_of``): re-forwarded by the hop or re-emitted by the anti-spam
   agent after a crash, a press keeps its raw offset.
-* ``flush`` emits, then stores: (1) corrections of closed windows and newly closed windows go to
-  ``scores``, alert events to ``alerts.<department>`` and ``alerts.all``, and the producer is
-  flushed; (2) only then the changed state records (minute slices, meta, alert states) go to the
-  table's changelog, flushed again; the agent acknowledges its inputs after that. A crash before
-  (2) recomputes and emits again (at-least-once; the scores table keeps the latest row and alert
-  ids are deterministic); a crash after it finds every effect in the records. Writing the records
-  first would lose the closing events of a crash in between: the recovered ``closed`` mark would
-  say they were sent.
+  The framework's processed-offset skip does not replace this: the anti-spam agent can re-emit
+  a press after a crash before its own state commit, a re-delivery of *another* stage that this
+  stage's checkpoint cannot see.
+* ``settle`` emits and stages: corrections of closed windows and newly closed windows go to
+  ``scores``, alert events to ``alerts.<department>`` and ``alerts.all`` (through the batch's or
+  tick's emitter), and the changed state records (minute slices, meta, alert states) into the
+  partition's transaction. The runner's checkpoint flushes the outputs before it writes the
+  records: a crash before the write recomputes and emits again (at-least-once; the scores table
+  keeps the latest row and alert ids are deterministic); a crash after it finds every effect in
+  the records. Writing the records first would lose the closing events of a crash in between:
+  the recovered ``closed`` mark would say they were sent.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from civicpulse.schemas.events import AlertEvent, JudgedPress, ScoreEvent
+from civicpulse.schemas.topics import SCORES
 from civicpulse.stream.catalogue.index import CatalogueIndex
-from civicpulse.stream.framework.outputs import Outputs, TableStore
+from civicpulse.stream.framework.processors import Batch, Tick
+from civicpulse.stream.framework.transaction import Transaction
 from civicpulse.stream.stages.alerts.state_machine import (
     AlertBook,
     AlertState,
@@ -38,6 +44,9 @@ from civicpulse.stream.stages.scores.accumulator import ScoreAccumulator, Source
 __all__ = ["ScoresStage", "scoring_key", "source_of"]
 
 log = logging.getLogger("civicpulse.stream")
+
+#: where a settle's outputs go: the batch's or the tick's emitter
+Out = Batch[Any] | Tick
 
 _ALERT_PREFIX = "a|"
 #: nothing closes this long after the stage (re)starts (see ScoreAccumulator.warmup)
@@ -83,21 +92,15 @@ class ScoresStage:
     def __init__(
         self,
         *,
-        store: Callable[[], TableStore],
-        outputs: Callable[[], Outputs],
         catalogue: Callable[[], CatalogueIndex],
-        send_alert: Callable[[Outputs, AlertEvent], Awaitable[None]],
-        scores_topic: str,
+        send_alert: Callable[[Out, AlertEvent], Awaitable[None]],
         alerts: AlertBook,
         timezone: str,
         city_id: str,
         grace_seconds: float,
     ) -> None:
-        self._store = store
-        self._outputs = outputs
         self._catalogue = catalogue
         self._send_alert = send_alert
-        self._scores_topic = scores_topic
         self._alerts = alerts
         self._zone = ZoneInfo(timezone)
         self._city_id = city_id
@@ -110,14 +113,14 @@ class ScoresStage:
 
     # -- state --------------------------------------------------------------------------------
 
-    def accumulator(self) -> ScoreAccumulator:
+    def open(self, state: Transaction) -> ScoreAccumulator:
         """The accumulator, rebuilt from the table when the stage (re)gets its partition."""
         if self._acc is None:
             now = time.monotonic()
             acc = ScoreAccumulator(
                 self._zone, self._city_id, grace_us=self._grace_us, warmup=_WARMUP_SECONDS
             )
-            data = self._store().items()
+            data = state.items()
             acc.load(((k, v) for k, v in data if not k.startswith(_ALERT_PREFIX)), now)
             self._states = {
                 k: AlertState.from_dict(v)
@@ -126,6 +129,12 @@ class ScoresStage:
             }
             self._dirty_states = set()
             self._acc = acc
+        return self._acc
+
+    def accumulator(self) -> ScoreAccumulator:
+        """The accumulator ``open`` loaded (the processor opens it before every batch or tick)."""
+        if self._acc is None:
+            raise RuntimeError("the scores stage was not opened over its state")
         return self._acc
 
     def forget(self) -> None:
@@ -152,12 +161,11 @@ class ScoresStage:
         acc = self.accumulator()
         acc.held = bool(raw_backlog - acc.raw_partitions())
 
-    # -- flush --------------------------------------------------------------------------------
+    # -- settle -------------------------------------------------------------------------------
 
-    async def flush(self, now: float) -> None:
-        """Emit, flush, then store the changed records, flush (see module doc)."""
+    async def settle(self, now: float, out: Out, state: Transaction) -> None:
+        """Emit what closed or changed, stage the changed records (see module doc)."""
         acc = self.accumulator()
-        out = self._outputs()
         corrections, closed = acc.advance(now)
         for score in corrections:
             self._send_score(out, score)
@@ -169,18 +177,15 @@ class ScoresStage:
         alerts, self._pending_alerts = self._pending_alerts, []
         for alert in alerts:
             await self._send_alert(out, alert)
-        await out.flush()
-        store = self._store()
         for name, value in acc.take_dirty():
-            store.set(name, value)
+            state.set(name, value)
         for key in sorted(self._dirty_states):
-            store.set(key, self._states[key].to_dict())
+            state.set(key, self._states[key].to_dict())
         self._dirty_states.clear()
-        await out.flush()
 
-    def _send_score(self, out: Outputs, score: ScoreEvent) -> None:
-        out.send(
-            self._scores_topic,
+    def _send_score(self, out: Out, score: ScoreEvent) -> None:
+        out.emit(
+            SCORES,
             f"{score.scope}:{score.scope_id}".encode(),
             score.model_dump_json().encode(),
         )
