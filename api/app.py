@@ -20,15 +20,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from civicpulse.api import alert_actions, ingest, live, pages, phone, review, web
-from civicpulse.api.catalogue_source import CatalogueSource
-from civicpulse.api.docs_pages import install_docs
+from civicpulse.api.alerts import actions as alert_actions
 from civicpulse.api.edge import BodyLimits, EdgeMiddleware
-from civicpulse.api.keys import DeviceKeys
-from civicpulse.api.query_setup import install_queries
-from civicpulse.api.state import IngestOptions, IngestState, Publisher, Readiness
-from civicpulse.api.tokens import ApiTokens
-from civicpulse.api.visitors import DailySalt, VisitorHasher
+from civicpulse.api.ingest import terminals as ingest
+from civicpulse.api.ingest import web
+from civicpulse.api.ingest.catalogue_source import CatalogueSource
+from civicpulse.api.ingest.keys import DeviceKeys
+from civicpulse.api.ingest.state import IngestOptions, IngestState, Publisher, Readiness
+from civicpulse.api.ingest.visitors import DailySalt, VisitorHasher
+from civicpulse.api.pages import assets as pages
+from civicpulse.api.pages import live, phone
+from civicpulse.api.pages.docs import install_docs
+from civicpulse.api.query import review
+from civicpulse.api.query.setup import install_queries
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.producers.kafka_producer import AsyncPublisher, presses_topic
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings, get_settings

@@ -52,7 +52,7 @@ def add_key(
     replace: Annotated[bool, typer.Option(help="revoke the device's other keys")] = False,
 ) -> None:
     """Issue a new random key for DEVICE, print it once; only its scrypt hash is stored."""
-    from civicpulse.api.keys import DeviceKeys
+    from civicpulse.api.ingest.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
 
     settings = get_settings()
@@ -65,7 +65,7 @@ def add_key(
 @devices_app.command("list")
 def list_devices() -> None:
     """Devices that have at least one key."""
-    from civicpulse.api.keys import DeviceKeys
+    from civicpulse.api.ingest.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
 
     for device in DeviceKeys.in_data_dir(get_settings().data_dir).devices():
@@ -75,7 +75,7 @@ def list_devices() -> None:
 @devices_app.command("revoke")
 def revoke(device: Annotated[str, typer.Argument(help="device_id whose keys to drop")]) -> None:
     """Revoke every key of DEVICE."""
-    from civicpulse.api.keys import DeviceKeys
+    from civicpulse.api.ingest.keys import DeviceKeys
     from civicpulse.schemas.settings import get_settings
 
     if not DeviceKeys.in_data_dir(get_settings().data_dir).revoke(device):

@@ -31,7 +31,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civicpulse.api.ratelimit import RateLimiter
+from civicpulse.api.ingest.ratelimit import RateLimiter
 
 __all__ = ["BodyLimits", "EdgeMiddleware", "ip_limited"]
 

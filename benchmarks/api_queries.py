@@ -57,7 +57,7 @@ def api_figures(
     from fastapi.testclient import TestClient
 
     from civicpulse.api.app import create_app
-    from civicpulse.api.tokens import ApiTokens
+    from civicpulse.api.query.tokens import ApiTokens
     from civicpulse.schemas.catalogue import Catalogue
 
     with tempfile.TemporaryDirectory(prefix="civicpulse-bench-api-") as folder:

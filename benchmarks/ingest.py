@@ -29,7 +29,7 @@ import httpx
 import orjson
 
 from benchmarks.common import Figure, broker, parser, percentile, report, stopwatch
-from civicpulse.api.keys import DeviceKeys
+from civicpulse.api.ingest.keys import DeviceKeys
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.producers.kafka_producer import create_producer, deliver, presses_topic

@@ -187,8 +187,8 @@ def main() -> None:
         client_process()
         return
     rounds, phase = (2, 10.0) if args.quick else (20, 60.0)
+    from civicpulse.api.query.tokens import ApiTokens
     from civicpulse.api.sql_endpoint import start_sql_server
-    from civicpulse.api.tokens import ApiTokens
     from civicpulse.infra.kafka_process import free_port
     from civicpulse.infra.topics import create_topics
     from civicpulse.schemas.topics import PRESSES_ACCEPTED, topic_name

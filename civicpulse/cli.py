@@ -11,8 +11,8 @@ import typer
 from civicpulse.analytics.cli import export_command, report_command, verify_command
 from civicpulse.analytics.review.cli import review_app
 from civicpulse.api.cli import api_app, devices_app
-from civicpulse.api.poster import qr_command
-from civicpulse.api.tokens_cli import tokens_app
+from civicpulse.api.pages.poster import qr_command
+from civicpulse.api.query.tokens_cli import tokens_app
 from civicpulse.cli_help import reflow_help
 from civicpulse.dashboards.cli import dashboards_app
 from civicpulse.demo.run import demo_command

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 import orjson
 
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.api.sql_endpoint.compression import compress_frames
 from civicpulse.api.sql_endpoint.engine import QueryResult, ReadOnlyPool
 from civicpulse.api.sql_endpoint.errors import SqlEndpointError, http_status
@@ -35,7 +36,6 @@ from civicpulse.api.sql_endpoint.protocol import (
     parse_request,
     pick_encoding,
 )
-from civicpulse.api.tokens import ApiTokens
 from civicpulse.schemas.settings import Settings
 
 __all__ = ["SqlEndpointApp", "SqlServer", "start_sql_server"]

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from civicpulse.api import demo_links
-from civicpulse.api.demo_links import DemoLinks
+from civicpulse.api.pages import demo_links
+from civicpulse.api.pages.demo_links import DemoLinks
 from civicpulse.demo.feed import DemoFeed
 from civicpulse.demo.plan import demo_simulation
 from civicpulse.demo.setup import issue_access, read_history, with_kiosk

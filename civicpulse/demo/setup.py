@@ -77,7 +77,7 @@ def issue_access(
 ) -> tuple[str, Path]:
     """A fresh key for the kiosk device (earlier demo kiosk keys stop working); the access
     file of the run with the token and the key. Returns (key, access file)."""
-    from civicpulse.api.keys import DeviceKeys
+    from civicpulse.api.ingest.keys import DeviceKeys
 
     key = DeviceKeys.in_data_dir(settings.data_dir).add(kiosk, replace=True)
     lines = [

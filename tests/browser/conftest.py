@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from civicpulse.api.app import create_app
-from civicpulse.api.state import IngestOptions
+from civicpulse.api.ingest.state import IngestOptions
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from tests.integration.ingest_setup import ServerThread, make_catalogue, make_keys, make_settings

@@ -9,7 +9,8 @@ from typing import Any
 
 __all__ = ["FACE_COLOURS", "distinct_colours", "face_pixels", "keep_screenshot"]
 
-# The conventional colours of buttons 1..4 (api/static/faces.js): red, pink, light and dark green.
+# The conventional colours of buttons 1..4 (api/pages/static/faces.js): red, pink, light and dark
+# green.
 FACE_COLOURS = {
     1: (0xD3, 0x2F, 0x2F),
     2: (0xF4, 0x8F, 0xB1),

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from civicpulse.api.tokens import CONFIGURED_TOKEN_NAME
+from civicpulse.api.query.tokens import CONFIGURED_TOKEN_NAME
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.sink.batch import BatchPolicy
 from civicpulse.sink.rows import ALERT_COLUMNS, alert_row

@@ -14,7 +14,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from civicpulse.api.app import create_app
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.settings import Settings

@@ -19,7 +19,7 @@ from clickhouse_connect.driver.client import Client
 from civicpulse.analytics.review.periods import Suspect, scan
 from civicpulse.analytics.review.store import load_presses, store_suspects
 from civicpulse.api.app import create_app
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.events import JudgedPress

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from civicpulse.api.keys import DeviceKeys
+from civicpulse.api.ingest.keys import DeviceKeys
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicpulse.api.app import create_app
-from civicpulse.api.keys import DeviceKeys
+from civicpulse.api.ingest.keys import DeviceKeys
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings

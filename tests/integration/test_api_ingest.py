@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicpulse.api.app import create_app
-from civicpulse.api.state import IngestOptions
+from civicpulse.api.ingest.state import IngestOptions
 from civicpulse.infra.topics import create_topics
 from civicpulse.producers.kafka_producer import AsyncPublisher, create_producer, presses_topic
 from civicpulse.schemas.events import PressEvent

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from civicpulse.api.demo_links import DemoLinks
+from civicpulse.api.pages.demo_links import DemoLinks
 from civicpulse.demo.plan import (
     busy_clock_shift,
     choose_degraded,

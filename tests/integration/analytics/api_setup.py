@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from civicpulse.api.app import create_app
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import AlertEvent, JudgedPress
 from civicpulse.schemas.settings import Settings

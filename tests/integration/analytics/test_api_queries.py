@@ -19,8 +19,8 @@ from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from civicpulse.api.query_params import utc_text
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.params import utc_text
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.settings import Settings
 

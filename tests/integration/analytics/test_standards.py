@@ -18,7 +18,7 @@ from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
 from civicpulse.api.app import create_app
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.settings import Settings

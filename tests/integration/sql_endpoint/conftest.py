@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.api.sql_endpoint import SqlServer, start_sql_server
-from civicpulse.api.tokens import ApiTokens
 from civicpulse.dashboards.macros import expand
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.schemas.settings import Settings

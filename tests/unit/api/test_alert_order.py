@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.api.alert_order import MergeBuffer, format_event_id, parse_event_id
+from civicpulse.api.alerts.order import MergeBuffer, format_event_id, parse_event_id
 
 
 def test_event_id_round_trip() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from civicpulse.api.catalogue_source import device_status
+from civicpulse.api.ingest.catalogue_source import device_status
 from civicpulse.schemas.catalogue import Catalogue
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from civicpulse.api.edge import BodyLimits, ip_limited
-from civicpulse.api.models import PressBatch
+from civicpulse.api.ingest.models import PressBatch
+from civicpulse.api.ingest.state import IngestOptions
 from civicpulse.api.serving import uvicorn_options
-from civicpulse.api.state import IngestOptions
 from civicpulse.schemas.settings import Settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from civicpulse.api.keys import DeviceKeys, hash_key, new_key, verify_key
+from civicpulse.api.ingest.keys import DeviceKeys, hash_key, new_key, verify_key
 
 
 def test_hash_verifies_only_the_same_key() -> None:

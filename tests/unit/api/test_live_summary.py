@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from civicpulse.api.live_summary import Rows, assemble
+from civicpulse.api.pages.live_summary import Rows, assemble
 from tests.browser.wall_setup import NAMES, wall_catalogue
 
 AT = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)

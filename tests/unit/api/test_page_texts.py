@@ -11,8 +11,8 @@ import pytest
 
 from civicpulse.analytics.review.periods import Pattern
 from civicpulse.analytics.review.store import State
-from civicpulse.api.pages import STATIC_DIR
-from civicpulse.api.texts import PAGES
+from civicpulse.api.pages.assets import STATIC_DIR
+from civicpulse.api.pages.texts import PAGES
 
 _PAGES = ("index.html", "live.html", "review.html")
 _SCRIPTS = ("live.js", "review.js")

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.api.query_params import decode_cursor, encode_cursor, time_range
+from civicpulse.api.query.params import decode_cursor, encode_cursor, time_range
 
 _moment = st.datetimes(
     min_value=datetime(1971, 1, 1), max_value=datetime(2199, 1, 1), timezones=st.just(UTC)

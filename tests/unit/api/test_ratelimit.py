@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.api.ratelimit import RateLimiter
+from civicpulse.api.ingest.ratelimit import RateLimiter
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicpulse.api.tokens import CONFIGURED_TOKEN_NAME, ApiTokens
+from civicpulse.api.query.tokens import CONFIGURED_TOKEN_NAME, ApiTokens
 
 
 def test_a_token_is_known_by_its_name_and_the_configured_one_by_the_variable(

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.api.visitors import DailySalt, VisitorHasher, visitor_hash
+from civicpulse.api.ingest.visitors import DailySalt, VisitorHasher, visitor_hash
 
 
 def test_same_browser_same_day_same_visitor_across_restart(tmp_path: Path) -> None:

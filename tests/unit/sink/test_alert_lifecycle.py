@@ -15,7 +15,7 @@ from civicpulse.analytics.alert_lifecycle import (
     Lifecycle,
     lifecycle_of,
 )
-from civicpulse.api.alert_actions import refusal
+from civicpulse.api.alerts.actions import refusal
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

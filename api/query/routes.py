@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from civicpulse.analytics import api_queries as sql
-from civicpulse.api.alert_actions import LIFECYCLE_FIELDS, with_lifecycles
-from civicpulse.api.auth import require_token
-from civicpulse.api.models import ProblemDetail
-from civicpulse.api.query_context import OrjsonResponse, query_client, query_settings
-from civicpulse.api.query_models import (
+from civicpulse.api.alerts.actions import LIFECYCLE_FIELDS, with_lifecycles
+from civicpulse.api.ingest.models import ProblemDetail
+from civicpulse.api.query.auth import require_token
+from civicpulse.api.query.context import OrjsonResponse, query_client, query_settings
+from civicpulse.api.query.models import (
     AlertsPage,
     ChannelScoresPage,
     HeatmapPage,
@@ -31,7 +31,7 @@ from civicpulse.api.query_models import (
     ScoresPage,
     VerdictsPage,
 )
-from civicpulse.api.query_params import (
+from civicpulse.api.query.params import (
     Limit,
     TimeRange,
     decode_cursor,

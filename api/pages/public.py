@@ -20,8 +20,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from civicpulse.api.public_page import Lang, PublicMonth, months_of, render_department, render_index
-from civicpulse.api.query_context import current_catalogue, query_settings
+from civicpulse.api.pages.public_page import (
+    Lang,
+    PublicMonth,
+    months_of,
+    render_department,
+    render_index,
+)
+from civicpulse.api.query.context import current_catalogue, query_settings
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.sink.exceptions import SinkError
 

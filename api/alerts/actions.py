@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict
 
 from civicpulse.analytics.alert_lifecycle import AlertStatus, Lifecycle, alert_status, lifecycles
 from civicpulse.analytics.api_queries import Page
-from civicpulse.api.auth import bearer, get_tokens, require_token
-from civicpulse.api.models import ProblemDetail
-from civicpulse.api.query_params import utc_text
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.ingest.models import ProblemDetail
+from civicpulse.api.query.auth import bearer, get_tokens, require_token
+from civicpulse.api.query.params import utc_text
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.schemas.events import AlertAction, AlertCommentText
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import ALERTS_ACTIONS, topic_name

@@ -36,8 +36,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from civicpulse.api.catalogue_source import device_status
-from civicpulse.api.models import (
+from civicpulse.api.ingest.catalogue_source import device_status
+from civicpulse.api.ingest.models import (
     BatchAccepted,
     EventError,
     PressBatch,
@@ -45,7 +45,7 @@ from civicpulse.api.models import (
     ProblemDetail,
     WebPressIn,
 )
-from civicpulse.api.state import IngestState, get_state
+from civicpulse.api.ingest.state import IngestState, get_state
 from civicpulse.producers.kafka_producer import Delivery
 from civicpulse.schemas.events import PressEvent, future_problem
 from civicpulse.schemas.validation import flat_errors

@@ -19,7 +19,7 @@
   var lang = script.getAttribute("data-question-lang") || params.get("lang") || "pl";
   if (lang !== "en") lang = "pl";
   var askReasons = script.getAttribute("data-reasons") !== "off";
-  // The API pastes api/static/faces.js here when it serves this file (one definition of the faces).
+  // The API pastes api/pages/static/faces.js here when it serves this file (one definition of the faces).
   /*! FACES_JS */
   var faceSvg = civicpulseFaces.svg, COLORS = civicpulseFaces.COLORS;
   var REASON_TIMEOUT_MS = 20000;

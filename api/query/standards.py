@@ -17,15 +17,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from civicpulse.analytics.standards_read import standards_items
-from civicpulse.api.auth import require_token
-from civicpulse.api.queries import _ERRORS, Cursor, _list_page, _query
-from civicpulse.api.query_context import (
+from civicpulse.api.query.auth import require_token
+from civicpulse.api.query.context import (
     OrjsonResponse,
     current_catalogue,
     query_client,
     query_settings,
 )
-from civicpulse.api.query_params import MAX_RANGE, Limit, decode_cursor, invalid
+from civicpulse.api.query.params import MAX_RANGE, Limit, decode_cursor, invalid
+from civicpulse.api.query.routes import _ERRORS, Cursor, _list_page, _query
 
 __all__ = ["StandardItem", "StandardsPage", "router"]
 

@@ -3,7 +3,7 @@
 Reads ``alerts.all`` (or ``alerts.<department>``) with a confluent-kafka consumer that joins no
 group (``assign`` at explicit offsets, never ``subscribe``, never a commit): every client has its
 own position, and the SSE ``Last-Event-ID`` is that position. Each event's ``id`` is
-``topic/partition/offset``; :mod:`civicpulse.api.alert_order` defines the order and the resume
+``topic/partition/offset``; :mod:`civicpulse.api.alerts.order` defines the order and the resume
 rule. The consumer is polled in a worker thread, never on the event loop; sse-starlette sends a
 ``: ping`` comment every ``sse_ping_seconds`` (15 s) so proxies keep an idle stream open.
 """
@@ -22,9 +22,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from civicpulse.api.alert_order import MergeBuffer, format_event_id, parse_event_id
-from civicpulse.api.auth import require_token
-from civicpulse.api.models import ProblemDetail
+from civicpulse.api.alerts.order import MergeBuffer, format_event_id, parse_event_id
+from civicpulse.api.ingest.models import ProblemDetail
+from civicpulse.api.query.auth import require_token
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.settings import Settings
 from civicpulse.schemas.topics import alert_topic_name

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from civicpulse.api.pages import PAGE_CSP, STATIC_DIR
+from civicpulse.api.pages.assets import PAGE_CSP, STATIC_DIR
 
 __all__ = ["TEXTS", "router"]
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from civicpulse.api import alert_actions, alert_stream, public, queries, standards
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.alerts import actions as alert_actions
+from civicpulse.api.alerts import stream as alert_stream
+from civicpulse.api.pages import public
+from civicpulse.api.query import routes as queries
+from civicpulse.api.query import standards
+from civicpulse.api.query.tokens import ApiTokens
 from civicpulse.schemas.settings import Settings
 
 __all__ = ["install_queries"]

@@ -32,7 +32,7 @@ DEFAULT_QUESTION: dict[Lang, str] = {
     "en": "How satisfied are you with our service?",
 }
 
-# The landing page, the live wall and the review page (api/live.py pastes them into the page
+# The landing page, the live wall and the review page (api/pages/live.py pastes them into the page
 # for its language).
 PAGES: dict[Lang, dict[str, str]] = {
     "pl": {

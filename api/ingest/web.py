@@ -17,17 +17,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from civicpulse.api.catalogue_source import device_status
-from civicpulse.api.ingest import future_errors, problem, publish_response
-from civicpulse.api.models import (
+from civicpulse.api.ingest.catalogue_source import device_status
+from civicpulse.api.ingest.models import (
     ProblemDetail,
     QuestionOut,
     ReasonOut,
     WebPressAccepted,
     WebPressIn,
 )
-from civicpulse.api.state import IngestState, get_state
-from civicpulse.api.texts import BUTTONS, DEFAULT_QUESTION, REASONS, UI
+from civicpulse.api.ingest.state import IngestState, get_state
+from civicpulse.api.ingest.terminals import future_errors, problem, publish_response
+from civicpulse.api.pages.texts import BUTTONS, DEFAULT_QUESTION, REASONS, UI
 from civicpulse.schemas.catalogue import Catalogue, Device
 from civicpulse.schemas.events import PressEvent
 

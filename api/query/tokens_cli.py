@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from civicpulse.api.tokens import ApiTokens
+    from civicpulse.api.query.tokens import ApiTokens
 
 __all__ = ["tokens_app"]
 
@@ -17,7 +17,7 @@ tokens_app = typer.Typer(help="Bearer tokens for the query and export API.", no_
 
 
 def _store() -> ApiTokens:
-    from civicpulse.api.tokens import ApiTokens
+    from civicpulse.api.query.tokens import ApiTokens
     from civicpulse.schemas.settings import get_settings
 
     return ApiTokens.in_data_dir(get_settings().data_dir)

@@ -12,7 +12,7 @@ event's key:
 * Resuming from ``t/p/o``: partition ``p`` restarts at ``o + 1``; every other partition at the
   first offset whose timestamp is at least the named event's, skipping keys not after it.
 
-Pure code: the Kafka wiring is :mod:`civicpulse.api.alert_stream`. Assumes timestamps do not
+Pure code: the Kafka wiring is :mod:`civicpulse.api.alerts.stream`. Assumes timestamps do not
 go backwards within a partition (one producer per key; the broker's time index assumes it too).
 """
 

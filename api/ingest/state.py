@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
-from civicpulse.api.catalogue_source import CatalogueSource
-from civicpulse.api.keys import DeviceKeys
-from civicpulse.api.ratelimit import RateLimiter
-from civicpulse.api.visitors import VisitorHasher
+from civicpulse.api.ingest.catalogue_source import CatalogueSource
+from civicpulse.api.ingest.keys import DeviceKeys
+from civicpulse.api.ingest.ratelimit import RateLimiter
+from civicpulse.api.ingest.visitors import VisitorHasher
 from civicpulse.producers.kafka_producer import Delivery
 from civicpulse.schemas.events import PressEvent
 from civicpulse.schemas.settings import Settings

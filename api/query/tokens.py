@@ -1,9 +1,9 @@
 """Query-API tokens, stored only as SHA-256 hashes in ``<data_dir>/api-tokens.json`` (0600).
 
 A token is 32 random bytes (URL-safe base64), printed once by ``civicpulse tokens add NAME``.
-Unlike device keys (scrypt, :mod:`civicpulse.api.keys`), a plain SHA-256 is right here: the token
-is 256-bit random, so there is nothing to brute-force, and a query API checks a token on every
-request. Verification hashes the presented token and compares it with every stored hash in
+Unlike device keys (scrypt, :mod:`civicpulse.api.ingest.keys`), a plain SHA-256 is right here:
+the token is 256-bit random, so there is nothing to brute-force, and a query API checks a token on
+every request. Verification hashes the presented token and compares it with every stored hash in
 constant time, so neither the timing nor the order of the file tells which token matched.
 
 The API re-reads the file when its modification time (or size) changes, at most once a second:

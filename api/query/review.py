@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from civicpulse.api.auth import require_token
-from civicpulse.api.query_context import OrjsonResponse, query_client, query_settings
+from civicpulse.api.query.auth import require_token
+from civicpulse.api.query.context import OrjsonResponse, query_client, query_settings
 from civicpulse.sink.exceptions import ReviewNotFoundError, SinkError
 
 if TYPE_CHECKING:

@@ -2,11 +2,11 @@
 
 * ``GET /`` lists everything a newcomer can open; ``GET /live`` is the city wall;
   ``GET /live/departments/{id}`` one department and its sites; ``GET /live/review`` the
-  reviewers' view of suspect periods (:mod:`civicpulse.api.review`). Pages are static HTML from
-  ``static/`` with the texts of :data:`civicpulse.api.texts.PAGES` pasted in for ``?lang=pl|en``;
-  they need no token themselves (the data does).
+  reviewers' view of suspect periods (:mod:`civicpulse.api.query.review`). Pages are static
+  HTML from ``static/`` with the texts of :data:`civicpulse.api.pages.texts.PAGES` pasted in
+  for ``?lang=pl|en``; they need no token themselves (the data does).
 * ``GET /v1/live/summary`` (bearer token) answers what the wall shows in one request
-  (:mod:`civicpulse.api.live_summary`); alerts reach the wall in between from
+  (:mod:`civicpulse.api.pages.live_summary`); alerts reach the wall in between from
   ``/v1/alerts/stream``. ``at`` replays the wall at a past moment (demos, tests).
 """
 
@@ -21,12 +21,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from civicpulse.api import demo_links
-from civicpulse.api.auth import require_token
-from civicpulse.api.live_summary import LiveSummary, fetch_summary
-from civicpulse.api.models import ProblemDetail
-from civicpulse.api.pages import PAGE_CSP, STATIC_DIR
-from civicpulse.api.texts import PAGES, Lang
+from civicpulse.api.ingest.models import ProblemDetail
+from civicpulse.api.pages import demo_links
+from civicpulse.api.pages.assets import PAGE_CSP, STATIC_DIR
+from civicpulse.api.pages.live_summary import LiveSummary, fetch_summary
+from civicpulse.api.pages.texts import PAGES, Lang
+from civicpulse.api.query.auth import require_token
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.settings import Settings
 from civicpulse.sink.exceptions import SinkError

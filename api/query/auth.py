@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from civicpulse.api.tokens import ApiTokens
+from civicpulse.api.query.tokens import ApiTokens
 
 __all__ = ["bearer", "get_tokens", "require_token"]
 

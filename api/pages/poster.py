@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from civicpulse.api.texts import DEFAULT_QUESTION
+from civicpulse.api.pages.texts import DEFAULT_QUESTION
 from civicpulse.schemas.catalogue import Catalogue
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-# api/static (pages.STATIC_DIR; not imported from there: `civicpulse --help` loads no FastAPI)
+# api/pages/static (pages.STATIC_DIR; not imported from there: `civicpulse --help` loads no FastAPI)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
