@@ -210,7 +210,7 @@ if os.environ.get("CIVICPULSE_TEST_FAIL_MARKER"):
     import civicpulse.stream.stages.scores.stage as scoring
 
     marker = os.environ["CIVICPULSE_TEST_FAIL_MARKER"]
-    original = scoring.ScoresStage.settle
+    original = scoring.ScoreKeeper.settle
     batches = {"n": 0}
 
     async def settle(self, now, out, state):
@@ -220,7 +220,7 @@ if os.environ.get("CIVICPULSE_TEST_FAIL_MARKER"):
             raise RuntimeError("injected failure in the scores settle")
         await original(self, now, out, state)
 
-    scoring.ScoresStage.settle = settle
+    scoring.ScoreKeeper.settle = settle
 """
 
 

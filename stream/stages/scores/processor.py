@@ -2,7 +2,7 @@
 
 * ``ScoringHop`` forwards presses.accepted to the internal one-partition topic ``scoring`` so
   that one place sees the whole city.
-* ``Scores`` on that topic: ``ScoresStage`` (table ``scores``, one partition, settled into the
+* ``Scores`` on that topic: a ``ScoreKeeper`` (table ``scores``, one partition, settled into the
   batch's or tick's checkpoint), closed windows to ``scores``, alert steps to
   ``alerts.<department>`` and ``alerts.all``; its tick moves event time on while no press
   arrives.
@@ -33,7 +33,7 @@ from civicpulse.stream.framework.processors import (
 )
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
-from civicpulse.stream.stages.scores.stage import Out, ScoresStage, scoring_key
+from civicpulse.stream.stages.scores.stage import Out, ScoreKeeper, scoring_key
 
 __all__ = ["SCORING", "Scores", "ScoringHop"]
 
@@ -84,11 +84,11 @@ class Scores(RawProcessor):
         self.tick_seconds = tick_seconds
         self.drain_seconds = drain_seconds
         self._last_tick: float | None = None
-        self.stage: ScoresStage | None = None
+        self.keeper: ScoreKeeper | None = None
 
     async def start(self, context: Context) -> None:
         await super().start(context)
-        self.stage = ScoresStage(
+        self.keeper = ScoreKeeper(
             catalogue=context.catalogue,
             send_alert=self._send_alert,
             alerts=self.alerts,
@@ -101,43 +101,43 @@ class Scores(RawProcessor):
         await self._ensure_alert_topics(departments)
 
     async def process(self, batch: Batch[Record]) -> None:
-        assert self.stage is not None and batch.state is not None
-        self.stage.open(batch.state)
+        assert self.keeper is not None and batch.state is not None
+        self.keeper.open(batch.state)
         now = time.monotonic()
         for record, _ in batch.events:
             try:
-                self.stage.add(record.key, record.value, now)
+                self.keeper.add(record.key, record.value, now)
             except Exception as exc:  # one bad message must never stop the stream
                 log.exception("scoring a press failed")
                 batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
-        await self.stage.settle(now, batch, batch.state)
+        await self.keeper.settle(now, batch, batch.state)
 
     async def tick(self, tick: Tick) -> None:
-        stage = self.stage
-        if stage is None:
+        keeper = self.keeper
+        if keeper is None:
             return
         state = tick.state(0)
-        stage.open(state)
+        keeper.open(state)
         now = time.monotonic()
-        last = max(stage.last_press, self._last_tick if self._last_tick is not None else now)
-        quiet = now - stage.last_press
+        last = max(keeper.last_press, self._last_tick if self._last_tick is not None else now)
+        quiet = now - keeper.last_press
         backlog = await self._backlog()
         if backlog is not None:
             raw = self.context.topic(PRESSES_RAW)
-            stage.hold({p for (topic, p), n in backlog.items() if topic == raw and n > 0})
+            keeper.hold({p for (topic, p), n in backlog.items() if topic == raw and n > 0})
         if quiet >= (self.tick_seconds or 0.0):
             # Drained: quiet long enough and nothing left to read upstream (a busy machine can
             # be quiet here for a while with presses still on their way).
             drained = (
                 quiet >= self.drain_seconds and backlog is not None and not any(backlog.values())
             )
-            stage.idle(int((now - last) * 1e6), now=now, drained=drained)
+            keeper.idle(int((now - last) * 1e6), now=now, drained=drained)
         self._last_tick = now
-        await stage.settle(now, tick, state)
+        await keeper.settle(now, tick, state)
 
     def release(self) -> None:
-        if self.stage is not None:
-            self.stage.forget()
+        if self.keeper is not None:
+            self.keeper.forget()
 
     async def _backlog(self) -> dict[tuple[str, int], int] | None:
         """Unread presses upstream of this stage, per partition; None if the broker is away."""

@@ -1,4 +1,4 @@
-"""The scores stage: accumulator + alert states over one table, settled once per batch or tick.
+"""The score keeper: accumulator + alert states over one table, settled once per batch or tick.
 
 Thin wiring around the pure parts (``accumulator``, ``alerts``):
 
@@ -41,7 +41,7 @@ from civicpulse.stream.stages.alerts.state_machine import (
 )
 from civicpulse.stream.stages.scores.accumulator import ScoreAccumulator, Source
 
-__all__ = ["ScoresStage", "scoring_key", "source_of"]
+__all__ = ["ScoreKeeper", "scoring_key", "source_of"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -86,8 +86,9 @@ def source_of(key: bytes | None) -> tuple[Source | None, int | None]:
     return None, None
 
 
-class ScoresStage:
-    """The scores agent's state and flush (see module doc)."""
+class ScoreKeeper:
+    """The score windows and alert states of the scores processor's one partition: counts
+    presses, closes windows, steps alerts and settles what changed (see module doc)."""
 
     def __init__(
         self,
