@@ -34,7 +34,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Batch",
     "Context",
-    "Emitter",
     "Internal",
     "Processor",
     "RawProcessor",
@@ -102,19 +101,6 @@ class Record:
 
 class UndecodableError(StreamError):
     """``decode`` refuses a record: the runner dead-letters it with this message."""
-
-
-class Emitter(Protocol):
-    """Where outputs go (flushed by the runner before the inputs are acknowledged)."""
-
-    def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int = -1,
-        headers: Headers | None = None,
-    ) -> None: ...
 
 
 @dataclass
