@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from civicpulse.stream.framework.processors import Processor
 from civicpulse.stream.framework.registry import Stage, StageRegistry
-from civicpulse.stream.stages.antispam.processor import AntiSpam
-from civicpulse.stream.stages.reasons.processor import Reasons
-from civicpulse.stream.stages.scores.processor import Scores, ScoringHop
+from civicpulse.stream.stages.antispam.processor import AntiSpamProcessor
+from civicpulse.stream.stages.reasons.processor import ReasonsProcessor
+from civicpulse.stream.stages.scores.processor import ScoresProcessor, ScoringHopProcessor
 
 if TYPE_CHECKING:
     from civicpulse.stream.framework.app import StreamConfig
@@ -23,11 +23,11 @@ __all__ = ["BUILT_IN"]
 
 
 def _antispam(config: StreamConfig) -> Sequence[Processor[Any]]:
-    return (AntiSpam(config.rules),)
+    return (AntiSpamProcessor(config.rules),)
 
 
 def _scores(config: StreamConfig) -> Sequence[Processor[Any]]:
-    scores = Scores(
+    scores = ScoresProcessor(
         alerts=config.alerts,
         timezone=config.timezone,
         city_id=config.city_id,
@@ -35,11 +35,11 @@ def _scores(config: StreamConfig) -> Sequence[Processor[Any]]:
         tick_seconds=config.tick_seconds,
         drain_seconds=config.drain_seconds,
     )
-    return (ScoringHop(), scores)
+    return (ScoringHopProcessor(), scores)
 
 
 def _reasons(config: StreamConfig) -> Sequence[Processor[Any]]:
-    return (Reasons(),)
+    return (ReasonsProcessor(),)
 
 
 BUILT_IN = StageRegistry(

@@ -95,7 +95,7 @@ def test_reasons_counts_equal_a_recomputation_from_the_presses(
             latest.setdefault(key, []).append(count.n)
         return sum(ns[-1] for ns in latest.values())
 
-    spec = "civicpulse.stream.stages.reasons.processor:Reasons"
+    spec = "civicpulse.stream.stages.reasons.processor:ReasonsProcessor"
     try:
         with processor_worker(spec, kafka_bootstrap, topic_prefix, tmp_path) as worker:
             deadline = time.monotonic() + 90
@@ -145,7 +145,7 @@ def test_a_sigkilled_reasons_worker_counts_every_press_once_after_its_restart(
         assert producer.flush(30) == 0
 
     collector = Collector(kafka_bootstrap, [reasons])
-    spec = "civicpulse.stream.stages.reasons.processor:Reasons"
+    spec = "civicpulse.stream.stages.reasons.processor:ReasonsProcessor"
     try:
         feed(presses[:1000], 0)
         with processor_worker(spec, kafka_bootstrap, topic_prefix, tmp_path / "a") as worker:

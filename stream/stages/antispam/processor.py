@@ -1,7 +1,7 @@
 """The anti-spam processor: presses.raw -> presses.accepted | presses.rejected | deadletter.
 
-``AntiSpam`` runs ``Judge`` per source partition over the table ``antispam`` (co-partitioned with
-presses.raw): the judge's changed state parts go into the batch's transaction, which the
+``AntiSpamProcessor`` runs ``Judge`` per source partition over the table ``antispam``
+(co-partitioned with presses.raw): the judge's changed state parts go into the batch's transaction, which the
 runner's checkpoint stores only after the verdicts were acknowledged (a crash in between judges
 the same presses again from the same state: the same verdicts). Each judged press carries the
 presses.raw partition and offset it was judged from in two headers, which the scores stage
@@ -19,7 +19,7 @@ from civicpulse.stream.framework.processors import Batch, RawProcessor, Record, 
 from civicpulse.stream.stages.antispam.judge import Judge
 from civicpulse.stream.stages.antispam.rules import RuleBook
 
-__all__ = ["RAW_OFFSET_HEADER", "RAW_PARTITION_HEADER", "AntiSpam", "judged_bytes"]
+__all__ = ["RAW_OFFSET_HEADER", "RAW_PARTITION_HEADER", "AntiSpamProcessor", "judged_bytes"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -35,7 +35,7 @@ def judged_bytes(press: JudgedPress) -> bytes:
     return press.model_dump_json(exclude_none=True).encode()
 
 
-class AntiSpam(RawProcessor):
+class AntiSpamProcessor(RawProcessor):
     name: ClassVar[str] = "antispam"
     verb: ClassVar[str] = "judging"
     source = PRESSES_RAW

@@ -33,14 +33,14 @@ from civicpulse.schemas.events import JudgedPress, ReasonCount
 from civicpulse.schemas.topics import PRESSES_ACCEPTED, REASONS
 from civicpulse.stream.framework.processors import Batch, State, TypedProcessor
 
-__all__ = ["Reasons"]
+__all__ = ["ReasonsProcessor"]
 
 log = logging.getLogger("civicpulse.stream.stages.reasons.processor")
 
 _HOUR_S = 3600
 
 
-class Reasons(TypedProcessor[JudgedPress]):
+class ReasonsProcessor(TypedProcessor[JudgedPress]):
     """Counts follow-up reasons per department and hour (see module doc)."""
 
     name: ClassVar[str] = "reasons"

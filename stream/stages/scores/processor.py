@@ -1,9 +1,9 @@
 """The scores processors: the scoring hop and the scores stage with its alerts.
 
-* ``ScoringHop`` forwards presses.accepted to the internal one-partition topic ``scoring`` so
-  that one place sees the whole city.
-* ``Scores`` on that topic: a ``ScoreKeeper`` (table ``scores``, one partition, settled into the
-  batch's or tick's checkpoint), closed windows to ``scores``, alert steps to
+* ``ScoringHopProcessor`` forwards presses.accepted to the internal one-partition topic
+  ``scoring`` so that one place sees the whole city.
+* ``ScoresProcessor`` on that topic: a ``ScoreKeeper`` (table ``scores``, one partition, settled
+  into the batch's or tick's checkpoint), closed windows to ``scores``, alert steps to
   ``alerts.<department>`` and ``alerts.all``; its tick moves event time on while no press
   arrives.
 """
@@ -35,7 +35,7 @@ from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
 from civicpulse.stream.stages.scores.stage import Out, ScoreKeeper, scoring_key
 
-__all__ = ["SCORING", "Scores", "ScoringHop"]
+__all__ = ["SCORING", "ScoresProcessor", "ScoringHopProcessor"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -43,7 +43,7 @@ log = logging.getLogger("civicpulse.stream")
 SCORING = Internal("scoring", 1)
 
 
-class ScoringHop(RawProcessor):
+class ScoringHopProcessor(RawProcessor):
     name: ClassVar[str] = "scoring_hop"
     source = PRESSES_ACCEPTED
     outputs = (SCORING,)
@@ -61,7 +61,7 @@ class ScoringHop(RawProcessor):
             batch.emit(SCORING, key, record.value)
 
 
-class Scores(RawProcessor):
+class ScoresProcessor(RawProcessor):
     name: ClassVar[str] = "scores"
     source = SCORING
     outputs = (SCORES, ALERTS_ALL)
