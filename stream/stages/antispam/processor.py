@@ -1,11 +1,11 @@
 """The anti-spam processor: presses.raw -> presses.accepted | presses.rejected | deadletter.
 
-``AntiSpamProcessor`` runs ``Judge`` per source partition over the table ``antispam`` (co-
-partitioned with presses.raw): the judge's changed state parts go into the batch's transaction,
+``AntiSpamProcessor`` runs ``Judge`` per source partition over the table ``antispam``
+(co-partitioned with presses.raw): the judge's changed state parts go into the batch's transaction,
 which the runner's checkpoint stores only after the verdicts were acknowledged (a crash in between
-judges the same presses again from the same state: the same verdicts). Each judged press carries the
-presses.raw partition and offset it was judged from in two headers, which the scores stage orders
-and de-duplicates by (a press judged again after such a crash is a second copy there).
+judges the same presses again from the same state: the same verdicts). Each judged press carries
+the presses.raw partition and offset it was judged from in two headers, which the scores stage
+orders and de-duplicates by (a press judged again after such a crash is a second copy there).
 """
 
 from __future__ import annotations
