@@ -1,6 +1,6 @@
 """Faust's own ceiling: the worker's consumption path with the judging taken out.
 
-A Faust app with the stream worker's settings (``stream.framework.app.app_settings``) and the
+A Faust app with the stream worker's settings (``stream.app.app_settings``) and the
 anti-spam
 agent's shape (``take_events`` batches, outputs through ``stream.framework.outputs.Outputs``,
 flushed
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from civicpulse.schemas.topics import PRESSES_RAW
-from civicpulse.stream.framework.app import StreamConfig, app_settings
+from civicpulse.stream.app import StreamConfig, app_settings
 from civicpulse.stream.framework.outputs import Outputs
-from civicpulse.stream.framework.worker import wait_for_group_coordinator
+from civicpulse.stream.worker import wait_for_group_coordinator
 
 OUTPUT = "noop.out"
 

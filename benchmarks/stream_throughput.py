@@ -197,7 +197,7 @@ def quix_run(bootstrap: str, prefix: str, n: int, sim: Simulation, state_dir: Pa
     """
     from quixstreams import Application
 
-    from civicpulse.stream.framework.app import judged_bytes
+    from civicpulse.stream.app import judged_bytes
     from civicpulse.stream.stages.antispam.judge import Judge
     from civicpulse.stream.stages.antispam.rules import RuleBook
 

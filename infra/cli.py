@@ -224,7 +224,7 @@ def create(
 
     # The one command of infra that reads the stream: the stages' declarations say which topics
     # they use (stream.framework.registry), so a new processor's output needs no list here.
-    from civicpulse.stream.framework.app import stage_topics
+    from civicpulse.stream.app import stage_topics
 
     settings = get_settings()
     chosen = settings.topic_prefix if prefix is None else prefix

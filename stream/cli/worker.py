@@ -117,10 +117,10 @@ def worker_command(
     worker has not heard of is judged unknown_device.
     """
     from civicpulse.infra.topics import validate_topic_name
-    from civicpulse.stream.framework.app import StreamConfig
-    from civicpulse.stream.framework.worker import run_worker
+    from civicpulse.stream.app import StreamConfig
     from civicpulse.stream.stages.alerts.state_machine import AlertBook
     from civicpulse.stream.stages.antispam.rules import RuleBook
+    from civicpulse.stream.worker import run_worker
 
     settings = get_settings()
     logging.basicConfig(

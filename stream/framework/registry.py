@@ -16,14 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, DEADLETTER, TopicSpec
 from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework.processors import Internal, Processor
-
-if TYPE_CHECKING:
-    from civicpulse.stream.framework.app import StreamConfig
 
 __all__ = [
     "FRAMEWORK_TOPICS",
@@ -39,33 +36,45 @@ __all__ = [
 FRAMEWORK_TOPICS: tuple[TopicSpec, ...] = (CATALOGUE_DEVICES, DEADLETTER)
 
 
+class ChoosesStages(Protocol):
+    """What the registry needs of a worker's config: the names of the stages it runs."""
+
+    @property
+    def stages(self) -> frozenset[str]: ...
+
+
+#: the worker's config the stages are built from (``stream.app.StreamConfig``); a type variable so
+#: that the framework imports nothing of the composition above it
+C = TypeVar("C", bound=ChoosesStages)
+
+
 @dataclass(frozen=True)
-class Stage:
+class Stage(Generic[C]):
     """One ``--stages`` name and the processors it runs, built from the worker's config."""
 
     name: str
-    build: Callable[[StreamConfig], Sequence[Processor[Any]]]
+    build: Callable[[C], Sequence[Processor[Any]]]
     #: run by ``civicpulse stream worker`` without ``--stages``
     default: bool
     #: one line for ``--help`` and docs
     summary: str
 
 
-class StageRegistry:
+class StageRegistry(Generic[C]):
     """Stages in registration order (the order the runner declares their processors)."""
 
-    def __init__(self, stages: Iterable[Stage] = ()) -> None:
-        self._stages: dict[str, Stage] = {}
+    def __init__(self, stages: Iterable[Stage[C]] = ()) -> None:
+        self._stages: dict[str, Stage[C]] = {}
         for stage in stages:
             self.register(stage)
 
-    def register(self, stage: Stage) -> Stage:
+    def register(self, stage: Stage[C]) -> Stage[C]:
         if stage.name in self._stages:
             raise StreamError(f"stage {stage.name!r} is registered twice")
         self._stages[stage.name] = stage
         return stage
 
-    def stages(self) -> tuple[Stage, ...]:
+    def stages(self) -> tuple[Stage[C], ...]:
         return tuple(self._stages.values())
 
     def names(self) -> tuple[str, ...]:
@@ -74,7 +83,7 @@ class StageRegistry:
     def defaults(self) -> frozenset[str]:
         return frozenset(name for name, stage in self._stages.items() if stage.default)
 
-    def choose(self, names: Iterable[str]) -> list[Stage]:
+    def choose(self, names: Iterable[str]) -> list[Stage[C]]:
         """The named stages in registration order; an unknown name is a StreamError."""
         wanted = set(names)
         unknown = sorted(wanted - self._stages.keys())
@@ -84,7 +93,7 @@ class StageRegistry:
             )
         return [stage for name, stage in self._stages.items() if name in wanted]
 
-    def processors(self, config: StreamConfig) -> list[Processor[Any]]:
+    def processors(self, config: C) -> list[Processor[Any]]:
         """The processors of ``config.stages``, stage by stage in registration order."""
         return [
             processor for stage in self.choose(config.stages) for processor in stage.build(config)

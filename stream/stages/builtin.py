@@ -17,7 +17,7 @@ from civicpulse.stream.stages.reasons.processor import ReasonsProcessor
 from civicpulse.stream.stages.scores.processor import ScoresProcessor, ScoringHopProcessor
 
 if TYPE_CHECKING:
-    from civicpulse.stream.framework.app import StreamConfig
+    from civicpulse.stream.app import StreamConfig
 
 __all__ = ["BUILT_IN"]
 
@@ -42,7 +42,7 @@ def _reasons(config: StreamConfig) -> Sequence[Processor[Any]]:
     return (ReasonsProcessor(),)
 
 
-BUILT_IN = StageRegistry(
+BUILT_IN: StageRegistry[StreamConfig] = StageRegistry(
     [
         Stage("antispam", _antispam, default=True, summary="presses.raw -> accepted/rejected"),
         Stage("scores", _scores, default=True, summary="rolling windows -> scores, alerts"),

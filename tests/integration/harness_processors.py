@@ -1,4 +1,4 @@
-"""A trivial processor for the harness's own test (``stream.framework.testing``), importable by the
+"""A trivial processor for the harness's own test (``stream.testing``), importable by the
 worker."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from civicpulse.infra.kafka_process import free_port, is_alive, port_is_free
 from civicpulse.infra.topics import list_topics
 from civicpulse.schemas.topics import TOPICS, topic_name
-from civicpulse.stream.framework.app import stage_topics
+from civicpulse.stream.app import stage_topics
 
 pytestmark = pytest.mark.integration
 

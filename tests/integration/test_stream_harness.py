@@ -1,4 +1,4 @@
-"""The processor harness (``stream.framework.testing``) runs a processor as a real worker, end to
+"""The processor harness (``stream.testing``) runs a processor as a real worker, end to
 end.
 
 A trivial processor (``harness_processors.Echo``) is started by its import path: the worker
@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 
 from civicpulse.infra.topics import TopicReport, list_topics
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_RAW, topic_name
-from civicpulse.stream.framework.testing import processor_worker
+from civicpulse.stream.testing import processor_worker
 
 from .harness_processors import ECHO
 from .stream_worker import Collector

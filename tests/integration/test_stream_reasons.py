@@ -23,7 +23,7 @@ from confluent_kafka import Producer
 from civicpulse.infra.topics import TopicReport
 from civicpulse.schemas.events import JudgedPress, ReasonCount
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_ACCEPTED, REASONS, topic_name
-from civicpulse.stream.framework.testing import processor_worker
+from civicpulse.stream.testing import processor_worker
 
 from .stream_worker import Collector
 

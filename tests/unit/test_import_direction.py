@@ -35,7 +35,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 EXCEPTIONS: dict[tuple[str, str], str] = {
     (
         "civicpulse.infra.cli",
-        "civicpulse.stream.framework.app",
+        "civicpulse.stream.app",
     ): "`civicpulse topics create` also creates the topics the stream's stages declare (their "
     "processors' sources and outputs); the command belongs with the composition root",
     (
@@ -53,11 +53,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "civicpulse.stream.catalogue.topic",
     ): "alert delivery follows the catalogue topic with the stream's CatalogueReader; the reader "
     "of a schemas topic belongs below both",
-    (
-        "civicpulse.stream.framework.app",
-        "civicpulse.stream.stages",
-    ): "the Faust app wires the built-in stages into the worker (the stream's composition "
-    "root); it belongs beside stages/, not in framework/",
 }
 
 
@@ -115,13 +110,18 @@ def package_imports() -> list[Import]:
 
 
 def breaks_the_flow(found: Import) -> bool:
-    """Does this import go against ``ALLOWED`` (or into stream/stages from stream/framework)?"""
+    """Does this import go against ``ALLOWED``, or out of stream/framework into what the stream
+    builds on it (the stages, the app that wires them, the worker, the harness, the commands)?"""
     source, target = room_of(found.module), room_of(found.imported)
     if source != "civicpulse" and source != target and target not in ALLOWED[source]:
         return True
-    framework, stages = "civicpulse.stream.framework", "civicpulse.stream.stages"
-    return found.module.startswith(framework + ".") and (
-        found.imported == stages or found.imported.startswith(stages + ".")
+    if not found.module.startswith("civicpulse.stream.framework."):
+        return False
+    above = ("stages", "app", "worker", "testing", "cli")
+    return any(
+        found.imported == f"civicpulse.stream.{room}"
+        or found.imported.startswith(f"civicpulse.stream.{room}.")
+        for room in above
     )
 
 
@@ -142,11 +142,16 @@ def test_the_rules_catch_a_backward_import() -> None:
         "civicpulse.stream.framework.runner", "civicpulse.stream.stages.scores", ""
     )
     assert breaks_the_flow(into_stages)
+    into_the_app = Import("civicpulse.stream.framework.registry", "civicpulse.stream.app", "")
+    assert breaks_the_flow(into_the_app)
+    assert not breaks_the_flow(
+        Import("civicpulse.stream.app", "civicpulse.stream.stages.builtin", "")
+    )
     to_the_root = Import("civicpulse.sink.writer", "civicpulse.supervisor", "")
     assert breaks_the_flow(to_the_root)
     assert not breaks_the_flow(Import("civicpulse.sink.writer", "civicpulse.schemas.events", ""))
     assert not breaks_the_flow(Import("civicpulse.stack", "civicpulse.sink.writer", ""))
-    with_reason = Import("civicpulse.stream.framework.app", "civicpulse.stream.stages.builtin", "")
+    with_reason = Import("civicpulse.sink.cli", "civicpulse.analytics.silent_watch", "")
     assert is_excepted(with_reason)
 
 

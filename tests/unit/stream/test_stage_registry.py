@@ -23,14 +23,14 @@ from civicpulse.schemas.topics import (
     TOPICS,
     TopicSpec,
 )
-from civicpulse.stream.exceptions import StreamError
-from civicpulse.stream.framework.app import (
+from civicpulse.stream.app import (
     DEFAULT_STAGES,
     STAGES,
     StreamConfig,
     processors,
     stage_topics,
 )
+from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework.processors import Batch, Internal, RawProcessor
 from civicpulse.stream.framework.registry import (
     Stage,

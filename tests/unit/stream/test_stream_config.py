@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from civicpulse.cli import app as cli
-from civicpulse.stream.framework.app import StreamConfig, app_settings
+from civicpulse.stream.app import StreamConfig, app_settings
 
 
 def test_the_default_group_is_the_stream_and_an_added_processor_can_have_its_own() -> None:

@@ -1,7 +1,7 @@
 """Run one processor as a real Faust worker against a real broker: the harness for its tests.
 
 ``processor_worker("my_package.module:MyProcessor", bootstrap, prefix, data_dir)`` starts
-``python -m civicpulse.stream.framework.testing`` in a subprocess: a worker running only that
+``python -m civicpulse.stream.testing`` in a subprocess: a worker running only that
 processor
 (built by calling the named class or factory without arguments) on the project's runner, with
 the same order guard, flushes and fail-fast as the built-in stages. The worker imports ``spec``
@@ -67,7 +67,7 @@ def processor_worker(
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     with log_path.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "civicpulse.stream.framework.testing", spec, str(tick)],
+            [sys.executable, "-m", "civicpulse.stream.testing", spec, str(tick)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -91,8 +91,8 @@ def main() -> None:
     from faust import Worker
 
     from civicpulse.schemas.settings import get_settings
-    from civicpulse.stream.framework.app import StreamConfig, create_app
-    from civicpulse.stream.framework.worker import prepare_worker
+    from civicpulse.stream.app import StreamConfig, create_app
+    from civicpulse.stream.worker import prepare_worker
 
     spec, tick = sys.argv[1], float(sys.argv[2])
     settings = get_settings()

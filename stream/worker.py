@@ -19,8 +19,8 @@ from typing import Any
 from civicpulse.infra import kafka_clients
 from civicpulse.infra.topics import TopicReport, ensure_topics
 from civicpulse.schemas.topics import topic_name
+from civicpulse.stream.app import StreamConfig, create_app, processors
 from civicpulse.stream.exceptions import StreamError
-from civicpulse.stream.framework.app import StreamConfig, create_app, processors
 from civicpulse.stream.framework.processors import Processor
 from civicpulse.stream.framework.registry import worker_topics
 
