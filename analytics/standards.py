@@ -36,8 +36,10 @@ __all__ = [
     "attainment",
     "day_status",
     "days_of",
+    "department_of",
     "month_items",
     "period_status",
+    "sites_of",
 ]
 
 Status = Literal["met", "missed", "too_few"]
@@ -77,13 +79,15 @@ def period_status(statuses: Sequence[Status]) -> Status:
     return "missed" if "missed" in statuses else "met" if "met" in statuses else "too_few"
 
 
-def _sites_of(catalogue: Catalogue, standard: Standard) -> set[str]:
+def sites_of(catalogue: Catalogue, standard: Standard) -> set[str]:
+    """The catalogue sites whose presses a standard counts: its site, or its department's."""
     if standard.scope == "site":
         return {standard.id}
     return {s.site_id for s in catalogue.sites if s.department_id == standard.id}
 
 
-def _department_of(catalogue: Catalogue, standard: Standard) -> str | None:
+def department_of(catalogue: Catalogue, standard: Standard) -> str | None:
+    """The department a standard belongs to: its own, or its site's (None: unknown site)."""
     if standard.scope == "department":
         return standard.id
     return next((s.department_id for s in catalogue.sites if s.site_id == standard.id), None)
@@ -120,7 +124,7 @@ def _days(
 ) -> dict[tuple[str, str, str | None], list[StandardDay]]:
     targets: dict[tuple[str, str, str | None], list[Standard]] = {}
     for standard in catalogue.standards:
-        if department and _department_of(catalogue, standard) != department:
+        if department and department_of(catalogue, standard) != department:
             continue
         targets.setdefault(standard.target_key, []).append(standard)
     by_day: dict[date, list[tuple[str, str, tuple[int, int, int, int]]]] = {}
@@ -131,7 +135,7 @@ def _days(
         for day in days:
             rule = applicable(targets[key], day)
             if rule is not None:
-                cell = _counts_of(by_day.get(day, []), _sites_of(catalogue, rule), rule.question)
+                cell = _counts_of(by_day.get(day, []), sites_of(catalogue, rule), rule.question)
                 out.setdefault(key, []).append(StandardDay(rule, day, cell))
     return out
 

@@ -31,17 +31,23 @@ def serve(
     """
     import uvicorn
 
+    from civicpulse.analytics.standards_mirror import start_standards_mirror
     from civicpulse.api.app import create_app
     from civicpulse.api.serving import uvicorn_options
     from civicpulse.api.sql_endpoint import start_sql_server
     from civicpulse.schemas.settings import get_settings
+    from civicpulse.sink.clickhouse import create_client
 
     settings = get_settings()
     app = create_app(settings)
     sql_server = start_sql_server(settings, app.state.api_tokens, port=sql_port)
+    # The catalogue's standards into the store, for Grafana's standards panels (docs/standards.md).
+    source = app.state.ingest.catalogue
+    standards = start_standards_mirror(create_client(settings), source.get, lambda: source.loaded)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
     finally:
+        standards.stop()
         if sql_server is not None:
             sql_server.stop()
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from civicpulse.analytics.silent_watch import SilentWatch
+    from civicpulse.analytics.standards_mirror import StandardsMirror
     from civicpulse.api.sql_endpoint import SqlServer
     from civicpulse.infra.kafka import LauncherConfig
     from civicpulse.sink.writer import Sink
@@ -246,6 +247,7 @@ class _Background:
     sink: Sink
     sink_thread: threading.Thread
     silent: SilentWatch | None
+    standards: StandardsMirror
 
 
 def _start_background(
@@ -255,8 +257,10 @@ def _start_background(
     app: FastAPI,
     delivery: Supervisor | None,
 ) -> _Background:
-    """Start the stream worker, alert delivery, the sink thread and the silent-device watch."""
+    """Start the stream worker, alert delivery, the sink thread, the silent-device watch and the
+    standards mirror."""
     from civicpulse.analytics.silent_watch import opening_hours_of, start_silent_watch
+    from civicpulse.analytics.standards_mirror import start_standards_mirror
     from civicpulse.sink.writer import Sink
 
     worker = _worker_supervisor(options.grace) if options.worker else None
@@ -271,7 +275,10 @@ def _start_background(
     silent = start_silent_watch(
         settings, client, opening_hours_of(app.state.ingest.catalogue.get, settings.city_timezone)
     )
-    return _Background(worker, delivery, sink, sink_thread, silent)
+    # Grafana's standards panels read the catalogue's standards from the store (docs/standards.md).
+    source = app.state.ingest.catalogue
+    standards = start_standards_mirror(client, source.get, lambda: source.loaded)
+    return _Background(worker, delivery, sink, sink_thread, silent, standards)
 
 
 def _shut_down(
@@ -288,6 +295,7 @@ def _shut_down(
     finally:
         if background.silent is not None:
             background.silent.stop()
+        background.standards.stop()
         background.sink.stop()
         background.sink_thread.join(timeout=30)
         if background.worker is not None:

@@ -116,12 +116,13 @@ _DEPARTMENT_VARS = (
 )
 
 
-def _department() -> Board:
+def _department(timezone: str) -> Board:
     return Board(
         uid="civicpulse-department",
         title="civicpulse · Department drill-down",
-        description="One department's citizen score by hour, site and question.",
-        variables=_DEPARTMENT_VARS,
+        description="One department's citizen score by hour, site and question, and its "
+        "service standards by day and month.",
+        variables=(_tz(timezone), *_DEPARTMENT_VARS),
         panels=(
             PanelSpec(
                 "Score per hour",
@@ -152,6 +153,29 @@ def _department() -> Board:
                 "Which follow-up reasons do the department's counted presses give?",
                 sql.REASONS_BY_DEPARTMENT,
                 "barchart",
+            ),
+            PanelSpec(
+                "Service standards this month",
+                "Did the selected departments' service standards (and their sites') hold this "
+                "month so far: met, missed or too few responses, and on how many days?",
+                sql.STANDARDS_THIS_MONTH,
+                "table",
+                width=24,
+            ),
+            PanelSpec(
+                "Service standards per day",
+                "Which days reached each standard's target (the day's score against the "
+                "target line)?",
+                sql.STANDARDS_PER_DAY,
+                "timeseries",
+                width=24,
+            ),
+            PanelSpec(
+                "Service standards by month",
+                "Month by month over the range: met, missed or too few responses per standard?",
+                sql.STANDARDS_BY_MONTH,
+                "table",
+                width=24,
             ),
         ),
     )
@@ -334,7 +358,7 @@ def boards(timezone: str) -> list[Board]:
     """Every dashboard, for a city whose calendar is ``timezone``."""
     return [
         _city_overview(timezone),
-        _department(),
+        _department(timezone),
         _site(),
         _heatmap(timezone),
         _ranking(),

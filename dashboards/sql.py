@@ -24,6 +24,7 @@ from civicpulse.analytics.queries import (
     HOURLY_NOT_MISUSE,
     INSIDE_CONFIRMED,
     SITE_TOTALS,
+    STANDARD_DAYS,
     VERDICTS_PER_DEVICE,
 )
 from civicpulse.analytics.report.gather import SHRINKAGE_K
@@ -57,6 +58,9 @@ __all__ = [
     "SITE_OPTIONS",
     "SITE_RANKING",
     "SITE_SCORE_15M",
+    "STANDARDS_BY_MONTH",
+    "STANDARDS_PER_DAY",
+    "STANDARDS_THIS_MONTH",
     "VERDICTS_BY_DEVICE",
     "from_report_sql",
 ]
@@ -270,6 +274,100 @@ GROUP BY question_id
 ORDER BY question_id
 """
 )
+
+# -- service standards (contract "Service standards"; docs/standards.md) -------------------------
+# The standards come from `standards_current` (migration 0011, mirrored from the catalogue by
+# analytics/standards_mirror.py) with the department and the sites each one counts; the counts
+# per site, question and city day are the API's own figure (analytics.queries.STANDARD_DAYS,
+# confirmed misuse left out); the day's and the month's status are the SQL functions of
+# migration 0011, the one spelling of analytics/standards.py's rule. Days are whole city days:
+# the range's first day (of $__fromTime) to its last (of the moment before $__toTime), every one
+# of them judged, a day without presses `too_few`; the entry with the latest `from` on or before
+# a day applies. Like the heat map, the counts are the rollup form (whole-hour city zones).
+_RANGE_FIRST_DAY = "toDate($__fromTime, @TZ)"
+_RANGE_LAST_DAY = "toDate(subtractSeconds($__toTime, 1), @TZ)"
+
+
+def _standard_days(first: str, last: str) -> str:
+    """One row per standard target and city day ``first`` .. ``last`` (SQL Date expressions)."""
+    counts = from_report_sql(
+        STANDARD_DAYS["rollup"],
+        start=f"toDateTime({first}, @TZ)",
+        end=f"toDateTime({last} + 1, @TZ)",
+        tz="@TZ",
+        kind="'citizen'",
+        department="''",
+        site="''",
+    )
+    template = """
+SELECT s.scope AS scope, s.id AS id, s.question AS question, s.day AS day,
+       any(s.target_score) AS day_target, any(s.min_responses_per_day) AS day_minimum,
+       sumIf(c.n1, @IN_SCOPE) AS n1, sumIf(c.n2, @IN_SCOPE) AS n2,
+       sumIf(c.n3, @IN_SCOPE) AS n3, sumIf(c.n4, @IN_SCOPE) AS n4,
+       n1 + n2 + n3 + n4 AS day_responses, civicpulse_score(n1, n2, n3, n4) AS day_score,
+       civicpulse_standard_day_status(day_responses, day_score, day_target, day_minimum)
+           AS day_status
+FROM (
+    SELECT scope, id, question, day,
+           argMax(target_score, valid_from) AS target_score,
+           argMax(min_responses_per_day, valid_from) AS min_responses_per_day,
+           argMax(sites, valid_from) AS sites
+    FROM standards_current
+    CROSS JOIN (
+        SELECT arrayJoin(arrayMap(i -> @FIRST + i,
+                                  range(toUInt32(greatest(0, dateDiff('day', @FIRST, @LAST) + 1)))))
+               AS day
+    ) AS days
+    WHERE valid_from <= day AND @DEPARTMENT
+    GROUP BY scope, id, question, day
+) AS s
+LEFT JOIN (@COUNTS) AS c ON c.day = s.day
+GROUP BY scope, id, question, day
+"""
+    return _compose(
+        template.replace(
+            "@IN_SCOPE",
+            "has(s.sites, c.site_id) AND (s.question = '' OR c.question_id = s.question)",
+        )
+        .replace("@COUNTS", counts)
+        .replace("@FIRST", first)
+        .replace("@LAST", last)
+    )
+
+
+def _standard_months(first: str, last: str) -> str:
+    """One row per standard target and calendar month: the contract's month item."""
+    return "".join(
+        (
+            "SELECT scope, id, nullIf(question, '') AS question, "
+            "formatDateTime(toStartOfMonth(day), '%Y-%m') AS month, "
+            "civicpulse_standard_period_status(groupArray(day_status)) AS status, "
+            "civicpulse_score(sum(n1), sum(n2), sum(n3), sum(n4)) AS score, "
+            "sum(day_responses) AS responses, argMax(day_target, day) AS target_score, "
+            "argMax(day_minimum, day) AS min_responses_per_day, "
+            "countIf(day_status = 'met') AS days_met, "
+            "countIf(day_status = 'missed') AS days_missed, "
+            "countIf(day_status = 'too_few') AS days_too_few FROM (",
+            _standard_days(first, last),
+            ") GROUP BY scope, id, question, month ORDER BY scope, id, question, month",
+        )
+    )
+
+
+STANDARDS_BY_MONTH = _standard_months(_RANGE_FIRST_DAY, _RANGE_LAST_DAY)
+# The month of the range's end, from its first day, whatever the range's start.
+STANDARDS_THIS_MONTH = _standard_months(f"toStartOfMonth({_RANGE_LAST_DAY})", _RANGE_LAST_DAY)
+# The day's score and the target line per standard (a series per standard and per line).
+STANDARDS_PER_DAY = "".join(
+    (
+        "SELECT toDateTime(day, @TZ) AS time, "
+        "concat(scope, ' ', id, if(question = '', '', concat(' · ', question))) AS standard, "
+        "day_score AS score, day_target AS target_score, day_status AS status FROM (",
+        _standard_days(_RANGE_FIRST_DAY, _RANGE_LAST_DAY),
+        ") ORDER BY time, scope, id, question",
+    )
+).replace("@TZ", _TZ)
+
 
 # -- site and desk view ------------------------------------------------------------------------
 SITE_CHOICES = "SELECT DISTINCT site_id FROM presses_hourly ORDER BY site_id"

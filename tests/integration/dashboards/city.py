@@ -21,6 +21,8 @@ from clickhouse_connect.driver.client import Client
 
 from civicpulse.analytics.review.periods import Suspect
 from civicpulse.analytics.review.store import decide, store_suspects
+from civicpulse.analytics.standards_mirror import mirror_standards
+from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.schemas.events import AlertEvent, JudgedPress
 from civicpulse.simulator.city import PRESETS
 from civicpulse.simulator.generate import Simulation
@@ -51,6 +53,8 @@ class Stored:
     site_department: dict[str, str]
     reviews: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    #: the simulated city's catalogue with the service standards mirrored into the store
+    catalogue: Catalogue = field(default_factory=Catalogue)
 
     def final_presses(self) -> list[dict[str, Any]]:
         """One row per event, the counted verdict winning (the ReplacingMergeTree's version)."""
@@ -136,6 +140,8 @@ def load_city(client: Client) -> Stored:
         sim = Simulation(PRESETS["demo"], start, timedelta(hours=hours), rate, seed)
         site_department |= {s.site_id: s.department_id for s in sim.catalogue().sites}
         presses.extend(_judged(sim))
+    catalogue = _with_standards(sim.catalogue())
+    mirror_standards(client, catalogue)
     zone = ZoneInfo(TZ)
     since = datetime(2026, 10, 19, tzinfo=zone).astimezone(UTC)
     until = datetime(2026, 11, 19, tzinfo=zone).astimezone(UTC)
@@ -192,7 +198,31 @@ def load_city(client: Client) -> Stored:
         site_department,
         stored_reviews,
         stored_actions,
+        catalogue,
     )
+
+
+def _with_standards(catalogue: Catalogue) -> Catalogue:
+    """A standard for every department from October (met or missed as the presses go), a
+    raised target for the first from the day shown, one no day can reach (too few), a site
+    standard for one question; the panels judge them over the day shown and its month."""
+    departments = sorted(d.department_id for d in catalogue.departments)
+    site = sorted(s.site_id for s in catalogue.sites if s.department_id == departments[-1])[0]
+    standards: list[dict[str, Any]] = [
+        {"scope": "department", "id": d, "target_score": 60, "min_responses_per_day": 100,
+         "from": "2026-10-01"}
+        for d in departments
+    ]  # fmt: skip
+    standards += [
+        {"scope": "department", "id": departments[0], "target_score": 95,
+         "min_responses_per_day": 100, "from": "2026-11-17"},
+        {"scope": "department", "id": departments[1], "target_score": 50,
+         "min_responses_per_day": 1_000_000, "from": "2026-11-16"},
+        {"scope": "site", "id": site, "question": "q-waiting", "target_score": 40,
+         "min_responses_per_day": 1, "from": "2026-11-01"},
+    ]  # fmt: skip
+    data = catalogue.model_dump(mode="json", by_alias=True)
+    return Catalogue.model_validate({**data, "standards": standards})
 
 
 def _actions(client: Client, alerts: list[AlertEvent]) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from civicpulse.analytics.report.gather import shrunk
+from civicpulse.analytics.standards import attainment, department_of
 from civicpulse.dashboards.macros import ALL, QueryContext, Value
 
 from .city import TZ, Stored
@@ -472,6 +473,68 @@ def reasons_by_department(stored: Stored, ctx: QueryContext, sel: Mapping[str, V
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+# -- service standards: the Python rule over counts recomputed from the stored presses ---------
+def _range_days(ctx: QueryContext) -> tuple[date, date]:
+    """The panel's city days: the day of $__fromTime to the day of the second before $__toTime."""
+    first = datetime.fromtimestamp(_seconds(ctx.start), ZONE).date()
+    last = datetime.fromtimestamp(_seconds(ctx.end) - 1, ZONE).date()
+    return first, last
+
+
+def _standard_items(
+    stored: Stored, first: date, last: date, sel: Mapping[str, Value], granularity: str
+) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, str, date], list[int]] = {}
+    for p in _counted(stored):
+        day = p["pressed_at"].astimezone(ZONE).date()
+        if first <= day <= last:
+            key = (p["site_id"], p["question_id"] or "", day)
+            counts.setdefault(key, [0, 0, 0, 0])[p["button"] - 1] += 1
+    catalogue = stored.catalogue
+    owner = {(s.scope, s.id): department_of(catalogue, s) for s in catalogue.standards}
+    items = attainment(
+        catalogue,
+        {key: (c[0], c[1], c[2], c[3]) for key, c in counts.items()},
+        first=first,
+        end=last + timedelta(days=1),
+        granularity="month" if granularity == "month" else "day",
+    )
+    return [i for i in items if _selected(owner[(i["scope"], i["id"])], sel.get("department"))]
+
+
+def _month_rows(items: list[dict[str, Any]]) -> list[Row]:
+    return [
+        (i["scope"], i["id"], i["question"], i["period"], i["status"], i["score"],
+         i["responses"], i["target_score"], i["min_responses_per_day"], i["days_met"],
+         i["days_missed"], i["days_too_few"])
+        for i in items
+    ]  # fmt: skip
+
+
+def standards_this_month(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    _, last = _range_days(ctx)
+    return _month_rows(_standard_items(stored, last.replace(day=1), last, sel, "month"))
+
+
+def standards_by_month(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    return _month_rows(_standard_items(stored, *_range_days(ctx), sel, "month"))
+
+
+def standards_per_day(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value]) -> list[Row]:
+    items = _standard_items(stored, *_range_days(ctx), sel, "day")
+    items.sort(key=lambda i: (i["period"], i["scope"], i["id"], i["question"] or ""))
+    return [
+        (
+            datetime.combine(date.fromisoformat(i["period"]), time(0), ZONE).astimezone(UTC),
+            f"{i['scope']} {i['id']}" + (f" · {i['question']}" if i["question"] else ""),
+            i["score"],
+            i["target_score"],
+            i["status"],
+        )
+        for i in items
+    ]
+
+
 ORACLES: dict[tuple[str, str], Oracle] = {
     (
         "civicpulse-city-overview",
@@ -486,6 +549,9 @@ ORACLES: dict[tuple[str, str], Oracle] = {
     ("civicpulse-department", "Sites"): department_sites,
     ("civicpulse-department", "Questions"): department_questions,
     ("civicpulse-department", "Follow-up reasons"): reasons_by_department,
+    ("civicpulse-department", "Service standards this month"): standards_this_month,
+    ("civicpulse-department", "Service standards per day"): standards_per_day,
+    ("civicpulse-department", "Service standards by month"): standards_by_month,
     ("civicpulse-site", "Desks"): site_desks,
     ("civicpulse-site", "Rolling 15-minute score"): site_score_15m,
     ("civicpulse-heatmap", "Score by weekday and hour"): heatmap_grid,
