@@ -357,12 +357,14 @@ def _standard_months(first: str, last: str) -> str:
 STANDARDS_BY_MONTH = _standard_months(_RANGE_FIRST_DAY, _RANGE_LAST_DAY)
 # The month of the range's end, from its first day, whatever the range's start.
 STANDARDS_THIS_MONTH = _standard_months(f"toStartOfMonth({_RANGE_LAST_DAY})", _RANGE_LAST_DAY)
-# The day's score and the target line per standard (a series per standard and per line).
+# The day's score and the target line per standard. Time series format: the plugin turns the
+# long frame wide by its string column, a series per standard and line (no status column: a
+# second string would split each line by status); the tables give the statuses.
 STANDARDS_PER_DAY = "".join(
     (
         "SELECT toDateTime(day, @TZ) AS time, "
         "concat(scope, ' ', id, if(question = '', '', concat(' · ', question))) AS standard, "
-        "day_score AS score, day_target AS target_score, day_status AS status FROM (",
+        "day_score AS score, day_target AS target_score FROM (",
         _standard_days(_RANGE_FIRST_DAY, _RANGE_LAST_DAY),
         ") ORDER BY time, scope, id, question",
     )

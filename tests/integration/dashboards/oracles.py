@@ -529,7 +529,6 @@ def standards_per_day(stored: Stored, ctx: QueryContext, sel: Mapping[str, Value
             f"{i['scope']} {i['id']}" + (f" · {i['question']}" if i["question"] else ""),
             i["score"],
             i["target_score"],
-            i["status"],
         )
         for i in items
     ]

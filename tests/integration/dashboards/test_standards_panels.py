@@ -67,8 +67,7 @@ def _same(value: Any) -> Any:
 
 def _day_items(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [
-        (r["standard"], _city_day(r["time"]), _same(r["score"]), r["target_score"], r["status"])
-        for r in rows
+        (r["standard"], _city_day(r["time"]), _same(r["score"]), r["target_score"]) for r in rows
     ]
 
 
@@ -123,19 +122,19 @@ def test_panels_equal_the_api_and_the_recomputation(
     per_day = _run(mirrored, _expand("Service standards per day"))
     assert [r["time"] for r in per_day] == sorted(r["time"] for r in per_day)
     assert sorted(_day_items(per_day)) == sorted(
-        (_standard(i), i["period"], i["score"], i["target_score"], i["status"]) for i in days
+        (_standard(i), i["period"], i["score"], i["target_score"]) for i in days
     )
     recomputed = sorted(
         (_standard(dict(zip(("scope", "id", "question"), key, strict=True))), day, *item)
         for key, items in expected.items()
         for day, item in items.items()
     )
-    assert [(s, d, status, target) for s, d, _, _, status, target in recomputed] == sorted(
-        (s, d, status, target) for s, d, _, target, status in _day_items(per_day)
+    assert [(s, d, target) for s, d, _, _, _, target in recomputed] == sorted(
+        (s, d, target) for s, d, _, target in _day_items(per_day)
     )
-    assert [score for *_, score, _, _ in recomputed] == [
+    assert [score for _, _, _, score, _, _ in recomputed] == [
         pytest.approx(score) if score is not None else None
-        for _, _, score, _, _ in sorted(_day_items(per_day))
+        for _, _, score, _ in sorted(_day_items(per_day))
     ]
 
     fields = ("scope", "id", "question", "score", "responses", "target_score",
