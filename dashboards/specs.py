@@ -159,8 +159,7 @@ def _department(timezone: str) -> Board:
                 "Did the selected departments' service standards (and their sites') hold this "
                 "month so far: met, missed or too few responses, and on how many days?",
                 sql.STANDARDS_THIS_MONTH,
-                "table",
-                width=24,
+                "table",  # beside the reasons: the SDK lays panels out left to right by width
             ),
             PanelSpec(
                 "Service standards per day",
