@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from civicpulse.api import metrics
 from civicpulse.api.alerts import actions as alert_actions
 from civicpulse.api.edge import BodyLimits, EdgeMiddleware
 from civicpulse.api.ingest import terminals as ingest
@@ -116,8 +117,11 @@ def create_app(
         allow_headers=["Content-Type"],
         max_age=600,
     )
+    # Added last, so it runs outermost: the edge's 413 and 429 are counted too.
+    app.add_middleware(metrics.RequestMetrics, routes=app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(ingest.router)
+    app.include_router(metrics.router)
     app.include_router(web.router)
     app.include_router(pages.router)
     app.include_router(phone.router)

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="city web origins allowed to call the widget endpoints (JSON list in env)",
     )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        lt=65536,
+        description="port of a stream worker's Prometheus /metrics on 127.0.0.1 (0: off; the "
+        "API serves its own at /metrics)",
+    )
     # The SQL endpoint (ClickHouse's HTTP interface over embedded chDB; docs/operations.md)
     sql_host: str = Field(default="127.0.0.1", description="interface of the SQL endpoint")
     sql_port: int = Field(

@@ -79,6 +79,8 @@ class StreamConfig:
     #: which stages run: "antispam", "scores", "reasons" (the benchmark runs anti-spam alone)
     stages: frozenset[str] = DEFAULT_STAGES
     web_port: int | None = None
+    #: Prometheus /metrics on 127.0.0.1:metrics_port (0: off; ``stream.framework.metrics``)
+    metrics_port: int = 0
     #: Faust's consumer/producer driver: "aiokafka" (``kafka://``, the tested one) or
     #: "confluent" (``confluent://``, measured in docs/benchmarks.md)
     transport: Literal["aiokafka", "confluent"] = "aiokafka"

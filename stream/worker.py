@@ -21,6 +21,7 @@ from civicpulse.infra.topics import TopicReport, ensure_topics
 from civicpulse.schemas.topics import topic_name
 from civicpulse.stream.app import StreamConfig, create_app, processors
 from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.processors import Processor
 from civicpulse.stream.framework.registry import worker_topics
 
@@ -76,6 +77,8 @@ def run_worker(config: StreamConfig, *, loglevel: str = "info") -> None:
     from faust import Worker
 
     prepare_worker(config, processors(config))
+    if metrics.serve(config.metrics_port):
+        log.info("metrics on http://127.0.0.1:%d/metrics", config.metrics_port)
     app = create_app(config)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

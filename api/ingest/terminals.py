@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from civicpulse.api import metrics
 from civicpulse.api.ingest.catalogue_source import device_status
 from civicpulse.api.ingest.models import (
     BatchAccepted,
@@ -173,6 +174,7 @@ async def post_presses(
         }
         for i, d in enumerate(outcome)
     ]
+    metrics.PRESSES_ACCEPTED.labels("terminal").inc(len(results))
     return JSONResponse({"accepted": len(results), "results": results}, status_code=202)
 
 

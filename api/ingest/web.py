@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
+from civicpulse.api import metrics
 from civicpulse.api.ingest.catalogue_source import device_status
 from civicpulse.api.ingest.models import (
     ProblemDetail,
@@ -100,6 +101,7 @@ async def post_web_press(
     outcome = await publish_response(state, [event])
     if isinstance(outcome, JSONResponse):
         return outcome
+    metrics.PRESSES_ACCEPTED.labels("web").inc()
     return JSONResponse({"event_id": str(event.event_id), "status": "accepted"}, status_code=202)
 
 

@@ -112,9 +112,10 @@ def worker_command(
     """Run one stream worker: anti-spam, scores and alerts by default. Start several to share
     the load.
 
-    Broker, topic prefix, city time zone and data dir come from the CIVICPULSE_* settings. Load
-    the catalogue (`civicpulse catalogue load`) before presses flow: a press of a device the
-    worker has not heard of is judged unknown_device.
+    Broker, topic prefix, city time zone and data dir come from the CIVICPULSE_* settings, and
+    so does the port of its Prometheus /metrics on 127.0.0.1 (CIVICPULSE_METRICS_PORT; unset:
+    none). Load the catalogue (`civicpulse catalogue load`) before presses flow: a press of a
+    device the worker has not heard of is judged unknown_device.
     """
     from civicpulse.infra.topics import validate_topic_name
     from civicpulse.stream.app import StreamConfig
@@ -143,6 +144,7 @@ def worker_command(
             stall_seconds=stall_seconds,
             stages=frozenset(x.strip() for x in stages.split(",") if x.strip()),
             web_port=web_port,
+            metrics_port=settings.metrics_port,
             transport=_transport(transport),
             group=validate_topic_name(group),  # it names the group's changelog topics
         )

@@ -18,8 +18,10 @@ it was written). No processor calls a producer or flushes anything itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.outputs import Headers, Outputs
 from civicpulse.stream.framework.transaction import PartitionState, Transaction
 
@@ -30,9 +32,14 @@ class Checkpoint:
     """Outputs and state transactions of one batch or tick (see module doc)."""
 
     def __init__(
-        self, outputs: Callable[[], Outputs], partitions: Callable[[int], PartitionState] | None
+        self,
+        outputs: Callable[[], Outputs],
+        partitions: Callable[[int], PartitionState] | None,
+        processor: str = "",
     ) -> None:
         self._outputs = outputs
+        #: the processor whose outputs and commits the metrics count
+        self.processor = processor
         self._partitions = partitions
         self._transactions: dict[int, Transaction] = {}
         #: partition -> the last source offset this checkpoint processed there
@@ -48,6 +55,7 @@ class Checkpoint:
     ) -> None:
         """One output record (physical topic name); acknowledged before any state is written."""
         self._outputs().send(topic, key, value, partition, headers)
+        metrics.RECORDS_OUT.labels(self.processor, topic).inc()
 
     def transaction(self, partition: int) -> Transaction:
         """The state transaction of a source partition (one per checkpoint)."""
@@ -66,6 +74,7 @@ class Checkpoint:
 
     async def commit(self) -> None:
         """Flush outputs -> write state, processed offsets last -> flush (see module doc)."""
+        started = time.perf_counter()
         out = self._outputs()
         await out.flush()
         written = 0
@@ -77,3 +86,5 @@ class Checkpoint:
         self._offsets = {}
         if written:
             await out.flush()
+        metrics.COMMIT_SECONDS.labels(self.processor).observe(time.perf_counter() - started)
+        metrics.LAST_COMMIT.labels(self.processor).set_to_current_time()

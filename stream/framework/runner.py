@@ -26,6 +26,7 @@ from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER
 from civicpulse.stream.catalogue.index import CatalogueIndex
 from civicpulse.stream.exceptions import StreamError
+from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.checkpoint import Checkpoint
 from civicpulse.stream.framework.failfast import FailureLedger, die, run_guarded
 from civicpulse.stream.framework.faust_repairs import changelog_record, table_data, withhold_ack
@@ -186,7 +187,7 @@ class ProcessorAgent:
 
     def checkpoint(self) -> Checkpoint:
         states = self.partition_state if self.table is not None else None
-        return Checkpoint(self.runner.outputs, states)
+        return Checkpoint(self.runner.outputs, states, self.processor.name)
 
     # -- batches --------------------------------------------------------------------------------
 
@@ -200,6 +201,7 @@ class ProcessorAgent:
         )
 
     async def batch(self, events: list[Any]) -> None:
+        started = time.perf_counter()
         async with self.lock:
             by_partition: dict[int, list[Any]] = {}
             for event in events:
@@ -216,6 +218,13 @@ class ProcessorAgent:
             await checkpoint.commit()
             for partition in sorted(holes):
                 await self.seek_back(partition)
+            self.observe_state()
+        metrics.BATCH_SECONDS.labels(self.processor.name).observe(time.perf_counter() - started)
+
+    def observe_state(self) -> None:
+        state = self.processor.state
+        if self.table is not None and state is not None:
+            metrics.STATE_KEYS.labels(state.table).set(len(table_data(self.table)))
 
     async def partition_batch(
         self, checkpoint: Checkpoint, partition: int, part: list[Any]
@@ -223,26 +232,36 @@ class ProcessorAgent:
         """Process one partition's events; True if a hole held some back."""
         processed = None if self.table is None else self.partition_state(partition).processed_offset
         admitted: list[tuple[Record, Any]] = []
-        hole = False
+        outcomes = {"held_back": 0, "skipped": 0, "undecodable": 0}
         for event in part:
             offset = event.message.offset
             if self.order.admit(partition, offset) == "hole":
                 withhold_ack(event)
-                hole = True
+                outcomes["held_back"] += 1
                 continue
             if processed is not None and offset <= processed:
+                outcomes["skipped"] += 1
                 continue  # handled before a restart: outputs flushed, state stored
             record = record_of(event.message)
             checkpoint.processed(partition, offset)
             try:
                 admitted.append((record, self.processor.decode(record)))
             except UndecodableError as exc:
+                outcomes["undecodable"] += 1
                 self.dead(record, str(exc))
+        self.count_in(outcomes, len(admitted))
+        hole = outcomes["held_back"] > 0
         if admitted:
             state = None if self.table is None else checkpoint.transaction(partition)
             batch = Batch(partition, admitted, self.context, self.dead, checkpoint, state)
             await self.processor.process(batch)
         return hole
+
+    def count_in(self, outcomes: dict[str, int], processed: int) -> None:
+        name = self.processor.name
+        for outcome, n in [*outcomes.items(), ("processed", processed)]:
+            if n:
+                metrics.RECORDS_IN.labels(name, outcome).inc(n)
 
     def dead(self, record: Record, error: str) -> None:
         letter = DeadLetter.of(
@@ -255,6 +274,7 @@ class ProcessorAgent:
         )
         topic = self.runner.config.topic(DEADLETTER)
         self.runner.outputs().send(topic, record.key, letter.model_dump_json().encode())
+        metrics.DEAD_LETTERS.labels(self.processor.name).inc()
 
     def dead_event(self, event: Any, error: str, _stage: str) -> None:
         self.dead(record_of(event.message), error)
@@ -312,6 +332,7 @@ class ProcessorAgent:
                 checkpoint = self.checkpoint()
                 await self.processor.tick(Tick(self.context, checkpoint))
                 await checkpoint.commit()
+                self.observe_state()
         except Exception as exc:
             die(f"{self.processor.name} tick", exc)
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from civicpulse.infra import kafka_clients
+from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.faust_repairs import (
     consumer_state,
     refuse_offset_gaps,
@@ -161,6 +162,7 @@ def install_stall_watchdog(
             log.warning("watchdog could not read committed offsets: %s", exc)
             watch.pause()
             return
+        metrics.set_lag({key: held.pending for key, held in backlog.items()})
         now = time.monotonic()
         for key in watch.observe(now, backlog):
             topic, partition = key

@@ -1,0 +1,89 @@
+"""The API's Prometheus metrics and its ``GET /metrics`` (no token, like ``/healthz``).
+
+``/metrics`` renders prometheus_client's default registry: in ``civicpulse up`` the sink runs
+in the API's process, so its ``civicpulse_sink_*`` metrics appear here too (``sink.metrics``).
+Labels stay bounded: a request is labelled with its route *template* (``/v1/devices/{device_id}
+/question``, never a device id), ``unmatched`` when no route takes it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["PRESSES_ACCEPTED", "RequestMetrics", "router"]
+
+REQUESTS = Counter(
+    "civicpulse_api_requests",
+    "HTTP requests answered, by route template, method and status code",
+    ["route", "method", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "civicpulse_api_request_seconds",
+    "Seconds from a request's start to its response's start, by route template",
+    ["route"],
+)
+PRESSES_ACCEPTED = Counter(
+    "civicpulse_api_presses_accepted",
+    "Presses acknowledged by the broker and answered 202, by channel (terminal: a batch of "
+    "POST /v1/presses; web: POST /v1/web/presses)",
+    ["channel"],
+)
+PRESS_PATHS = {"/v1/presses": "terminal", "/v1/web/presses": "web"}
+PRESSES_REFUSED = Counter(
+    "civicpulse_api_press_requests_refused",
+    "Press requests answered with an error (each may carry a batch), by channel and status",
+    ["channel", "status"],
+)
+
+router = APIRouter()
+
+
+@router.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format)")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class RequestMetrics:
+    """Outermost ASGI middleware: counts every HTTP response (the edge's 413/429 included)."""
+
+    def __init__(self, app: ASGIApp, *, routes: FastAPI) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception before the response started is answered 500
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                REQUEST_SECONDS.labels(self.template(scope)).observe(time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            route = self.template(scope)
+            REQUESTS.labels(route, scope["method"], str(status)).inc()
+            channel = PRESS_PATHS.get(route)
+            if channel is not None and status >= 400:
+                PRESSES_REFUSED.labels(channel, str(status)).inc()
+
+    def template(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:  # answered before routing (the edge) or by no route
+            route = next(
+                (r for r in self.routes.router.routes if r.matches(scope)[0] == Match.FULL), None
+            )
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else "unmatched"
