@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,7 +44,12 @@ PRESSES_REFUSED = Counter(
 router = APIRouter()
 
 
-@router.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format)")
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    summary="Prometheus metrics (text format 0.0.4); no token, like /healthz",
+    response_class=PlainTextResponse,
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -117,6 +117,7 @@ def sink_command(
 
     Offsets are committed only after ClickHouse accepted the batch; inserts are idempotent.
     Messages that cannot be stored go to the deadletter topic. SIGTERM flushes and commits.
+    With CIVICPULSE_METRICS_PORT set, Prometheus /metrics is served on 127.0.0.1:PORT.
     """
     from civicpulse.analytics.silent_watch import start_silent_watch
     from civicpulse.sink.batch import BatchPolicy
@@ -137,6 +138,11 @@ def sink_command(
             f"sink: {settings.bootstrap_servers} -> {settings.clickhouse_database} "
             f"(group {group}); Ctrl-C or SIGTERM to stop"
         )
+        if settings.metrics_port:
+            from civicpulse.sink.metrics import serve
+
+            serve(settings.metrics_port)
+            console.print(f"metrics: http://127.0.0.1:{settings.metrics_port}/metrics")
         # A long-running sink also checks for silent devices (docs/alerts.md); a backfill not.
         silent = None if stop_when_idle is not None else start_silent_watch(settings, sink.client)
         try:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from civicpulse.infra import kafka_clients
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER, topic_name
+from civicpulse.sink import metrics
 from civicpulse.sink.batch import BatchPolicy, DeadRow, PartitionBatch, insert_isolating
 from civicpulse.sink.clickhouse import create_client
 from civicpulse.sink.exceptions import SinkError
@@ -184,6 +185,7 @@ class Sink:
                 batch = self._batches[(topic, partition)] = PartitionBatch(topic, partition, now)
             payload = message.value() or b""
             self.stats.messages += 1
+            metrics.MESSAGES.labels(topic).inc()
             try:
                 row = decode_row(self._routes[topic], message.value())
             except RowError as exc:
@@ -214,12 +216,15 @@ class Sink:
         self._consumer.commit(offsets=offsets, asynchronous=False)
         for batch in batches:
             del self._batches[(batch.topic, batch.partition)]
+            metrics.COMMITS.labels(batch.topic).inc()
+        metrics.LAST_COMMIT.set_to_current_time()
         self.stats.checkpoints += 1
         self.stats.last_commit_at = time.monotonic()
 
     def _insert_with_retry(self, batch: PartitionBatch) -> None:
         route = self._routes[batch.topic]
         delay = 0.5
+        started = time.perf_counter()
         for attempt in range(self.retries + 1):
             try:
                 refused = write_rows(self.client, route, batch.rows, batch.dedup_token)
@@ -242,8 +247,12 @@ class Sink:
                     f"{route.table} refused the row: {reason}",
                 )
             )
+        stored = len(batch.rows) - len(refused)
         table = self.stats.rows
-        table[route.table] = table.get(route.table, 0) + len(batch.rows) - len(refused)
+        table[route.table] = table.get(route.table, 0) + stored
+        metrics.INSERT_SECONDS.labels(route.table).observe(time.perf_counter() - started)
+        metrics.BATCH_ROWS.labels(route.table).observe(len(batch.rows))
+        metrics.ROWS_WRITTEN.labels(route.table).inc(stored)
         # Rows are stored: keep the payloads only as long as the dead letters need them.
         batch.rows.clear()
         batch.payloads.clear()
@@ -273,6 +282,7 @@ class Sink:
                     on_delivery=delivered,
                 )
                 self.stats.dead += 1
+                metrics.DEAD_LETTERS.labels(batch.topic).inc()
         remaining = self._producer.flush(30)
         if remaining or failures:
             raise SinkError(

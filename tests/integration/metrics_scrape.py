@@ -13,9 +13,14 @@ def scrape(url: str) -> Samples:
     response = httpx.get(url, timeout=5.0)
     response.raise_for_status()
     assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+def parse(text: str) -> Samples:
+    """Every sample of a page in the Prometheus text format."""
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
+        for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
 
