@@ -83,7 +83,7 @@ class StackHooks:
     stopped: Callable[[StackContext], None] | None = None
 
 
-def _worker_supervisor(grace: float | None) -> Supervisor:
+def _worker_supervisor(grace: float | None, metrics_port: int) -> Supervisor:
     # The child inherits CIVICPULSE_* and KAFKA_BOOTSTRAP, so it sees the same settings.
     def exited(status: int, delay: float) -> None:
         console.print(
@@ -93,7 +93,9 @@ def _worker_supervisor(grace: float | None) -> Supervisor:
     command = [sys.executable, "-m", "civicpulse", "stream", "worker", "--loglevel", "warning"]
     if grace is not None:
         command += ["--grace", f"{grace:g}"]
-    return Supervisor(command, env=os.environ.copy(), on_exit=exited)
+    env = {**os.environ, "CIVICPULSE_METRICS_PORT": str(metrics_port)}
+    console.print(f"stream worker metrics: http://127.0.0.1:{metrics_port}/metrics")
+    return Supervisor(command, env=env, on_exit=exited, name="stream-worker")
 
 
 def _delivery_supervisor(settings: Settings) -> Supervisor | None:
@@ -114,7 +116,7 @@ def _delivery_supervisor(settings: Settings) -> Supervisor | None:
         )
 
     command = [sys.executable, "-m", "civicpulse", "alerts", "deliver"]
-    return Supervisor(command, env=os.environ.copy(), on_exit=exited)
+    return Supervisor(command, env=os.environ.copy(), on_exit=exited, name="alert-delivery")
 
 
 def _start_broker(settings: Settings) -> tuple[str, LauncherConfig | None]:
@@ -261,9 +263,12 @@ def _start_background(
     standards mirror."""
     from civicpulse.analytics.silent_watch import opening_hours_of, start_silent_watch
     from civicpulse.analytics.standards_mirror import start_standards_mirror
+    from civicpulse.infra.kafka_process import free_port
     from civicpulse.sink.writer import Sink
 
-    worker = _worker_supervisor(options.grace) if options.worker else None
+    # The worker's /metrics: CIVICPULSE_METRICS_PORT, else a free port (kept across restarts).
+    metrics_port = settings.metrics_port or free_port()
+    worker = _worker_supervisor(options.grace, metrics_port) if options.worker else None
     if worker is not None:
         worker.start()
     if delivery is not None:
@@ -318,6 +323,7 @@ def _when_serving(server: object, hooks: StackHooks, context: StackContext) -> N
             return
         time.sleep(0.1)
     console.print(f"api: {context.api_url}/  (Ctrl-C stops everything)")
+    console.print(f"metrics of the API and the sink: {context.api_url}/metrics")
     if hooks.started is not None:
         hooks.started(context)
 

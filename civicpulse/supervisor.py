@@ -10,6 +10,10 @@ The child dies with its supervisor, however the supervisor ends: on Linux the ke
 SIGTERM when the supervising process dies (``prctl(PR_SET_PDEATHSIG)``, set in the child before
 ``exec``), so a SIGKILL of ``civicpulse up`` cannot leave a worker running under init that the
 next ``up`` would join to the group as a second worker.
+
+Every restart counts in ``civicpulse_supervisor_restarts_total{child}`` (Prometheus, the
+supervising process's registry: in ``up`` the API's ``/metrics``), the alert rule "worker
+restarting" reads it (``infra/prometheus/alerts.yml``).
 """
 
 from __future__ import annotations
@@ -23,9 +27,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from prometheus_client import Counter
+
 __all__ = ["Supervisor", "die_with_parent"]
 
 _PR_SET_PDEATHSIG = 1
+
+RESTARTS = Counter(
+    "civicpulse_supervisor_restarts",
+    "Times a supervised child exited by itself and was restarted, by child",
+    ["child"],
+)
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -69,8 +81,11 @@ class Supervisor:
         first_delay: float = 1.0,
         max_delay: float = 30.0,
         healthy_after: float = 60.0,
+        name: str = "child",
     ) -> None:
         self.command = list(command)
+        #: the ``child`` label of the restarts counter (a fixed word: "stream-worker", ...)
+        self.name = name
         self.env = dict(env) if env is not None else None
         #: called with (exit status, seconds until the restart) when the child exits by itself
         self.on_exit = on_exit
@@ -107,6 +122,7 @@ class Supervisor:
                 return
             if time.monotonic() - started >= self.healthy_after:
                 delay = self.first_delay
+            RESTARTS.labels(self.name).inc()
             if self.on_exit is not None:
                 self.on_exit(status, delay)
             self._stopping.wait(delay)

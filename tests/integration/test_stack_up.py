@@ -19,6 +19,8 @@ from civicpulse.infra.kafka_process import free_port
 from civicpulse.schemas.events import JudgedPress
 from civicpulse.schemas.topics import PRESSES_ACCEPTED, topic_name
 
+from .metrics_scrape import scrape, total
+
 pytestmark = pytest.mark.integration
 
 COUNT_SQL = (
@@ -102,6 +104,11 @@ def test_up_serves_the_api_and_sinks_presses_into_the_shared_engine(
         )
         assert producer.flush(30) == 0
         time.sleep(8)  # the sink flushes at least every second
+        # The sink runs in the API's process: its counters are on the API's /metrics (the
+        # re-delivered press is written twice; the table keeps it once).
+        samples = scrape(f"http://127.0.0.1:{port}/metrics")
+        written = total(samples, "civicpulse_sink_rows_written_total", table="presses")
+        assert written == len(ids) + 1
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0

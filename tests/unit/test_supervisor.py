@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from civicpulse.supervisor import Supervisor
 
@@ -47,6 +49,30 @@ def test_a_child_that_ran_long_enough_restarts_after_the_first_delay_again() -> 
     code = "import time; time.sleep(0.3); raise SystemExit(1)"
     exits = _exits_of(code, 3, first_delay=0.05, max_delay=5.0, healthy_after=0.2)
     assert exits == [(1, 0.05), (1, 0.05), (1, 0.05)]
+
+
+def test_restarts_are_counted_for_prometheus_and_a_stop_is_not() -> None:
+    name = f"test-child-{uuid.uuid4().hex[:8]}"
+    exits: list[int] = []
+    supervisor = Supervisor(
+        [sys.executable, "-c", "raise SystemExit(3)"],
+        on_exit=lambda status, delay: exits.append(status),
+        first_delay=0.01,
+        max_delay=0.01,
+        name=name,
+    )
+    supervisor.start()
+    _until(lambda: len(exits) >= 3)
+    supervisor.stop()
+    count = REGISTRY.get_sample_value("civicpulse_supervisor_restarts_total", {"child": name})
+    assert count == len(exits) >= 3
+
+    stopped = f"test-child-{uuid.uuid4().hex[:8]}"
+    sleeper = Supervisor([sys.executable, "-c", "import time; time.sleep(60)"], name=stopped)
+    sleeper.start()
+    _until(lambda: sleeper.pid is not None)
+    sleeper.stop(timeout=10)
+    assert not REGISTRY.get_sample_value("civicpulse_supervisor_restarts_total", {"child": stopped})
 
 
 def test_stop_terminates_the_child_and_restarts_nothing() -> None:
