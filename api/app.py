@@ -118,7 +118,7 @@ def create_app(
         max_age=600,
     )
     # Added last, so it runs outermost: the edge's 413 and 429 are counted too.
-    app.add_middleware(metrics.RequestMetrics, routes=app)
+    app.add_middleware(metrics.RequestMetrics)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(ingest.router)
     app.include_router(metrics.router)

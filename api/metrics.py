@@ -3,17 +3,17 @@
 ``/metrics`` renders prometheus_client's default registry: in ``civicpulse up`` the sink runs
 in the API's process, so its ``civicpulse_sink_*`` metrics appear here too (``sink.metrics``).
 Labels stay bounded: a request is labelled with its route *template* (``/v1/devices/{device_id}
-/question``, never a device id), ``unmatched`` when no route takes it.
+/question``, never a device id), ``unmatched`` when no route takes it (or the edge answered a
+path other than the press endpoints before routing).
 """
 
 from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["PRESSES_ACCEPTED", "RequestMetrics", "router"]
@@ -57,9 +57,8 @@ async def metrics() -> Response:
 class RequestMetrics:
     """Outermost ASGI middleware: counts every HTTP response (the edge's 413/429 included)."""
 
-    def __init__(self, app: ASGIApp, *, routes: FastAPI) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,11 +83,11 @@ class RequestMetrics:
             if channel is not None and status >= 400:
                 PRESSES_REFUSED.labels(channel, str(status)).inc()
 
-    def template(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is None:  # answered before routing (the edge) or by no route
-            route = next(
-                (r for r in self.routes.router.routes if r.matches(scope)[0] == Match.FULL), None
-            )
-        path = getattr(route, "path", None)
-        return path if isinstance(path, str) else "unmatched"
+    @staticmethod
+    def template(scope: Scope) -> str:
+        path = getattr(scope.get("route"), "path", None)
+        if isinstance(path, str):
+            return path
+        # Answered before routing (the edge's 413/429/408) or by no route. The press paths have
+        # no parameters, so the path is their template; anything else stays one bounded label.
+        return scope["path"] if scope["path"] in PRESS_PATHS else "unmatched"

@@ -42,7 +42,7 @@ def test_api_metrics_count_requests_and_presses(kafka_bootstrap: str, tmp_path: 
         make_settings(kafka_bootstrap, prefix, tmp_path),
         catalogue=make_catalogue(),
         device_keys=make_keys(tmp_path / "keys.json"),
-        options=IngestOptions(max_batch=5, ip_burst=1000),
+        options=IngestOptions(max_batch=5, ip_burst=1000, max_body_bytes=20_000),
     )
     terminal = {"X-Device-Id": "term-1", "X-Device-Key": KEYS["term-1"]}
     with ServerThread(app, free_port()) as server, httpx.Client(base_url=server.url) as http:
@@ -61,6 +61,11 @@ def test_api_metrics_count_requests_and_presses(kafka_bootstrap: str, tmp_path: 
             == 410
         )
         assert http.get("/v1/no-such-thing").status_code == 404
+        assert http.get("/v1/devices/term-1/question").status_code == 200
+        # refused by the edge middleware before routing: still counted under its route
+        huge = b'{"events": [' + b" " * 30_000 + b"]}"
+        too_big = http.post("/v1/presses", content=huge, headers=terminal)
+        assert too_big.status_code == 413
         after = scrape(f"{server.url}/metrics")
 
     accepted = "civicpulse_api_presses_accepted_total"
@@ -69,15 +74,18 @@ def test_api_metrics_count_requests_and_presses(kafka_bootstrap: str, tmp_path: 
     refused = "civicpulse_api_press_requests_refused_total"
     assert delta(before, after, refused, channel="terminal", status="401") == 1
     assert delta(before, after, refused, channel="terminal", status="410") == 1
+    assert delta(before, after, refused, channel="terminal", status="413") == 1
     assert delta(before, after, refused, channel="web") == 0
     requests = "civicpulse_api_requests_total"
     presses = {"route": "/v1/presses", "method": "POST"}
     assert delta(before, after, requests, **presses, status="202") == 2
-    assert delta(before, after, requests, **presses) == 4
+    assert delta(before, after, requests, **presses) == 5
     assert delta(before, after, requests, route="unmatched", status="404") == 1
     # the first scrape is counted by the second, under its own route
     assert delta(before, after, requests, route="/metrics", method="GET", status="200") == 1
     seconds = "civicpulse_api_request_seconds_count"
     assert delta(before, after, seconds, route="/v1/web/presses") == 1
     # route templates only: no device id or other path value becomes a label
+    question = "/v1/devices/{device_id}/question"
+    assert delta(before, after, requests, route=question, status="200") == 1
     assert not any("term-1" in str(labels) for _, labels in after)
