@@ -44,6 +44,8 @@ class Checkpoint:
         self._transactions: dict[int, Transaction] = {}
         #: partition -> the last source offset this checkpoint processed there
         self._offsets: dict[int, int] = {}
+        #: physical topic -> outputs sent through this checkpoint (metrics)
+        self._sent: dict[str, int] = {}
 
     def send(
         self,
@@ -55,7 +57,7 @@ class Checkpoint:
     ) -> None:
         """One output record (physical topic name); acknowledged before any state is written."""
         self._outputs().send(topic, key, value, partition, headers)
-        metrics.RECORDS_OUT.labels(self.processor, topic).inc()
+        self._sent[topic] = self._sent.get(topic, 0) + 1  # counted once per commit: cheaper
 
     def transaction(self, partition: int) -> Transaction:
         """The state transaction of a source partition (one per checkpoint)."""
@@ -87,4 +89,7 @@ class Checkpoint:
         if written:
             await out.flush()
         metrics.COMMIT_SECONDS.labels(self.processor).observe(time.perf_counter() - started)
+        for topic, sent in self._sent.items():
+            metrics.RECORDS_OUT.labels(self.processor, topic).inc(sent)
+        self._sent = {}
         metrics.LAST_COMMIT.labels(self.processor).set_to_current_time()

@@ -44,8 +44,8 @@ RECORDS_IN = Counter(
 )
 RECORDS_OUT = Counter(
     "civicpulse_stream_records_out",
-    "Output records a processor emitted, by physical topic (the anti-spam stage's accepted and "
-    "rejected topics are its verdicts)",
+    "Output records a processor emitted, counted when their checkpoint committed (the broker "
+    "acknowledged them), by physical topic (anti-spam's accepted and rejected are its verdicts)",
     ["processor", "topic"],
 )
 DEAD_LETTERS = Counter(
