@@ -5,6 +5,7 @@ outcome, physical topic, table, partition: never a device or a press). Who updat
 
 * ``runner.ProcessorAgent``: records in by outcome, records out by topic, dead letters, batch
   and commit latency, state keys of its table;
+* a windowing processor (``stream.stages.scores.processor``): its watermark;
 * ``watchdog`` (the timer that already reads every held partition's backlog): consumer lag;
 * ``serve`` (called once by ``stream.worker.run_worker``): the worker's start time and a starts
   counter; a supervisor (``civicpulse up``) counts the restarts it made in its own process
@@ -29,6 +30,7 @@ __all__ = [
     "RECORDS_IN",
     "RECORDS_OUT",
     "STATE_KEYS",
+    "WATERMARK",
     "serve",
 ]
 
@@ -81,6 +83,12 @@ CONSUMER_LAG = Gauge(
     "Records between the group's committed offset and the log end of a source partition this "
     "worker holds (read by the stall watchdog every few seconds)",
     ["topic", "partition"],
+)
+WATERMARK = Gauge(
+    "civicpulse_stream_watermark_timestamp_seconds",
+    "Event-time watermark of a windowing processor (unix seconds; windows ending before it are "
+    "closed), set after each batch and tick",
+    ["processor"],
 )
 STARTED = Gauge(
     "civicpulse_stream_worker_start_time_seconds", "Unix time this worker process started"

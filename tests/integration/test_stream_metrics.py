@@ -1,6 +1,6 @@
 """A stream worker's /metrics against the real broker: its counters account for every press fed.
 
-The worker (``civicpulse stream worker --stages antispam``, a subprocess) serves
+The worker (``civicpulse stream worker``, a subprocess) serves
 ``CIVICPULSE_METRICS_PORT``; the test scrapes it over HTTP, parses it with prometheus_client's
 parser and compares it with what the topics hold.
 """
@@ -77,7 +77,7 @@ def test_worker_metrics_account_for_every_press(
     collector = Collector(
         kafka_bootstrap, [topics[k] for k in ("accepted", "rejected", "deadletter")]
     )
-    worker = start_worker(kafka_bootstrap, topic_prefix, tmp_path / "w", "--stages", "antispam")
+    worker = start_worker(kafka_bootstrap, topic_prefix, tmp_path / "w")
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         collector.until(lambda: sum(len(m) for m in collector.messages.values()) >= fed, 60, worker)
@@ -85,8 +85,11 @@ def test_worker_metrics_account_for_every_press(
         deadline = time.monotonic() + 30
         samples = scrape(url)
         caught_up = {str(p): 0.0 for p in range(PRESSES_RAW.partitions)}
+        watermark = "civicpulse_stream_watermark_timestamp_seconds"
         while (
-            judged(samples, topics) < fed or lag_by_partition(samples, topics["raw"]) != caught_up
+            judged(samples, topics) < fed
+            or lag_by_partition(samples, topics["raw"]) != caught_up
+            or not total(samples, watermark)
         ):
             assert time.monotonic() < deadline, f"metrics stopped short: {samples}"
             time.sleep(0.5)
@@ -110,5 +113,8 @@ def test_worker_metrics_account_for_every_press(
     assert read == fed
     assert total(samples, "civicpulse_stream_commit_seconds_count", processor="antispam") > 0
     assert total(samples, "civicpulse_stream_batch_seconds_count", processor="antispam") > 0
+    # the scores stage's event-time watermark: within the simulated hours (less its grace)
+    assert START.timestamp() - 3600 < total(samples, watermark, processor="scores")
+    assert total(samples, watermark, processor="scores") < (START + timedelta(hours=4)).timestamp()
     assert total(samples, "civicpulse_stream_worker_starts_total") == 1
     assert total(samples, "civicpulse_stream_worker_start_time_seconds") > START.timestamp()

@@ -22,6 +22,7 @@ from civicpulse.schemas.topics import (
     SCORES,
     alert_topic_name,
 )
+from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.processors import (
     Batch,
     Context,
@@ -111,6 +112,7 @@ class ScoresProcessor(RawProcessor):
                 log.exception("scoring a press failed")
                 batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
         await self.keeper.settle(now, batch, batch.state)
+        self._observe_watermark(now)
 
     async def tick(self, tick: Tick) -> None:
         keeper = self.keeper
@@ -134,6 +136,13 @@ class ScoresProcessor(RawProcessor):
             keeper.idle(int((now - last) * 1e6), now=now, drained=drained)
         self._last_tick = now
         await keeper.settle(now, tick, state)
+        self._observe_watermark(now)
+
+    def _observe_watermark(self, now: float) -> None:
+        assert self.keeper is not None
+        watermark_us = self.keeper.accumulator().watermark(now)
+        if watermark_us is not None:
+            metrics.WATERMARK.labels(self.name).set(watermark_us / 1e6)
 
     def release(self) -> None:
         if self.keeper is not None:

@@ -107,7 +107,7 @@ def _promtool(*args: str) -> str:
 
 @needs_promtool
 def test_promtool_accepts_the_rules_and_the_config() -> None:
-    assert "SUCCESS: 8 rules found" in _promtool("check", "rules", "alerts.yml")
+    assert "SUCCESS: 9 rules found" in _promtool("check", "rules", "alerts.yml")
     assert "valid prometheus config" in _promtool("check", "config", "prometheus.yml")
 
 
