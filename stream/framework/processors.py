@@ -75,6 +75,10 @@ class Internal:
     name: str
     partitions: int
 
+    def physical_name(self, app_id: str) -> str:
+        """The topic's name in the broker, for the app (consumer group) ``app_id``."""
+        return f"{app_id}-{self.name}"
+
 
 @dataclass(frozen=True)
 class State:
@@ -119,7 +123,7 @@ class Context:
     def topic(self, spec: TopicSpec | Internal | str) -> str:
         """The physical name of a topic of the catalogue, or of an internal topic."""
         if isinstance(spec, Internal):
-            return f"{self.app_id}-{spec.name}"
+            return spec.physical_name(self.app_id)
         return topic_name(spec, self.prefix)
 
 

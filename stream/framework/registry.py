@@ -28,7 +28,6 @@ __all__ = [
     "StageRegistry",
     "WorkerTopics",
     "declared_topics",
-    "internal_topic_name",
     "worker_topics",
 ]
 
@@ -121,11 +120,7 @@ class WorkerTopics:
 
     def internal_partitions(self, app_id: str) -> dict[str, int]:
         """Physical name -> partitions of the internal topics of the app ``app_id``."""
-        return {internal_topic_name(app_id, topic): topic.partitions for topic in self.internal}
-
-
-def internal_topic_name(app_id: str, topic: Internal) -> str:
-    return f"{app_id}-{topic.name}"
+        return {topic.physical_name(app_id): topic.partitions for topic in self.internal}
 
 
 def worker_topics(processors: Iterable[Processor[Any]]) -> WorkerTopics:

@@ -140,7 +140,7 @@ class ProcessorAgent:
         spec, config = self.processor.source, self.runner.config
         if isinstance(spec, Internal):
             return self.app.topic(
-                f"{config.app_id}-{spec.name}",
+                spec.physical_name(config.app_id),
                 partitions=spec.partitions,
                 internal=True,
                 key_serializer="raw",
