@@ -1,0 +1,133 @@
+"""The open-windows gauge (``stream.framework.metrics``) against the scores stage's own closing.
+
+Oracle: a window counted open now is exactly a window the accumulator emits later, once the
+stream has drained and every window is closed; nothing it emitted before is counted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import generate_latest
+
+from civicpulse.stream.framework import metrics
+from civicpulse.stream.stages.scores.accumulator import MINUTE_US, Closed, ScoreAccumulator
+from civicpulse.stream.stages.scores.windows import windows_of
+
+from .test_accumulator import accepted
+
+ZONE = ZoneInfo("Europe/Warsaw")
+# the spring DST night in Warsaw: a 23-hour local day among the windows
+START = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)
+
+
+def windows(closed: list[Closed]) -> Counter[tuple[str, str]]:
+    """(scope level, window) -> distinct windows (scope, start) among closed ones."""
+    seen = {(e.scope, e.scope_id, e.kind, name, start) for name, start, _, es in closed for e in es}
+    return Counter((scope, name) for scope, _, _, name, _ in seen)
+
+
+presses = st.lists(
+    st.tuples(st.integers(0, 30 * 60), st.sampled_from(["t1", "w1"]), st.integers(1, 4)),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(early=presses, late=presses, grace_minutes=st.integers(0, 120))
+def test_open_windows_are_the_windows_closed_later(
+    early: list[tuple[int, str, int]], late: list[tuple[int, str, int]], grace_minutes: int
+) -> None:
+    acc = ScoreAccumulator(ZONE, "city", grace_us=grace_minutes * MINUTE_US)
+    offset = 0
+    for batch in (sorted(early), sorted(late)):
+        for minute, device, button in batch:
+            at = START + timedelta(minutes=minute)
+            acc.add(accepted(at, at, button=button, device=device), (0, offset))
+            offset += 1
+        acc.close()  # the watermark closes what it passed
+    spans: dict[int, tuple[tuple[str, int, int], ...]] = {}
+    assert metrics.count_open_windows(acc, windows_of, spans) == metrics.count_open_windows(
+        acc, windows_of
+    )
+    counted = metrics.count_open_windows(acc, windows_of, spans)  # from the cache
+    acc.idle(0, drained=True)
+    assert counted == dict(windows(acc.close()))
+    assert metrics.count_open_windows(acc, windows_of) == {}
+
+
+def test_nothing_closed_yet_counts_every_window_of_a_press() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    at = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
+    acc.add(accepted(at, at), (0, 0))
+    assert acc.closed is None
+    counts = metrics.count_open_windows(acc, windows_of)
+    # one press: 15 rolling windows, its local hour and day, in each of its scopes
+    assert {window: n for (scope, window), n in counts.items() if scope == "city"} == {
+        "15m": 15,
+        "1h": 1,
+        "1d": 1,
+    }
+    assert {scope for scope, _ in counts} == {"device", "site", "department", "question", "city"}
+
+
+class _Unopened:
+    """The scores stage's ``keeper.accumulator`` before it holds its partition."""
+
+    def __call__(self) -> ScoreAccumulator:
+        raise RuntimeError("the scores stage was not opened over its state")
+
+
+def test_the_gauge_polls_the_watched_state_at_each_scrape() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    at = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
+    acc.add(accepted(at, at), (0, 0))
+    metrics.watch_open_windows("test_unopened", _Unopened(), windows_of)
+    metrics.watch_open_windows("test_scores", lambda: acc, windows_of)
+    page = generate_latest().decode()
+    assert (
+        'civicpulse_stream_open_windows{processor="test_scores",scope="city",window="15m"} 15.0'
+        in page
+    )
+    assert 'processor="test_unopened"' not in page
+    acc.add(accepted(at + timedelta(hours=1), at + timedelta(hours=1)), (0, 1))
+    page = generate_latest().decode()  # read again: the second hour is a window more
+    assert 'processor="test_scores",scope="city",window="1h"} 2.0' in page
+
+
+def test_a_scrape_thread_reads_while_the_state_changes() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def scrape() -> None:
+        while not stop.is_set():
+            try:
+                metrics.count_open_windows(acc, windows_of)
+            except RuntimeError:
+                pass  # a copy met a change: the collector reads again
+            except BaseException as exc:  # anything else is a bug
+                errors.append(exc)
+
+    reader = threading.Thread(target=scrape)
+    reader.start()
+    try:
+        for i in range(3000):
+            at = START + timedelta(seconds=13 * i)
+            acc.add(accepted(at, at, device=("t1", "w1")[i % 2]), (0, i))
+            if i % 100 == 0:
+                acc.close()
+    finally:
+        stop.set()
+        reader.join()
+    assert errors == []
+    assert sum(metrics.count_open_windows(acc, windows_of).values()) > 0
+    acc.idle(0, drained=True)
+    acc.close()
+    assert sum(metrics.count_open_windows(acc, windows_of).values()) == 0
