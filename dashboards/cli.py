@@ -26,7 +26,8 @@ dashboards_app = typer.Typer(
 _BUILD_EPILOG = """
 Writes OUT_DIR/dashboards/civicpulse-*.json, OUT_DIR/provisioning/datasources/civicpulse.yaml
 (grafana-clickhouse-datasource, uid civicpulse-clickhouse, the server of
-CIVICPULSE_CLICKHOUSE_DSN) and OUT_DIR/provisioning/dashboards/civicpulse.yaml (file provider).
+CIVICPULSE_CLICKHOUSE_DSN; and Prometheus, uid civicpulse-prometheus, for the pipeline health
+board) and OUT_DIR/provisioning/dashboards/civicpulse.yaml (file provider).
 
 Provision: point Grafana's paths.provisioning at OUT_DIR/provisioning (or copy both YAML files
 into its provisioning folders) and install the plugin (GF_INSTALL_PLUGINS=
@@ -45,13 +46,29 @@ def build_command(
             "default: the absolute path of OUT_DIR/dashboards"
         ),
     ] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="the Prometheus server that scrapes every /metrics, as Grafana reaches it "
+            "(the pipeline health board's data source); default: http://127.0.0.1:9090"
+        ),
+    ] = None,
+    scrape_interval: Annotated[
+        str | None,
+        typer.Option(
+            help="that server's scrape interval (Grafana's $__rate_interval builds on it); "
+            "default: 15s, as infra/prometheus/prometheus.yml"
+        ),
+    ] = None,
 ) -> None:
     """Write every dashboard's JSON and Grafana's provisioning files into OUT_DIR."""
     from civicpulse.dashboards.build import build
 
     console = Console()
     try:
-        built = build(out_dir, get_settings(), dashboards_path)
+        prometheus = {"prometheus_url": prometheus_url, "scrape_interval": scrape_interval}
+        given = {name: value for name, value in prometheus.items() if value is not None}
+        built = build(out_dir, get_settings(), dashboards_path, **given)
     except CivicpulseError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
@@ -86,16 +103,15 @@ def push_command(
     ] = "civicpulse",
 ) -> None:
     """Create or update every dashboard by its uid (idempotent: never a duplicate)."""
+    from civicpulse.dashboards.build import dashboards as every_dashboard
     from civicpulse.dashboards.push import load_dashboards, push
-    from civicpulse.dashboards.render import dashboard_json
-    from civicpulse.dashboards.specs import boards
 
     console = Console()
     try:
         dashboards = (
             load_dashboards(directory)
             if directory is not None
-            else [dashboard_json(b) for b in boards(get_settings().city_timezone)]
+            else every_dashboard(get_settings().city_timezone)
         )
         answers = push(url, token, dashboards, folder_uid)
     except CivicpulseError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from civicpulse.dashboards.health import HEALTH, HealthBoard
 from civicpulse.dashboards.specs import Board, boards
 
 __all__ = ["BEGIN", "END", "catalogue", "update"]
@@ -56,11 +57,23 @@ def _board(board: Board) -> list[str]:
     return lines
 
 
+def _health(board: HealthBoard) -> list[str]:
+    lines = [f"### {board.title}", "", f"uid `{board.uid}` · {board.description}", ""]
+    lines += ["Data source: Prometheus (uid `civicpulse-prometheus`), PromQL.", ""]
+    for panel in board.panels:
+        lines += [f"#### {panel.title}", "", f"*{panel.question}* ({panel.viz})", "", "```promql"]
+        lines += [f"{query.expr}    # legend: {query.legend}" for query in panel.queries]
+        lines += ["```", ""]
+    return lines
+
+
 def catalogue(timezone: str = _DOC_TIMEZONE) -> str:
-    """The generated block: every dashboard, its variables, and each panel's question and SQL."""
+    """The generated block: every dashboard, its variables, and each panel's question and SQL
+    (PromQL for the pipeline health board)."""
     lines = [BEGIN, "", "## The dashboards", ""]
     for board in boards(timezone):
         lines += _board(board)
+    lines += _health(HEALTH)
     return "\n".join([*lines, END])
 
 

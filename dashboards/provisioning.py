@@ -1,10 +1,14 @@
-"""Grafana provisioning files: the ClickHouse data source and the dashboard provider.
+"""Grafana provisioning files: the ClickHouse and Prometheus data sources, the dashboard provider.
 
 The data source points at the ClickHouse server of the settings' DSN (host, port, protocol,
 user). Its password is never written to disk: the file references an environment variable that
 Grafana expands at start-up. With embedded chDB (the default) it points at the SQL endpoint of
 the process that owns the store (``civicpulse up``: ClickHouse's HTTP interface on
 ``CIVICPULSE_SQL_HOST:CIVICPULSE_SQL_PORT``), whose password is a query-API token.
+
+The Prometheus data source (the pipeline health board, :mod:`.health`) points at the Prometheus
+server that scrapes the processes' /metrics (``infra/prometheus/prometheus.yml``); its
+``timeInterval`` is that server's scrape interval, which Grafana's ``$__rate_interval`` builds on.
 """
 
 from __future__ import annotations
@@ -15,12 +19,23 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from civicpulse.dashboards.health import PROMETHEUS_TYPE, PROMETHEUS_UID
 from civicpulse.dashboards.query import DATASOURCE_TYPE, DATASOURCE_UID
 from civicpulse.schemas.settings import Settings
 
-__all__ = ["PASSWORD_ENV", "datasource_yaml", "provider_yaml"]
+__all__ = [
+    "DEFAULT_PROMETHEUS_URL",
+    "DEFAULT_SCRAPE_INTERVAL",
+    "PASSWORD_ENV",
+    "datasource_yaml",
+    "provider_yaml",
+]
 
 PASSWORD_ENV = "CIVICPULSE_CLICKHOUSE_PASSWORD"
+#: Prometheus on the machine that runs `civicpulse up` (its /metrics listen on loopback)
+DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
+#: infra/prometheus/prometheus.yml's global scrape_interval
+DEFAULT_SCRAPE_INTERVAL = "15s"
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
 _EMBEDDED_NOTE = (
     "# Embedded chDB: Grafana reads it through the SQL endpoint of `civicpulse up` (ClickHouse's\n"
@@ -54,8 +69,25 @@ def _server(settings: Settings) -> tuple[dict[str, Any], str, bool]:
     return data, note, bool(parts.password)
 
 
-def datasource_yaml(settings: Settings) -> str:
-    """``provisioning/datasources/civicpulse.yaml`` for the ``grafana-clickhouse-datasource``."""
+def _prometheus(url: str, scrape_interval: str) -> dict[str, Any]:
+    return {
+        "name": "civicpulse Prometheus",
+        "type": PROMETHEUS_TYPE,
+        "uid": PROMETHEUS_UID,
+        "access": "proxy",
+        "url": url,
+        "editable": False,
+        "jsonData": {"timeInterval": scrape_interval, "httpMethod": "POST"},
+    }
+
+
+def datasource_yaml(
+    settings: Settings,
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL,
+    scrape_interval: str = DEFAULT_SCRAPE_INTERVAL,
+) -> str:
+    """``provisioning/datasources/civicpulse.yaml``: the ``grafana-clickhouse-datasource`` of
+    the city boards and the Prometheus of the pipeline health board."""
     json_data, note, has_password = _server(settings)
     source: dict[str, Any] = {
         "name": "civicpulse ClickHouse",
@@ -69,7 +101,9 @@ def datasource_yaml(settings: Settings) -> str:
         # Grafana expands $VAR in provisioning files: the secret stays in its environment.
         source["secureJsonData"] = {"password": "${" + PASSWORD_ENV + "}"}
         note += f"# Grafana reads the password from its environment variable {PASSWORD_ENV}.\n"
-    body = yaml.safe_dump({"apiVersion": 1, "datasources": [source]}, sort_keys=False)
+    note += f"# Prometheus: the server that scrapes every /metrics, every {scrape_interval}.\n"
+    sources = [source, _prometheus(prometheus_url, scrape_interval)]
+    body = yaml.safe_dump({"apiVersion": 1, "datasources": sources}, sort_keys=False)
     return note + body
 
 

@@ -1,10 +1,12 @@
 """`civicpulse dashboards build`: Grafana JSON with the expected uids, provisioning YAML that
-parses, the data source of the plugin with uid civicpulse-clickhouse."""
+parses, the data source of the plugin with uid civicpulse-clickhouse (the Prometheus board and
+data source: test_health_board.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from civicpulse.cli import app
 from civicpulse.dashboards.build import build
+from civicpulse.dashboards.health import HEALTH
 from civicpulse.dashboards.provisioning import PASSWORD_ENV
 from civicpulse.dashboards.specs import boards
 from civicpulse.schemas.settings import Settings
@@ -28,6 +31,14 @@ UIDS = {
 }
 
 
+def _clickhouse(text: str) -> dict[str, Any]:
+    """The ClickHouse data source of a provisioning file (the other one is Prometheus)."""
+    sources = yaml.safe_load(text)["datasources"]
+    assert [s["type"] for s in sources] == ["grafana-clickhouse-datasource", "prometheus"]
+    found: dict[str, Any] = sources[0]
+    return found
+
+
 def _built(tmp_path: Path, dsn: str | None = None) -> Path:
     build(tmp_path, Settings(clickhouse_dsn=dsn, data_dir=tmp_path / "data"))
     return tmp_path
@@ -37,8 +48,10 @@ def test_dashboards_are_grafana_json_with_the_expected_uids(tmp_path: Path) -> N
     out = _built(tmp_path)
     files = sorted((out / "dashboards").glob("*.json"))
     documents = [json.loads(f.read_text()) for f in files]
-    assert {d["uid"] for d in documents} == UIDS
+    assert {d["uid"] for d in documents} == UIDS | {HEALTH.uid}
     for path, doc in zip(files, documents, strict=True):
+        if doc["uid"] == HEALTH.uid:
+            continue  # PromQL on Prometheus: test_health_board.py
         assert path.stem == doc["uid"] and doc["title"] and doc["schemaVersion"] >= 39
         assert doc["panels"], doc["uid"]
         for panel in doc["panels"]:
@@ -69,7 +82,7 @@ def test_city_timezone_reaches_the_dashboards(tmp_path: Path) -> None:
 def test_embedded_default_points_at_the_sql_endpoint_with_a_token(tmp_path: Path) -> None:
     text = (_built(tmp_path) / "provisioning/datasources/civicpulse.yaml").read_text()
     assert "SQL endpoint" in text and "civicpulse tokens add" in text
-    (source,) = yaml.safe_load(text)["datasources"]
+    source = _clickhouse(text)
     assert source["type"] == "grafana-clickhouse-datasource"
     assert source["uid"] == "civicpulse-clickhouse"
     data = source["jsonData"]
@@ -81,7 +94,7 @@ def test_embedded_default_points_at_the_sql_endpoint_with_a_token(tmp_path: Path
 def test_embedded_datasource_follows_the_sql_port(tmp_path: Path) -> None:
     build(tmp_path, Settings(data_dir=tmp_path, sql_port=18123, sql_host="0.0.0.0"))
     text = (tmp_path / "provisioning/datasources/civicpulse.yaml").read_text()
-    (source,) = yaml.safe_load(text)["datasources"]
+    source = _clickhouse(text)
     assert (source["jsonData"]["host"], source["jsonData"]["port"]) == ("127.0.0.1", 18123)
 
 
@@ -97,7 +110,7 @@ def test_http_dsn_points_the_datasource_at_that_server(
 ) -> None:
     text = (_built(tmp_path, dsn) / "provisioning/datasources/civicpulse.yaml").read_text()
     assert "s3cret" not in text
-    (source,) = yaml.safe_load(text)["datasources"]
+    source = _clickhouse(text)
     data = source["jsonData"]
     assert (data["host"], data["port"], data["secure"], data["username"]) == (
         host,
@@ -121,7 +134,7 @@ def test_provider_points_at_the_dashboards_folder(tmp_path: Path) -> None:
 def test_cli_build_writes_the_tree(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["dashboards", "build", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "out/dashboards").glob("civicpulse-*.json"))) == len(UIDS)
+    assert len(list((tmp_path / "out/dashboards").glob("civicpulse-*.json"))) == len(UIDS) + 1
     assert (tmp_path / "out/provisioning/datasources/civicpulse.yaml").is_file()
 
 

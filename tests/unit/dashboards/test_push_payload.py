@@ -36,6 +36,6 @@ def test_payload_refuses_a_dashboard_without_a_civicpulse_uid(uid: str | None) -
 
 def test_load_reads_a_build_output(tmp_path: Path) -> None:
     build(tmp_path, Settings(data_dir=tmp_path))
-    assert len(load_dashboards(tmp_path)) == len(load_dashboards(tmp_path / "dashboards")) == 8
+    assert len(load_dashboards(tmp_path)) == len(load_dashboards(tmp_path / "dashboards")) == 9
     with pytest.raises(PushError, match="dashboards build"):
         load_dashboards(tmp_path / "provisioning")
