@@ -44,6 +44,8 @@ __all__ = [
 Pattern = Literal["one_button_run", "recurring_bursts", "one_sided_hour", "outside_hours"]
 PATTERNS: tuple[Pattern, ...] = (
     "one_button_run", "recurring_bursts", "one_sided_hour", "outside_hours")  # fmt: skip
+#: how far around a first pass's suspect period presses are left out of what is usual
+_HOLE_PAD_MS = 120_000
 _NAMESPACE = uuid.UUID("4f6c2a52-8c1e-4d3a-9a55-0c1d7e2b9f10")
 
 
@@ -189,10 +191,11 @@ def scan(
     context = _histories(presses)
     found: list[Suspect] = []
     tallies: TallyCache = {}
+    runs: dict[str, list[Suspect]] = {}
     for device in context.devices.values():
         rules = book.for_device(device.channel, device.site_id)
         if rules.one_button_run:
-            found.extend(one_button_runs(device, context, rules, timezone))
+            runs[device.device_id] = one_button_runs(device, context, rules, timezone)
         if rules.recurring_bursts:
             found.extend(recurring_bursts(device, context, rules, timezone, tallies))
         if rules.one_sided_hour:
@@ -200,4 +203,34 @@ def scan(
         site_hours = hours.get(device.site_id)
         if rules.outside_hours and site_hours is not None:
             found.extend(outside_hours(device, site_hours, rules, timezone))
+    found.extend(_second_pass(context, book, timezone, runs, found))
     return sorted(found, key=Suspect.sort_key)
+
+
+def _second_pass(
+    context: SiteContext,
+    book: ReviewBook,
+    timezone: str,
+    runs: dict[str, list[Suspect]],
+    found: list[Suspect],
+) -> list[Suspect]:
+    """The one-button runs again, where the device or a neighbour had a suspect run or burst in
+    the first pass: those periods are left out of what is learnt as usual (one staff run in the
+    context hour made the next one look usual; a neighbour's run raised the expectation)."""
+    from civicpulse.analytics.review.runs import one_button_runs
+
+    holes: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for suspect in [*found, *(s for pieces in runs.values() for s in pieces)]:
+        if suspect.pattern in ("one_button_run", "recurring_bursts"):
+            pad = _HOLE_PAD_MS  # a run's first presses may be hugged out of its period
+            holes[suspect.device_id].append((suspect.from_ms - pad, suspect.to_ms + pad))
+    again: list[Suspect] = []
+    for device_id, first in runs.items():
+        device = context.devices[device_id]
+        near = [device, *context.neighbours(device)]
+        if not any(d.device_id in holes for d in near):
+            again.extend(first)
+            continue
+        rules = book.for_device(device.channel, device.site_id)
+        again.extend(one_button_runs(device, context, rules, timezone, holes))
+    return again

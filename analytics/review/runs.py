@@ -27,14 +27,20 @@ whose count is the least likely under the usual behaviour (Poisson log-likelihoo
 the period, so presses of b at a citizen's pace just before or after the run, and the citizens
 served around it, stay out; before that, presses of b are dropped off either end while their
 gap to the next is longer than ``run_split`` times the period's median gap (a citizen's press of
-b a minute before a run at 20 s).
+b a minute before a run at 20 s). Pieces split that way are joined again where the pause
+between them is within ``run_split`` times the median gap of the run beside them (a fast run
+merged with a slower one must not cut the slower one at its own longer gaps).
+
+Second pass (``periods.scan``): where the device or a neighbour had suspect runs or bursts, the
+runs are judged again with those periods (two minutes each side) left out of every context and
+of the neighbours' presses, so that one staff run does not make the next look usual.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -44,9 +50,11 @@ from civicpulse.analytics.review.rules import ReviewRules
 from civicpulse.analytics.review.stats import binomial_tail, poisson_tail
 from civicpulse.analytics.review.words import BUTTONS, chance, clock, duration, share
 
-__all__ = ["one_button_runs"]
+__all__ = ["Holes", "one_button_runs"]
 
 _MS = timedelta(milliseconds=1)
+#: device id -> suspect periods (first, last press ms) of a first pass
+Holes = Mapping[str, Sequence[tuple[int, int]]]
 #: button keys: 0 = any press, 1..4 = one button, 5 = the happy side, 6 = the unhappy side
 #: (staff who alternate 3 and 4 lift the score as surely as with 4 alone)
 GROUPS: tuple[frozenset[int], ...] = (
@@ -114,19 +122,33 @@ def _chernoff_above(k: int, mu: float, limit: float) -> bool:
     return -mu + k * (1 + math.log(mu) - math.log(k)) > math.log(limit) if mu > 0 else False
 
 
+def _inside(t: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(a <= t <= b for a, b in spans)
+
+
 class _Judge:
-    """The expected count of one button in a window of one device, and its chance."""
+    """The expected count of one button in a window of one device, and its chance.
+
+    ``holes``: suspect periods (ms, both ends inclusive) of a first pass by device. Their
+    presses, and the device's active time between them, are left out of every context and of
+    the neighbours' presses: what is learnt as usual must not be another suspect run (a staff
+    run 20 min before a second one made the second look usual)."""
 
     def __init__(self, device: DeviceHistory, context: SiteContext, rules: ReviewRules,
-                 zone: tzinfo) -> None:  # fmt: skip
+                 zone: tzinfo, holes: Holes) -> None:  # fmt: skip
         cap, self.ctx = rules.run_idle_cap // _MS, rules.run_context // _MS
         self.zone = zone
         self.d, self.rules = device, rules
         self.own = _Stream(device.times, device.buttons, cap)
+        t = device.times
+        self.holes = [
+            (bisect_left(t, a), bisect_right(t, b)) for a, b in holes.get(device.device_id, ())
+        ]
         merged = sorted(
             (t, b)
             for n in context.neighbours(device)
             for t, b in zip(n.times, n.buttons, strict=True)
+            if not _inside(t, holes.get(n.device_id, ()))
         )
         self.nb = _Stream([t for t, _ in merged], [b for _, b in merged], cap)
         prior = context.prior_mix(device)
@@ -147,8 +169,8 @@ class _Judge:
         prior, usual = self.rules.mix_prior, self.usual[button]
         # the busier side: a queue that builds up and stays, or a service that turns worse and
         # stays, is usual on one side of the window; staff start and stop, unusual on both
-        before, _ = own.rate(button, [(lo, first)], left, usual, prior)
-        after, _ = own.rate(button, [(last + 1, hi)], right, usual, prior)
+        before, _ = own.rate(button, *self._side(lo, first, left, first, last), usual, prior)
+        after, _ = own.rate(button, *self._side(last + 1, hi, right, first, last), usual, prior)
         rate = max(before, after)
         factor, nb_k, nb_expected = 1.0, 0, 0.0
         if self.nb.times:
@@ -162,6 +184,21 @@ class _Judge:
         expected = rate * (t1 - t0) * factor
         return {"k": k, "n": n, "expected": expected, "factor": factor, "nb_k": nb_k,
                 "nb_expected": nb_expected, "rate_ms": rate}  # fmt: skip
+
+    def _side(self, lo: int, hi: int, active: float, first: int,
+              last: int) -> tuple[list[tuple[int, int]], float]:  # fmt: skip
+        """Context presses ``lo..hi-1`` and their active ms without the holes that stay clear
+        of the window ``first..last`` (a hole overlapping it is the window's own run)."""
+        spans, start = [], lo
+        for a, b in self.holes:
+            x, y = max(a, start), min(b, hi)
+            if x >= y or (a <= last and b - 1 >= first):
+                continue
+            spans.append((start, x))
+            active -= self.own.active[y - 1] - self.own.active[x]
+            start = y
+        spans.append((start, hi))
+        return spans, max(active, 1.0)
 
     def suspect_window(self, button: int, first: int, last: int) -> dict[str, float] | None:
         figures = self.figures(button, first, last)
@@ -197,19 +234,34 @@ def _windows(judge: _Judge, button: int, b_idx: list[int]) -> Iterator[tuple[int
             yield i, j
 
 
-def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> Iterator[tuple[int, int]]:
+def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> list[tuple[int, int]]:
     """Split ``i..j`` where the button pauses longer than ``run_max_gap``, or longer than
     ``run_split`` times the period's median gap (at least a minute): two runs with citizens
-    served between them are two periods, and the citizens stay out of both."""
+    served between them are two periods, and the citizens stay out of both. Then pieces are
+    joined again where the pause between them is within ``run_split`` times the median gap of
+    the run beside it (a piece of at least ``run_min_presses``): a fast run merged with a slower
+    one later must not cut the slower one at its own longer gaps."""
     rules, t = judge.rules, judge.d.times
     relative = max(60_000.0, rules.run_split * median(_gaps(t, b_idx, i, j) or [0]))
     max_gap = min(rules.run_max_gap // _MS, relative)
-    start = i
+    pieces, start = [], i
     for m in range(i, j):
         if t[b_idx[m + 1]] - t[b_idx[m]] > max_gap:
-            yield start, m
+            pieces.append((start, m))
             start = m + 1
-    yield start, j
+    pieces.append((start, j))
+    joined = [pieces[0]]
+    for a, b in pieces[1:]:
+        x, y = joined[-1]
+        paces = [median(_gaps(t, b_idx, lo, hi)) for lo, hi in ((x, y), (a, b))
+                 if hi - lo + 1 >= rules.run_min_presses]  # fmt: skip
+        gap = t[b_idx[a]] - t[b_idx[y]]
+        limit = min(rules.run_max_gap // _MS, max(60_000.0, rules.run_split * max(paces or [0])))
+        if paces and gap <= limit:
+            joined[-1] = (x, b)
+        else:
+            joined.append((a, b))
+    return joined
 
 
 def _strength(figures: dict[str, float] | None) -> float:
@@ -315,13 +367,18 @@ def _suspect(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> Su
 
 
 def one_button_runs(
-    device: DeviceHistory, context: SiteContext, rules: ReviewRules, timezone: str = "UTC"
+    device: DeviceHistory,
+    context: SiteContext,
+    rules: ReviewRules,
+    timezone: str = "UTC",
+    holes: Holes | None = None,
 ) -> list[Suspect]:
     """Every one-button run of one device (see the module docstring); times in the evidence
-    are in ``timezone`` (the city's)."""
+    are in ``timezone`` (the city's); ``holes``: a first pass's suspect periods by device,
+    left out of what is learnt as usual (see ``_Judge``)."""
     if len(device.times) < rules.run_min_presses:
         return []
-    judge = _Judge(device, context, rules, ZoneInfo(timezone))
+    judge = _Judge(device, context, rules, ZoneInfo(timezone), holes or {})
     found: list[Suspect] = []
     singles: list[Suspect] = []
     for button in (1, 2, 3, 4, 5, 6):

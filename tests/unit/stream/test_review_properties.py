@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from civicpulse.analytics.review.offline import scannable
@@ -71,6 +71,10 @@ def test_a_shuffled_honest_day_is_never_flagged_more(seed: int, shuffle_seed: in
     minutes=st.integers(5, 20),
     button=st.sampled_from([3, 4]),
 )
+# CI found it: a fast run 20 min before a slower one (a) was merged with it by the 30-min
+# windows and the slower run was cut at its own longest gap (the merged period's median gap was
+# the fast run's), (b) sat in the slower run's context hour and made it look usual.
+@example(seed=1, desk=6, start_min=66, pace_s=10.0, minutes=5, button=4)
 def test_adding_a_staff_run_never_reduces_what_is_flagged(
     seed: int, desk: int, start_min: int, pace_s: float, minutes: int, button: int
 ) -> None:
