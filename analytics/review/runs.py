@@ -34,6 +34,9 @@ merged with a slower one must not cut the slower one at its own longer gaps).
 Second pass (``periods.scan``): where the device or a neighbour had suspect runs or bursts, the
 runs are judged again with those periods (two minutes each side) left out of every context and
 of the neighbours' presses, so that one staff run does not make the next look usual.
+
+A side (3-4 or 1-2) period is reported beside the single-button periods it overlaps only where
+its presses outside them still hold a suspect window of their own (``_explained``).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ GROUPS: tuple[frozenset[int], ...] = (
 )  # fmt: skip
 NAMES = {**BUTTONS, 5: "3-4 (happy side)", 6: "1-2 (unhappy side)"}
 SHORT = {1: "1", 2: "2", 3: "3", 4: "4", 5: "3-4", 6: "1-2"}
+_KEY = {name: key for key, name in SHORT.items()}
 
 
 class _Stream:
@@ -402,9 +406,29 @@ def one_button_runs(
                 )
                 if suspect is not None:
                     found.append(suspect)
-    # a side is reported only where no single button already explains the period
-    return singles + [
-        side
-        for side in found
-        if not any(s.from_ms <= side.to_ms and side.from_ms <= s.to_ms for s in singles)
-    ]
+    return singles + [side for side in found if not _explained(judge, side, singles)]
+
+
+def _explained(judge: _Judge, side: Suspect, singles: list[Suspect]) -> bool:
+    """A side period is left out where single-button periods already explain it: its side's
+    presses outside them hold no suspect window of their own (``run_min_presses`` or more in a
+    row between the singles' periods, as unlikely as ``run_probability``). It was once left out
+    for any overlap, which lost a side run that went on past a single button's run."""
+    spans = [(s.from_ms, s.to_ms) for s in singles
+             if s.from_ms <= side.to_ms and side.from_ms <= s.to_ms]  # fmt: skip
+    if not spans:
+        return False
+    key = _KEY[str(side.figures["button"])]
+    t, buttons = judge.d.times, judge.d.buttons
+    lo, hi = bisect_left(t, side.from_ms), bisect_right(t, side.to_ms)
+    pieces: list[list[int]] = [[]]
+    for i in range(lo, hi):
+        if _inside(t[i], spans):
+            pieces.append([])
+        elif buttons[i] in GROUPS[key]:
+            pieces[-1].append(i)
+    return not any(
+        len(piece) >= judge.rules.run_min_presses
+        and judge.suspect_window(key, piece[0], piece[-1]) is not None
+        for piece in pieces
+    )
