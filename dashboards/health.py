@@ -35,6 +35,7 @@ __all__ = [
     "expand",
     "health_json",
     "metric_names",
+    "metrics_of",
 ]
 
 PROMETHEUS_TYPE = "prometheus"
@@ -264,11 +265,14 @@ def expand(expr: str, rate_interval: str) -> str:
 _METRIC = re.compile(r"\bcivicpulse_[a-z0-9_]+")
 
 
+def metrics_of(expr: str) -> set[str]:
+    """The sample names (``_total``, ``_bucket`` ... included) one expression reads."""
+    return set(_METRIC.findall(expr))
+
+
 def metric_names(board: HealthBoard = HEALTH) -> set[str]:
-    """Every sample name (``_total``, ``_bucket`` ... included) the board's queries read."""
-    return {
-        name for panel in board.panels for q in panel.queries for name in _METRIC.findall(q.expr)
-    }
+    """Every sample name the board's queries read."""
+    return {name for panel in board.panels for q in panel.queries for name in metrics_of(q.expr)}
 
 
 def _target(query: PromQuery, ref_id: str) -> prometheus.Dataquery:

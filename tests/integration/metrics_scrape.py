@@ -6,6 +6,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+#: the sample names a family of each type exposes (a family with no sample yet exposes none)
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 
 
 def scrape(url: str) -> Samples:
@@ -29,3 +31,13 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     """The sum of the samples named ``name`` whose labels include ``labels``."""
     wanted = set(labels.items())
     return sum(v for (n, got), v in samples.items() if n == name and wanted <= got)
+
+
+def served_names(text: str) -> set[str]:
+    """The sample names of every family a page declares (``# TYPE``), with or without samples:
+    a labelled counter nobody incremented yet is served, and a query may name it."""
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in _SUFFIXES.get(family.type, ("",))
+    }
