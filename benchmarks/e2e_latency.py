@@ -1,47 +1,67 @@
-"""End to end at a large city's peak: press -> verdict, -> queryable, -> alert, against a raw hop.
+"""End to end capacity: the highest rate whose press -> verdict p99 stays under 1 s, and the CPU
+each process spends per press.
 
-A paced producer sends the simulator's presses to ``presses.raw`` at ``--rate`` presses/s
-(default 2,000: a large city's peak); the real stream worker (``civicpulse stream worker``,
-anti-spam, scores, alerts) and the real sink (``civicpulse sink`` into chDB) run meanwhile.
-Every latency starts at the press's CreateTime on ``presses.raw`` (one machine, one clock):
+The whole pipeline runs on this machine: the broker, the real stream worker (``civicpulse
+stream worker``: anti-spam, scores, alerts), the real sink (``civicpulse sink`` into chDB) and a
+paced load producer in its own process (``benchmarks.e2e_load``; it stands in for the ingest
+API's producer). The rate is searched in steps (``benchmarks.capacity.LADDER``): ``--quick``
+bisects the ladder from 1,000/s (three steps at most), the full run climbs it until a step fails.
+Each step sends ``--seconds`` (60) of fresh simulated presses (``benchmarks.e2e_pipeline``);
+it **holds** when press -> verdict p99 < 1 s over the whole step and the backlog (presses on
+``presses.raw`` without an output yet, sampled each second) does not grow over the steady part
+(after ``--warmup`` s: least-squares growth under 0.5 s of presses). A backlog past 5 s of
+presses stops the step early (failed). Every latency starts at the press's CreateTime:
 
-* press -> verdict: a consumer of ``presses.accepted``/``presses.rejected`` sees the press.
-* press -> queryable: the row's ``ingested_at`` in ClickHouse (``DEFAULT now64(3)``, set by the
-  insert that makes the row visible; the insert of a batch takes a few ms more).
-* press -> alert: an alert can only fire when its 15-min window closes, i.e. when event time
-  (``received_at``) passes ``window_end + grace``. The latency of an alert event on
-  ``alerts.<department>`` is measured from the *closing press*: the first press sent whose
-  ``received_at`` is at or past the alert's ``window_end + grace``. (The watermark follows the
-  slowest active lane, so the window may close on a later press: this is the conservative end.)
+* press -> verdict: a consumer of ``presses.accepted``/``presses.rejected`` sees the press;
+* press -> queryable: the row's ``ingested_at`` in ClickHouse (at the capacity rate);
+* press -> alert: from the *closing press*, the first press sent whose ``received_at`` passes
+  the alert's ``window_end + grace`` (an alert cannot fire before its window closes).
 
-The simulated city runs faster than the wall clock (``--sim-hours`` of event time in the run),
-so that 15-min windows close, and one department degrades so that alerts fire. Alerts whose
-closing press came in the stage's first 15 s (its warm-up) are left out. Baseline in the same
-run: the same presses at the same pace through a raw confluent-kafka consume -> produce hop
-that flushes every poll (the floor of any Kafka stage). Targets: press -> alert p99 < 1 s,
-press -> queryable p99 < 2 s (press -> verdict p99 < 1 s).
+CPU: utime + stime (``/proc``) of each process over the steady part, per press sent in it.
+Baselines in the same run: the Faust no-op consumer (``benchmarks.faust_noop``: the worker's
+settings and batch shape, no judging) paced at the capacity rate alone gives the framework's
+floor, per message and its p99; a worker running only the scores stage (its own group) on every
+accepted press of the run, as fast as it takes them, gives the one-partition scoring hop's
+ceiling (target >= 5,000/s, else ``docs/scaling.md``'s split by department).
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, TopicPartition
+from rich.table import Table
 
-from benchmarks.common import Figure, broker, parser, percentile, report
+from benchmarks.capacity import LADDER, RateSearch, process_cpu_seconds
+from benchmarks.common import Figure, parser, percentile, report
+from benchmarks.e2e_pipeline import (
+    Arrivals,
+    broker_with_pid,
+    catalogue,
+    end_offsets,
+    queryable_latencies,
+    spawn,
+    step_presses,
+)
+from benchmarks.e2e_steps import (
+    Load,
+    Pipeline,
+    Step,
+    console,
+    cpu_per_press,
+    run_step,
+    start_pipeline,
+    stop,
+    watch_load,
+)
+from benchmarks.faust_noop import OUTPUT as NOOP_OUTPUT
 from civicpulse.infra.topics import create_topics, ensure_topics
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
@@ -52,315 +72,235 @@ from civicpulse.schemas.topics import (
     alert_topic_name,
     topic_name,
 )
-from civicpulse.simulator.city import PRESETS
-from civicpulse.simulator.generate import Simulation
 from civicpulse.stream.catalogue.topic import publish_catalogue
+from civicpulse.stream.stages.scores.processor import SCORING
 
 TARGET_P99_MS = 1000.0
 QUERYABLE_P99_MS = 2000.0
+TARGET_CAPACITY = 1000.0
+SCORING_TARGET = 5000.0
+WORKER_RATIO_TARGET = 1.5
+PROCESSES = ("load", "worker", "sink", "broker")
 
 
-class Arrivals:
-    """Consumes output topics in a thread; first arrival time (ms) per key.
-
-    Every output watched here is a JSON object; ``key`` names it (a press's ``event_id`` by
-    default; an alert's id and state). ``values`` keeps the first value per key when asked.
-    """
-
-    def __init__(
-        self,
-        bootstrap: str,
-        topics: list[str],
-        key: Callable[[dict[str, Any]], str] = lambda v: str(v["event_id"]),
-        keep_values: bool = False,
-    ) -> None:
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"e2e-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
-                "topic.metadata.refresh.interval.ms": 1000,
-            }
-        )
-        self.consumer.subscribe(topics)
-        self.key, self.keep_values = key, keep_values
-        self.seen: dict[str, float] = {}
-        self.values: dict[str, dict[str, Any]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for message in self.consumer.consume(500, 0.05):
-                if message.error() is None and message.value():
-                    now = time.time() * 1000
-                    value = orjson.loads(message.value())
-                    key = self.key(value)
-                    if key not in self.seen:
-                        self.seen[key] = now
-                        if self.keep_values:
-                            self.values[key] = value
-
-    def wait_for(self, ids: set[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not ids <= self.seen.keys():
-            if time.monotonic() > deadline:
-                missing = len(ids - self.seen.keys())
-                raise RuntimeError(f"{missing} of {len(ids)} presses had no output in time")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        self.consumer.close()
+def _p(samples: list[float], q: float) -> float:
+    return percentile(samples, q) if samples else math.nan
 
 
-def paced_send(
-    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, str]], rate: float
-) -> dict[str, float]:
-    """Produce at ``rate`` per second; returns each event id's CreateTime (ms)."""
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
-    )
-    sent: dict[str, float] = {}
-
-    def delivered(error: object, message: object, event_id: str) -> None:
-        if error is None:
-            sent[event_id] = float(message.timestamp()[1])  # type: ignore[attr-defined]
-
-    start = time.monotonic()
-    for n, (key, value, event_id) in enumerate(records):
-        delay = start + n / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        producer.produce(
-            topic, key=key, value=value, on_delivery=lambda e, m, i=event_id: delivered(e, m, i)
-        )
-        producer.poll(0)
-    producer.flush(30)
-    return sent
+def _step_row(step: Step) -> list[str]:
+    held = "[green]held[/]" if step.verdict.held else "[red]failed[/]"
+    cpu = [f"{step.cpu_us.get(name, math.nan):.0f}" for name in PROCESSES]
+    return [
+        f"{step.rate:g}", f"{_p(step.latencies, 50):.0f}", f"{_p(step.latencies, 99):.0f}",
+        f"{step.verdict.growth:+.0f}", f"{_p(step.alerts, 99):.0f} ({len(step.alerts)})", *cpu,
+        held,
+    ]  # fmt: skip
 
 
-def latencies(sent: dict[str, float], seen: dict[str, float]) -> list[float]:
-    return [seen[i] - t for i, t in sent.items() if i in seen]
+def _worst(step: Step, bucket: float = 5.0) -> str:
+    """The 5 s of the step whose presses waited longest (a stall shows here)."""
+    if not step.sent:
+        return "nothing sent"
+    start = min(step.sent.values())
+    late: dict[int, float] = {}
+    for event_id, at in step.sent.items():
+        if event_id in step.seen:
+            index = int((at - start) / 1000 / bucket)
+            late[index] = max(late.get(index, 0.0), step.seen[event_id] - at)
+    index = max(late, key=late.__getitem__)
+    return f"worst {bucket:g} s: +{index * bucket:g} s, max {late[index]:.0f} ms"
 
 
-@dataclass
-class PipelineRun:
-    """The three latency families of one run with the worker and the sink."""
-
-    verdict: list[float]
-    queryable: list[float]
-    alert: list[float]
-    alerts_seen: int
-
-
-def _ms(moment: str) -> int:
-    return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
+def steps_table(steps: list[Step]) -> Table:
+    table = Table(title="capacity steps (latency ms; CPU µs per press over the steady part)")
+    for column in ("rate/s", "verdict p50", "p99", "backlog growth", "alert p99 (n)"):
+        table.add_column(column, justify="right")
+    for name in PROCESSES:
+        table.add_column(f"{name} µs", justify="right")
+    table.add_column("verdict")
+    for step in steps:
+        table.add_row(*_step_row(step))
+    return table
 
 
-def alert_latencies(
-    records: list[tuple[bytes, bytes, str]],
-    sent: dict[str, float],
-    alerts: Arrivals,
-    grace_ms: int,
-    skip_before_ms: float,
-) -> list[float]:
-    """Each alert's arrival minus the send time of the press that closed its window."""
-    heads: list[int] = []  # event time reached after each press: the running max of received_at
-    for _, value, _ in records:
-        received = _ms(orjson.loads(value)["received_at"])
-        heads.append(max(received, heads[-1]) if heads else received)
-    out = []
-    for key, alert in alerts.values.items():
-        index = bisect.bisect_left(heads, _ms(alert["window_end"]) + grace_ms)
-        if index == len(heads):
-            continue  # closed by the end-of-run drain, not by a press
-        closing = sent.get(records[index][2])
-        if closing is not None and closing >= skip_before_ms:
-            out.append(alerts.seen[key] - closing)
-    return out
-
-
-def queryable_latencies(chdb: Path, sent: dict[str, float]) -> list[float]:
-    """``ingested_at`` of each stored press minus its CreateTime (this process opens chDB)."""
-    from civicpulse.schemas.settings import Settings
-    from civicpulse.sink.clickhouse import create_client
-
-    client = create_client(Settings(clickhouse_dsn=f"chdb://{chdb}"))
-    rows = client.query(
-        "SELECT toString(event_id), toUnixTimestamp64Milli(min(ingested_at)) FROM presses "
-        "GROUP BY event_id"
-    ).result_rows
-    return [float(at) - sent[i] for i, at in rows if i in sent]
-
-
-def worker_run(
-    bootstrap: str,
-    prefix: str,
-    records: list[tuple[bytes, bytes, str]],
-    rate: float,
-    tmp: Path,
-    department: str,
-    grace: float,
-) -> PipelineRun:
-    env = dict(os.environ, KAFKA_BOOTSTRAP=bootstrap, CIVICPULSE_TOPIC_PREFIX=prefix)
-    env["CIVICPULSE_DATA_DIR"] = str(tmp / "worker")
-    env["CIVICPULSE_CLICKHOUSE_DSN"] = f"chdb://{tmp / 'chdb'}"
-    log = tmp / "worker.log"
-    civicpulse = str(Path(sys.executable).with_name("civicpulse"))
-    with log.open("wb") as handle, (tmp / "sink.log").open("wb") as sink_log:
-        worker = subprocess.Popen(
-            [civicpulse, "stream", "worker", "--loglevel", "info", "--grace", str(grace)],
-            env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        sink = subprocess.Popen(
-            [civicpulse, "sink"], env=env, stdout=sink_log, stderr=subprocess.STDOUT
-        )
-    outs = [topic_name(PRESSES_ACCEPTED, prefix), topic_name(PRESSES_REJECTED, prefix)]
-    arrivals = Arrivals(bootstrap, outs)
+def search(pipe: Pipeline, quick: bool, seconds: float, warmup: float) -> tuple[list[Step], float]:
+    """Steps until the search settles; the steps in order and the capacity (0: none held)."""
+    rates = RateSearch(bisect=quick)
+    steps: list[Step] = []
+    outs = [topic_name(PRESSES_ACCEPTED, pipe.prefix), topic_name(PRESSES_REJECTED, pipe.prefix)]
+    verdicts = Arrivals(pipe.broker.bootstrap, outs)
     alerts = Arrivals(
-        bootstrap,
-        [alert_topic_name(department, prefix)],
+        pipe.broker.bootstrap,
+        [alert_topic_name(pipe.department, pipe.prefix)],
         key=lambda v: f"{v['alert_id']}:{v['state']}",
         keep_values=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while "[^Worker]: Ready" not in log.read_text(errors="replace"):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start; see {log}")
-            time.sleep(0.2)
-        time.sleep(2)  # past Faust's first commit and the catalogue read
-        began = time.time() * 1000
-        sent = paced_send(bootstrap, topic_name(PRESSES_RAW, prefix), records, rate)
-        arrivals.wait_for(set(sent), 120)
-        time.sleep(5)  # the last batches reach the sink and ClickHouse
-        verdict = latencies(sent, arrivals.seen)
-        alert = alert_latencies(records, sent, alerts, int(grace * 1000), began + 15_000)
+        while (rate := rates.next_rate()) is not None:
+            console.rule(f"step {len(steps) + 1}: {rate:g} presses/s for {seconds:g} s")
+            step = run_step(pipe, len(steps), rate, seconds, warmup, verdicts, alerts)
+            rates.record(rate, step.verdict.held)
+            steps.append(step)
+            console.print(steps_table([step]))
+            console.print(f"    {step.verdict.reason}; {_worst(step)}")
     finally:
-        arrivals.close()
+        verdicts.close()
         alerts.close()
-        worker.terminate()
-        sink.terminate()  # SIGTERM: the sink flushes, commits and closes chDB
-        worker.wait(60)
-        sink.wait(120)
-    return PipelineRun(verdict, queryable_latencies(tmp / "chdb", sent), alert, len(alerts.seen))
+    return steps, rates.capacity
 
 
-def passthrough_run(
-    bootstrap: str, prefix: str, records: list[tuple[bytes, bytes, str]], rate: float
-) -> list[float]:
-    specs = [TopicSpec(name, 6, "device_id", None, "bench") for name in ("hop.in", "hop.out")]
-    ensure_topics(bootstrap, specs, prefix)
-    source, sink = prefix + "hop.in", prefix + "hop.out"
-    stop = threading.Event()
+@dataclass
+class NoopBaseline:
+    us_per_message: float
+    p99_ms: float
+    messages: int
 
-    def hop() -> None:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"{prefix}hop",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
-            }
-        )
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
-        consumer.subscribe([source])
-        while not stop.is_set():
-            batch = consumer.consume(500, 0.05)
-            for message in batch:
-                if message.error() is None:
-                    producer.produce(sink, key=message.key(), value=message.value())
-            if batch:
-                producer.flush()
-                consumer.commit(asynchronous=True)
-        consumer.close()
 
-    thread = threading.Thread(target=hop, daemon=True)
-    thread.start()
-    arrivals = Arrivals(bootstrap, [sink])
+def noop_baseline(pipe: Pipeline, rate: float, seconds: float, warmup: float) -> NoopBaseline:
+    """The Faust no-op consumer alone, paced at ``rate`` on a topic of its own."""
+    prefix, bootstrap = pipe.prefix + "noop.", pipe.broker.bootstrap
+    out_spec = TopicSpec(NOOP_OUTPUT, PRESSES_RAW.partitions, "device_id", None, "bench")
+    ensure_topics(bootstrap, [PRESSES_RAW, out_spec], prefix)
+    env = dict(pipe.env, CIVICPULSE_TOPIC_PREFIX=prefix, CIVICPULSE_DATA_DIR=str(pipe.tmp / "noop"))
+    noop = spawn([sys.executable, "-m", "benchmarks.faust_noop"], env, pipe.tmp / "noop.log")
+    outputs = Arrivals(bootstrap, [prefix + NOOP_OUTPUT])
+    raw = topic_name(PRESSES_RAW, prefix)
     try:
-        time.sleep(5)  # the hop's group joins
-        sent = paced_send(bootstrap, source, records, rate)
-        arrivals.wait_for(set(sent), 60)
-        return latencies(sent, arrivals.seen)
+        warm = Load.start(bootstrap, raw, 100, step_presses(90, 100, 2).records, pipe.tmp)
+        if outputs.missing(set(warm.finish()), 120):
+            raise RuntimeError(f"the no-op forwarded nothing; see {pipe.tmp / 'noop.log'}")
+        load = Load.start(bootstrap, raw, rate, step_presses(91, rate, seconds).records, pipe.tmp)
+        pids = {"noop": noop.pid, "load": load.process.pid}
+        watch = watch_load(load, rate, raw, outputs, pids, warmup)
+        sent = load.finish()
+        outputs.missing(set(sent), 120)
+        latencies = [outputs.seen[i] - t for i, t in sent.items() if i in outputs.seen]
     finally:
-        stop.set()
-        thread.join(30)
-        arrivals.close()
+        outputs.close()
+        stop(noop, 30)
+    cpu, messages = cpu_per_press(watch.first, watch.last)
+    return NoopBaseline(cpu.get("noop", math.nan), _p(latencies, 99), messages)
 
 
-def _line(name: str, samples: list[float], rate: float) -> None:
-    if not samples:
-        print(f"{name}: no samples", flush=True)
-        return
-    p50, p95, p99 = (percentile(samples, q) for q in (50, 95, 99))
-    print(
-        f"{name}: {len(samples)} at {rate:g} presses/s: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-        f"p99 {p99:.0f} ms, max {max(samples):.0f} ms",
-        flush=True,
+@dataclass
+class Ceiling:
+    rate: float
+    us_per_press: float
+    presses: int
+
+
+def scoring_ceiling(pipe: Pipeline, limit: float) -> Ceiling:
+    """A worker running only the scores stage (its own group) on every accepted press of the
+    run: presses scored per second (the one-partition topic's committed offsets)."""
+    group = "ceiling"
+    app_id = f"{pipe.prefix}civicpulse-{group}"
+    scoring = TopicPartition(SCORING.physical_name(app_id), 0)
+    probe = Consumer({"bootstrap.servers": pipe.broker.bootstrap, "group.id": app_id})
+    accepted = end_offsets(probe, topic_name(PRESSES_ACCEPTED, pipe.prefix), 6)
+    env = dict(pipe.env, CIVICPULSE_DATA_DIR=str(pipe.tmp / group))
+    argv = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker", "--stages"]
+    worker = spawn([*argv, "scores", "--group", group], env, pipe.tmp / "ceiling.log")
+    samples: list[tuple[float, int, float]] = []  # (time, committed, cpu seconds)
+    deadline = time.monotonic() + 120 + limit
+    try:
+        while worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(1.0)
+            committed = probe.committed([scoring], timeout=5)[0].offset
+            if committed > 0:
+                samples.append((time.monotonic(), committed, process_cpu_seconds(worker.pid)))
+                console.print(f"    scored {committed:>7} of {accepted}")
+            if committed >= accepted or (samples and samples[-1][0] - samples[0][0] >= limit):
+                break
+    finally:
+        probe.close()
+        stop(worker, 30)
+    if len(samples) < 2 or samples[-1][1] == samples[0][1]:
+        return Ceiling(math.nan, math.nan, 0)
+    (t0, c0, cpu0), (t1, c1, cpu1) = samples[0], samples[-1]
+    return Ceiling((c1 - c0) / (t1 - t0), (cpu1 - cpu0) * 1e6 / (c1 - c0), c1 - c0)
+
+
+def _at(steps: list[Step], capacity: float) -> Step:
+    """The step at the capacity rate, or the lowest rate tried when none held."""
+    return next((s for s in steps if s.rate == capacity), min(steps, key=lambda s: s.rate))
+
+
+def figures(
+    steps: list[Step], capacity: float, queryable: list[float], noop: NoopBaseline, ceiling: Ceiling
+) -> list[Figure]:
+    at = _at(steps, capacity)
+    verdict, alert, stored = _p(at.latencies, 99), _p(at.alerts, 99), _p(queryable, 99)
+    worker = at.cpu_us.get("worker", math.nan)
+    info = "information_(cores_per_press:_docs/scaling.md)"
+    return [
+        Figure("e2e_capacity", capacity, "presses/s",
+               f">= {TARGET_CAPACITY:.0f} presses/s with press->verdict p99 < 1 s for the step",
+               capacity >= TARGET_CAPACITY),
+        Figure("e2e_press_to_verdict_p99", verdict, "ms",
+               f"p99 < {TARGET_P99_MS:.0f} ms at {at.rate:g} presses/s (baseline: Faust no-op)",
+               verdict < TARGET_P99_MS, baseline=noop.p99_ms),
+        Figure("e2e_press_to_queryable_p99", stored, "ms",
+               f"p99 < {QUERYABLE_P99_MS:.0f} ms at {at.rate:g} presses/s",
+               stored < QUERYABLE_P99_MS, baseline=noop.p99_ms),
+        Figure("e2e_press_to_alert_p99", alert, "ms",
+               f"p99 < {TARGET_P99_MS:.0f} ms after the window closes at {at.rate:g} presses/s",
+               alert < TARGET_P99_MS, baseline=noop.p99_ms),
+        Figure("worker_cpu_us_per_press", worker, "us",
+               f"<= {WORKER_RATIO_TARGET:g}x the Faust no-op's cost per message",
+               worker <= WORKER_RATIO_TARGET * noop.us_per_message, baseline=noop.us_per_message),
+        *(Figure(f"{name}_cpu_us_per_press", at.cpu_us.get(name, math.nan), "us", info, True)
+          for name in ("sink", "broker", "load")),
+        Figure("scoring_hop_ceiling", ceiling.rate, "presses/s",
+               f">= {SCORING_TARGET:.0f} presses/s (else split by department: docs/scaling.md)",
+               ceiling.rate >= SCORING_TARGET),
+    ]  # fmt: skip
+
+
+def _summary(noop: NoopBaseline, ceiling: Ceiling, loads: list[tuple[float, float, float]]) -> None:
+    console.print(
+        f"Faust no-op alone at the capacity rate: {noop.us_per_message:.0f} µs CPU a message "
+        f"({noop.messages} messages), press -> output p99 {noop.p99_ms:.0f} ms"
     )
-
-
-def _p99(samples: list[float]) -> float:
-    return percentile(samples, 99) if samples else float("nan")
+    console.print(
+        f"scoring hop (a worker running only the scores stage): {ceiling.rate:.0f} presses/s, "
+        f"{ceiling.us_per_press:.0f} µs CPU a press ({ceiling.presses} presses)"
+    )
+    before, after = loads
+    console.print(f"load average at the start {before[0]:.2f}, at the end {after[0]:.2f}")
 
 
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
-    arguments.add_argument("--rate", type=float, default=2000.0, help="presses per second")
-    arguments.add_argument("--seconds", type=float, default=None, help="default 180 (--quick 60)")
-    arguments.add_argument("--sim-hours", type=float, default=None, help="event time of the run")
-    arguments.add_argument("--grace", type=float, default=120.0, help="the worker's --grace")
-    args = arguments.parse_args()
-    seconds = args.seconds or (60.0 if args.quick else 180.0)
-    hours = args.sim_hours or seconds / 30  # 2 h of event time a minute: windows close often
-    sim = Simulation(
-        PRESETS["demo"],
-        datetime(2026, 3, 2, 7, tzinfo=UTC),
-        timedelta(hours=hours),
-        args.rate * seconds / (hours * 3600),
-        3,
-        degrade_after=timedelta(hours=hours / 4),
+    arguments.add_argument("--seconds", type=float, default=60.0, help="the length of a step")
+    arguments.add_argument(
+        "--warmup", type=float, default=10.0, help="seconds of a step left out of CPU and growth"
     )
-    # Valid presses only: a malformed one has no verdict to wait for.
-    records = [
-        (p.key or b"", p.line, str(p.event_id))
-        for p in sim.presses()
-        if p.event_id and p.label != "malformed"
-    ][: int(seconds * args.rate)]
-    department = sim.city.degraded_department
-    with broker() as bootstrap, tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+    args = arguments.parse_args()
+    loads = [os.getloadavg()]
+    search_mode = "bisecting the ladder" if args.quick else "climbing the ladder"
+    console.print(f"capacity search, {search_mode} {', '.join(f'{r:g}' for r in LADDER)}/s")
+    with broker_with_pid() as broker, tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         prefix = f"e2e{uuid.uuid4().hex[:8]}."
-        create_topics(bootstrap, prefix)
-        publish_catalogue(bootstrap, topic_name(CATALOGUE_DEVICES, prefix), sim.catalogue())
-        run = worker_run(bootstrap, prefix, records, args.rate, Path(tmp), department, args.grace)
-        hop = passthrough_run(bootstrap, prefix, records, args.rate)
-    _line("press -> verdict (stream worker)", run.verdict, args.rate)
-    _line("press -> queryable (worker + sink)", run.queryable, args.rate)
-    _line(f"press -> alert on alerts.{department} (from the closing press)", run.alert, args.rate)
-    print(f"alert events seen: {run.alerts_seen}", flush=True)
-    _line("raw hop", hop, args.rate)
-    hop_p99 = _p99(hop)
-    verdict, queryable, alert = _p99(run.verdict), _p99(run.queryable), _p99(run.alert)
-    report(
-        [
-            Figure("e2e_press_to_verdict_p99", verdict, "ms",
-                   f"p99 < {TARGET_P99_MS:.0f} ms at {args.rate:g} presses/s",
-                   verdict < TARGET_P99_MS, baseline=hop_p99),
-            Figure("e2e_press_to_queryable_p99", queryable, "ms",
-                   f"p99 < {QUERYABLE_P99_MS:.0f} ms at {args.rate:g} presses/s",
-                   queryable < QUERYABLE_P99_MS, baseline=hop_p99),
-            Figure("e2e_press_to_alert_p99", alert, "ms",
-                   f"p99 < {TARGET_P99_MS:.0f} ms at {args.rate:g} presses/s",
-                   alert < TARGET_P99_MS, baseline=hop_p99),
-        ]
-    )  # fmt: skip
+        create_topics(broker.bootstrap, prefix)
+        city, department = catalogue()
+        publish_catalogue(broker.bootstrap, topic_name(CATALOGUE_DEVICES, prefix), city)
+        pipe = Pipeline(broker, prefix, Path(tmp), department)
+        try:
+            start_pipeline(pipe)
+            steps, capacity = search(pipe, args.quick, args.seconds, args.warmup)
+        finally:
+            for process in pipe.processes.values():
+                stop(process)
+        at = _at(steps, capacity)
+        queryable = queryable_latencies(Path(tmp) / "chdb", at.sent)
+        console.rule(f"baseline: the Faust no-op at {at.rate:g} presses/s")
+        noop = noop_baseline(pipe, at.rate, args.seconds, args.warmup)
+        console.rule("the scoring hop's ceiling")
+        ceiling = scoring_ceiling(pipe, 30.0 if args.quick else 90.0)
+    loads.append(os.getloadavg())
+    console.print(steps_table(steps))
+    _summary(noop, ceiling, loads)
+    report(figures(steps, capacity, queryable, noop, ceiling))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,256 @@
+"""The capacity benchmark's moving parts: the broker (with its pid), the pipeline's processes,
+the presses of each step, and the consumers that see verdicts and alerts arrive.
+
+Each step sends a fresh simulated city day: the demo city from 07:00 with 2 h of event time,
+one department degrading a quarter of the way in (so an alert opens in every step), shifted by
+``STEP_SHIFT`` per step (event time only moves on) and given fresh event ids (a network retry
+keeps sharing its press's id), so that every step's presses are new to the anti-spam state.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from civicpulse.schemas.catalogue import Catalogue
+from civicpulse.simulator.city import PRESETS
+from civicpulse.simulator.generate import Simulation
+
+__all__ = [
+    "Arrivals",
+    "Broker",
+    "StepPresses",
+    "alert_latencies",
+    "broker_with_pid",
+    "catalogue",
+    "end_offsets",
+    "queryable_latencies",
+    "spawn",
+    "step_presses",
+    "wait_for_log",
+]
+
+START = datetime(2026, 3, 2, 7, tzinfo=UTC)
+#: event time each step covers, and how far each step's day is moved on from the previous
+STEP_HOURS = 2.0
+STEP_SHIFT = timedelta(hours=26)
+SEED = 3
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    pid: int | None  # None: an outside broker (KAFKA_BOOTSTRAP), whose CPU is not counted
+
+
+@contextmanager
+def broker_with_pid() -> Iterator[Broker]:
+    """``KAFKA_BOOTSTRAP`` if set, else a throw-away launcher broker on free loopback ports."""
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield Broker(os.environ["KAFKA_BOOTSTRAP"], None)
+        return
+    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
+    from civicpulse.infra.kafka_process import free_port
+    from civicpulse.schemas.settings import Settings
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data_dir:
+        config = LauncherConfig(
+            data_dir=Path(data_dir),
+            kafka_version=settings.kafka_version,
+            port=free_port(),
+            controller_port=free_port(),
+            cache_dir=settings.cache_dir,
+        )
+        print(f"starting a throw-away Kafka broker on {config.bootstrap} ...", file=sys.stderr)
+        status = start_broker(config, timeout=180)
+        try:
+            yield Broker(config.bootstrap, status.pid)
+        finally:
+            stop_broker(config)
+
+
+@dataclass(frozen=True)
+class StepPresses:
+    """One step's presses as ``(key, value, event_id)``, and what alert timing needs."""
+
+    records: list[tuple[str, str, str]]
+    department: str
+
+
+def _shift(moment: str, by: timedelta) -> str:
+    at = datetime.fromisoformat(moment.replace("Z", "+00:00")) + by
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def step_presses(step: int, rate: float, seconds: float) -> StepPresses:
+    """The valid presses of step ``step`` (0, 1, ...) for ``seconds`` at ``rate``."""
+    wanted = int(rate * seconds)
+    span = timedelta(hours=STEP_HOURS)
+    # 5 % more than needed: the simulator's count varies around its mean rate
+    sim = Simulation(
+        PRESETS["demo"], START, span, wanted * 1.05 / span.total_seconds(), SEED,
+        degrade_after=span / 4,
+    )  # fmt: skip
+    by, ids = STEP_SHIFT * step, dict[str, str]()
+    records = []
+    for press in sim.presses():
+        if not press.event_id or press.label == "malformed":
+            continue  # a malformed press has no verdict to wait for
+        value = orjson.loads(press.line)
+        new_id = ids.setdefault(press.event_id, str(uuid.uuid4()))
+        value["event_id"] = new_id
+        value["pressed_at"] = _shift(value["pressed_at"], by)
+        value["received_at"] = _shift(value["received_at"], by)
+        records.append(((press.key or b"").decode(), orjson.dumps(value).decode(), new_id))
+        if len(records) == wanted:
+            break
+    return StepPresses(records, sim.city.degraded_department)
+
+
+def catalogue() -> tuple[Catalogue, str]:
+    """The demo city's catalogue (the same for every step: same seed, same start) and its
+    degraded department."""
+    span = timedelta(hours=STEP_HOURS)
+    sim = Simulation(PRESETS["demo"], START, span, 1.0, SEED, degrade_after=span / 4)
+    return sim.catalogue(), sim.city.degraded_department
+
+
+class Arrivals:
+    """Consumes output topics in a thread; first arrival time (ms) per key.
+
+    Every output watched here is a JSON object; ``key`` names it (a press's ``event_id`` by
+    default; an alert's id and state). ``values`` keeps the first value per key when asked.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        key: Callable[[dict[str, Any]], str] = lambda v: str(v["event_id"]),
+        keep_values: bool = False,
+    ) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"e2e-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+                "topic.metadata.refresh.interval.ms": 1000,
+            }
+        )
+        self.consumer.subscribe(topics)
+        self.bootstrap, self.key, self.keep_values = bootstrap, key, keep_values
+        self.count = 0  # messages read: one output per press, duplicates included
+        self.seen: dict[str, float] = {}
+        self.values: dict[str, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self.consumer.consume(500, 0.05):
+                if message.error() is None and message.value():
+                    self.count += 1
+                    now = time.time() * 1000
+                    value = orjson.loads(message.value())
+                    key = self.key(value)
+                    if key not in self.seen:
+                        self.seen[key] = now
+                        if self.keep_values:
+                            self.values[key] = value
+
+    def missing(self, ids: set[str], timeout: float) -> int:
+        """Wait until every id was seen or ``timeout`` passed; how many were not seen."""
+        deadline = time.monotonic() + timeout
+        while not ids <= self.seen.keys() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return len(ids - self.seen.keys())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.consumer.close()
+
+
+def end_offsets(consumer: Consumer, topic: str, partitions: int) -> int:
+    """The sum of the topic's log end offsets (messages ever written to it)."""
+    return sum(
+        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
+        for p in range(partitions)
+    )
+
+
+def _ms(moment: str) -> int:
+    return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def alert_latencies(
+    records: list[tuple[str, str, str]],
+    sent: dict[str, float],
+    alerts: Arrivals,
+    grace_ms: int,
+    skip_before_ms: float,
+) -> list[float]:
+    """Each alert's arrival minus the send time of the press that closed its window: the first
+    press sent whose ``received_at`` is at or past the window's end + grace (the watermark
+    follows the slowest active lane, so the window may close later: the conservative end).
+    Alerts closed by a press of another step, or by the drain, are left out."""
+    heads: list[int] = []  # event time reached after each press: the running max of received_at
+    for _, value, _ in records:
+        received = _ms(orjson.loads(value)["received_at"])
+        heads.append(max(received, heads[-1]) if heads else received)
+    out = []
+    for key, alert in alerts.values.items():
+        index = bisect.bisect_left(heads, _ms(alert["window_end"]) + grace_ms)
+        if index == len(heads) or (index == 0 and heads[0] > _ms(alert["window_end"]) + grace_ms):
+            continue
+        closing = sent.get(records[index][2])
+        if closing is not None and closing >= skip_before_ms:
+            out.append(alerts.seen[key] - closing)
+    return out
+
+
+def queryable_latencies(chdb: Path, sent: dict[str, float]) -> list[float]:
+    """``ingested_at`` of each stored press minus its CreateTime (this process opens chDB)."""
+    from civicpulse.schemas.settings import Settings
+    from civicpulse.sink.clickhouse import create_client
+
+    client = create_client(Settings(clickhouse_dsn=f"chdb://{chdb}"))
+    rows = client.query(
+        "SELECT toString(event_id), toUnixTimestamp64Milli(min(ingested_at)) FROM presses "
+        "GROUP BY event_id"
+    ).result_rows
+    return [float(at) - sent[i] for i, at in rows if i in sent]
+
+
+def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start one process of the pipeline, its output to ``log``."""
+    with log.open("wb") as handle:
+        return subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def wait_for_log(process: subprocess.Popen[bytes], log: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"{process.args!r} did not start:\n{tail}")
+        time.sleep(0.2)
