@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,8 @@ from civicpulse.schemas.settings import get_settings
 __all__ = ["kafka_app", "topics_app"]
 
 kafka_app = typer.Typer(
-    help="Run a real Apache Kafka 4.1 broker on 127.0.0.1 (KRaft, one node, needs Java 17+). "
+    help="Run a real Apache Kafka 4.1 broker on 127.0.0.1 (KRaft, one node or a local cluster "
+    "of several with --nodes, needs Java 17+). "
     "The first start downloads the broker's jars with `mvn` into the user cache dir; later "
     "starts are offline. With KAFKA_BOOTSTRAP set, that cluster is used and nothing is started.",
     no_args_is_help=True,
@@ -45,10 +47,22 @@ def start(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the broker to answer before giving up.")
     ] = 120.0,
+    nodes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Nodes of a local cluster (KRaft controller + broker each; default "
+            "CIVICPULSE_KAFKA_NODES, 1). Other commands find every node with "
+            "CIVICPULSE_KAFKA_NODES set to the same number.",
+        ),
+    ] = None,
 ) -> None:
-    """Start the local broker (or do nothing when it already runs) and wait until it answers.
+    """Start the local broker or cluster (the nodes that do not run yet) and wait until each
+    answers.
 
-    Ports: CIVICPULSE_KAFKA_PORT (19092), CIVICPULSE_KAFKA_CONTROLLER_PORT (19093).
+    Ports: CIVICPULSE_KAFKA_PORT (19092), CIVICPULSE_KAFKA_CONTROLLER_PORT (19093); node i of a
+    cluster adds 2(i-1) to both.
 
     Data and logs: CIVICPULSE_DATA_DIR/kafka. Version: CIVICPULSE_KAFKA_VERSION (4.1.2).
 
@@ -67,23 +81,41 @@ def start(
                 "nothing started."
             )
             return
+        config = replace(
+            LauncherConfig.from_settings(settings), nodes=nodes or settings.kafka_nodes
+        )
         with err.status("starting Kafka") as spinner:
             status = start_broker(
-                LauncherConfig.from_settings(settings),
-                progress=lambda message: spinner.update(message),
-                timeout=timeout,
+                config, progress=lambda message: spinner.update(message), timeout=timeout
             )
     except CivicpulseError as exc:
         raise _fail(exc) from exc
     verb = "started" if status.started_now else "already running"
+    pids = ", ".join(str(node.pid) for node in status.nodes)
     out.print(
         f"Kafka {status.version or settings.kafka_version} {verb} on {status.bootstrap} "
-        f"(pid {status.pid}, data {status.data_dir}) in {time.monotonic() - began:.1f}s"
+        f"(pid {pids}, data {status.data_dir}) in {time.monotonic() - began:.1f}s",
+        highlight=False,
     )
+    if config.nodes != settings.kafka_nodes:
+        out.print(
+            f"other commands: export CIVICPULSE_KAFKA_NODES={config.nodes} (they then connect to "
+            f"{status.bootstrap}; `kafka stop` stops every node either way)",
+            highlight=False,
+        )
 
 
 @kafka_app.command("fetch")
-def fetch() -> None:
+def fetch(
+    tools: Annotated[
+        bool,
+        typer.Option(
+            help="Also Kafka's command-line tools (org.apache.kafka:kafka-tools, e.g. "
+            "TopicCommand): run one with `java -cp '<printed folder>/*' "
+            "org.apache.kafka.tools.TopicCommand --bootstrap-server ... --describe`."
+        ),
+    ] = False,
+) -> None:
     """Download the broker's jars into the cache now (no broker is started).
 
     Lets a setup script pay the one-time Maven download up front; `start` does it otherwise.
@@ -101,13 +133,23 @@ def fetch() -> None:
                 settings.cache_dir,
                 progress=lambda message: spinner.update(message),
             )
+        folders = [libs]
+        if tools:
+            with err.status("resolving the tools' jars") as spinner:
+                folders.append(
+                    resolve_jars(
+                        settings.kafka_version,
+                        settings.cache_dir,
+                        progress=lambda message: spinner.update(message),
+                        tools=True,
+                    )
+                )
     except CivicpulseError as exc:
         raise _fail(exc) from exc
-    count = len(list(libs.glob("*.jar")))
-    out.print(
-        f"Apache Kafka {settings.kafka_version}: {count} jars in {libs} "
-        f"({time.monotonic() - began:.1f}s)"
-    )
+    for folder in folders:
+        count = len(list(folder.glob("*.jar")))
+        out.print(f"Apache Kafka {settings.kafka_version}: {count} jars in {folder}")
+    out.print(f"({time.monotonic() - began:.1f}s)")
 
 
 @kafka_app.command("stop")
@@ -116,8 +158,9 @@ def stop(
         float, typer.Option(help="Seconds to wait after SIGTERM before sending SIGKILL.")
     ] = 30.0,
 ) -> None:
-    """Stop the local broker: SIGTERM to exactly the pid it was started with."""
-    from civicpulse.infra.kafka import LauncherConfig, stop_broker
+    """Stop the local broker, every node of a cluster: SIGTERM to exactly the pids they were
+    started with."""
+    from civicpulse.infra.kafka import LauncherConfig, stop_nodes
 
     settings = get_settings()
     if settings.kafka_bootstrap:
@@ -128,28 +171,44 @@ def stop(
         return
     config = LauncherConfig.from_settings(settings)
     with err.status("stopping Kafka"):
-        pid = stop_broker(config, timeout=timeout)
-    if pid is None:
-        out.print(f"no broker running for {config.layout.root}")
+        pids = stop_nodes(config, timeout=timeout)
+    if not pids:
+        out.print(f"no broker running for {config.root}")
+    elif len(pids) == 1:
+        out.print(f"stopped Kafka broker (pid {pids[0]})")
     else:
-        out.print(f"stopped Kafka broker (pid {pid})")
+        out.print(f"stopped {len(pids)} Kafka nodes (pids {', '.join(map(str, pids))})")
 
 
 @kafka_app.command("status")
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show whether the broker runs, its pid, bootstrap servers, version and data dir.
+    """Show whether the broker runs (each node of a cluster), its pid, bootstrap servers,
+    version and data dir.
 
-    Exits 0 when the broker runs (or the KAFKA_BOOTSTRAP cluster answers), 1 otherwise.
+    Exits 0 when the broker runs, every node of a cluster (or the KAFKA_BOOTSTRAP cluster
+    answers), 1 otherwise.
     """
     from civicpulse.infra.kafka import kafka_status
 
     state = kafka_status(get_settings())
     if as_json:
-        record = {k: (str(v) if isinstance(v, Path) else v) for k, v in state.__dict__.items()}
+        record = {k: _plain(v) for k, v in state.__dict__.items() if k != "nodes"}
         record.pop("started_now", None)
+        record["nodes"] = [{k: _plain(v) for k, v in n.__dict__.items()} for n in state.nodes]
         out.print_json(json.dumps(record))
+    elif len(state.nodes) > 1:
+        for node in state.nodes:
+            running = f"running  pid {node.pid}" if node.running else "DOWN"
+            out.print(
+                f"node {node.node_id}  {node.bootstrap}  {running}  data {node.data_dir}",
+                highlight=False,
+            )
+        out.print(
+            f"bootstrap {state.bootstrap}\nversion  Apache Kafka {state.version or 'unknown'}",
+            highlight=False,
+        )
     elif state.external:
         answer = "answers" if state.running else "does NOT answer"
         out.print(f"external cluster (KAFKA_BOOTSTRAP) at {state.bootstrap} {answer}")
@@ -166,6 +225,10 @@ def status(
         raise typer.Exit(code=1)
 
 
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Path) else value
+
+
 @kafka_app.command("logs")
 def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines to show.")] = 50,
@@ -176,12 +239,16 @@ def logs(
         bool,
         typer.Option(help="Show the JVM's stdout/stderr (crashes before logging starts) instead."),
     ] = False,
+    node: Annotated[
+        int, typer.Option(min=1, help="Which node of a local cluster (CIVICPULSE_KAFKA_NODES).")
+    ] = 1,
 ) -> None:
-    """Print the end of the local broker's log (CIVICPULSE_DATA_DIR/kafka/logs/server.log)."""
+    """Print the end of the local broker's log (CIVICPULSE_DATA_DIR/kafka/logs/server.log; a
+    cluster's node N: CIVICPULSE_DATA_DIR/kafka/node-N/logs/server.log)."""
     from civicpulse.infra.kafka import LauncherConfig
     from civicpulse.infra.kafka_process import tail
 
-    layout = LauncherConfig.from_settings(get_settings()).layout
+    layout = LauncherConfig.from_settings(get_settings()).node_layout(node)
     path = layout.console_log if console else layout.server_log
     if not path.exists():
         err.print(f"no log yet at {path}; has the broker been started here?")
@@ -215,7 +282,12 @@ def create(
     ] = None,
     replication_factor: Annotated[
         int | None,
-        typer.Option(help="Replicas per partition (default: the cluster's default, 1 locally)."),
+        typer.Option(
+            min=1,
+            help="Replicas per partition, each topic with min.insync.replicas to match (2 of 3); "
+            "fails when the cluster has fewer brokers (default: "
+            "CIVICPULSE_TOPIC_REPLICATION_FACTOR, else the cluster's defaults).",
+        ),
     ] = None,
 ) -> None:
     """Create every topic of the catalogue and every topic a stream stage's processors declare
@@ -229,6 +301,8 @@ def create(
     settings = get_settings()
     chosen = settings.topic_prefix if prefix is None else prefix
     bootstrap = settings.bootstrap_servers
+    if replication_factor is None:
+        replication_factor = settings.topic_replication_factor
     try:
         with err.status(f"creating topics on {bootstrap}"):
             report = create_topics(

@@ -9,15 +9,19 @@ started if needed. The launcher's parts live in ``kafka_jars`` (jar resolution),
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from civicpulse.infra.exceptions import BrokerStartError
 from civicpulse.infra.kafka_broker import (
     BrokerStatus,
     LauncherConfig,
+    NodeStatus,
     broker_status,
     external_status,
+    formatted_nodes,
     start_broker,
     stop_broker,
+    stop_nodes,
     wait_for_broker,
 )
 from civicpulse.schemas.settings import Settings, get_settings
@@ -25,11 +29,13 @@ from civicpulse.schemas.settings import Settings, get_settings
 __all__ = [
     "BrokerStatus",
     "LauncherConfig",
+    "NodeStatus",
     "broker_status",
     "ensure_broker",
     "kafka_status",
     "start_broker",
     "stop_broker",
+    "stop_nodes",
 ]
 
 
@@ -60,4 +66,9 @@ def kafka_status(settings: Settings | None = None) -> BrokerStatus:
     settings = settings or get_settings()
     if settings.kafka_bootstrap:
         return external_status(settings.kafka_bootstrap)
-    return broker_status(LauncherConfig.from_settings(settings))
+    config = LauncherConfig.from_settings(settings)
+    # What the data dir holds wins: `kafka start --nodes 3` without CIVICPULSE_KAFKA_NODES.
+    formatted = formatted_nodes(config)
+    if formatted is not None and formatted != config.nodes:
+        config = replace(config, nodes=formatted)
+    return broker_status(config)

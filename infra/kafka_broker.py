@@ -1,7 +1,16 @@
-"""Start, stop and inspect the launcher's real Apache Kafka broker (KRaft, loopback, one node)."""
+"""Start, stop and inspect the launcher's real Apache Kafka broker (KRaft, loopback).
+
+One node by default (``<data_dir>/kafka``); ``nodes=3`` runs a local cluster: three combined
+broker+controller nodes from the same jars, each with its own data dir
+(``<data_dir>/kafka/node-<id>``), one cluster id (kept in ``<data_dir>/kafka/cluster.json``) and
+a static controller quorum of all of them. Node ``i`` listens on the ports
+``schemas.settings.launcher_node_ports`` gives (``kafka_port + 2 (i - 1)``). A data dir keeps the
+shape it was formatted with: starting it with another node count fails and says which.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,34 +20,35 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from civicpulse.infra import kafka_process as proc
 from civicpulse.infra.exceptions import BrokerStartError, PortInUseError
 from civicpulse.infra.java import require_java
 from civicpulse.infra.kafka_config import (
-    DEFAULT_HEAP,
     BrokerLayout,
+    BrokerStatus,
+    LauncherConfig,
+    NodeStatus,
     broker_properties,
     new_cluster_id,
+    quorum_voters,
     render_log4j2,
     render_properties,
 )
 from civicpulse.infra.kafka_jars import resolve_jars
 from civicpulse.schemas.files import private_dir
 
-if TYPE_CHECKING:
-    from civicpulse.schemas.settings import Settings
-
 __all__ = [
     "BrokerStatus",
     "LauncherConfig",
+    "NodeStatus",
     "broker_status",
     "broker_version_from_log",
+    "formatted_nodes",
     "start_broker",
     "stop_broker",
+    "stop_nodes",
     "wait_for_broker",
 ]
 
@@ -52,51 +62,6 @@ _PRIVATE_UMASK = 0o077
 _RDKAFKA_LOG = logging.getLogger("civicpulse.infra.rdkafka")
 _RDKAFKA_LOG.addHandler(logging.NullHandler())
 _RDKAFKA_LOG.propagate = False
-
-
-@dataclass(frozen=True)
-class LauncherConfig:
-    """What the launcher needs to know; build it from the settings with ``from_settings``."""
-
-    data_dir: Path
-    kafka_version: str = "4.1.2"
-    port: int = 19092
-    controller_port: int = 19093
-    cache_dir: Path | None = None
-    heap: str = DEFAULT_HEAP
-    num_partitions: int = 6
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LauncherConfig:
-        return cls(
-            data_dir=settings.data_dir,
-            kafka_version=settings.kafka_version,
-            port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
-            cache_dir=settings.cache_dir,
-        )
-
-    @property
-    def layout(self) -> BrokerLayout:
-        return BrokerLayout.under(self.data_dir)
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
-@dataclass(frozen=True)
-class BrokerStatus:
-    """What ``civicpulse kafka status`` shows."""
-
-    running: bool
-    bootstrap: str
-    external: bool = False
-    pid: int | None = None
-    version: str | None = None
-    data_dir: Path | None = None
-    log_file: Path | None = None
-    started_now: bool = False
 
 
 def broker_version_from_log(log_file: Path) -> str | None:
@@ -179,20 +144,28 @@ def _recorded_version(layout: BrokerLayout) -> str | None:
 
 
 def broker_status(config: LauncherConfig) -> BrokerStatus:
-    """Running or not, with pid, bootstrap, version and data dir of the launcher's broker."""
-    layout = config.layout
-    pid = _running_pid(layout)
+    """Running or not (every node), with pid (node 1's), bootstrap, version and data dir of the
+    launcher's broker, and each node's own status."""
+    nodes = []
     version = None
-    if pid is not None:
-        # The broker's own word first; the launcher's record if the log has rolled over since.
-        version = broker_version_from_log(layout.server_log) or _recorded_version(layout)
+    for node_id in config.node_ids:
+        layout = config.node_layout(node_id)
+        pid = _running_pid(layout)
+        if pid is not None and version is None:
+            # The broker's own word first; the launcher's record if the log has rolled over.
+            version = broker_version_from_log(layout.server_log) or _recorded_version(layout)
+        bootstrap = config.node_bootstrap(node_id)
+        nodes.append(
+            NodeStatus(node_id, pid is not None, bootstrap, pid, layout.root, layout.server_log)
+        )
     return BrokerStatus(
-        running=pid is not None,
+        running=all(node.running for node in nodes),
         bootstrap=config.bootstrap,
-        pid=pid,
+        pid=nodes[0].pid,
         version=version,
-        data_dir=layout.root,
-        log_file=layout.server_log,
+        data_dir=config.layout.root if config.nodes == 1 else config.root,
+        log_file=config.layout.server_log,
+        nodes=tuple(nodes),
     )
 
 
@@ -225,24 +198,27 @@ def _java_argv(java: Path, libs: Path, layout: BrokerLayout, heap: str, main: st
     ]
 
 
-def _write_configs(config: LauncherConfig) -> None:
-    layout = config.layout
+def _write_configs(config: LauncherConfig, node_id: int) -> None:
+    layout = config.node_layout(node_id)
     private_dir(layout.logs)
+    port, controller_port = config.node_ports[node_id - 1]
     properties = broker_properties(
         layout,
-        port=config.port,
-        controller_port=config.controller_port,
+        port=port,
+        controller_port=controller_port,
         num_partitions=config.num_partitions,
+        node_id=node_id,
+        voters=quorum_voters([controller for _, controller in config.node_ports]),
+        replicas=config.replicas,
     )
     header = "written by civicpulse from its settings; rewritten at every start"
     layout.server_properties.write_text(render_properties(properties, header), encoding="utf-8")
     layout.log4j2_properties.write_text(render_log4j2(layout), encoding="utf-8")
 
 
-def _format_storage(java: Path, libs: Path, config: LauncherConfig) -> None:
-    layout = config.layout
+def _format_storage(java: Path, libs: Path, layout: BrokerLayout, cluster_id: str) -> None:
     argv = _java_argv(java, libs, layout, "256m", "kafka.tools.StorageTool")
-    argv += ["format", "--cluster-id", new_cluster_id(), "--config", str(layout.server_properties)]
+    argv += ["format", "--cluster-id", cluster_id, "--config", str(layout.server_properties)]
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=120, check=False, umask=_PRIVATE_UMASK
     )
@@ -254,72 +230,141 @@ def _format_storage(java: Path, libs: Path, config: LauncherConfig) -> None:
         )
 
 
-def _check_ports(config: LauncherConfig) -> None:
-    for name, port in (
-        ("kafka_port", config.port),
-        ("kafka_controller_port", config.controller_port),
-    ):
-        if not proc.port_is_free(port):
-            raise PortInUseError(
-                f"Port 127.0.0.1:{port} ({name}) is taken by another process (see `ss -ltnp | grep "
-                f":{port}`). Stop it, or choose other ports with CIVICPULSE_KAFKA_PORT / "
-                "CIVICPULSE_KAFKA_CONTROLLER_PORT, or use a running cluster with KAFKA_BOOTSTRAP."
+def _check_ports(config: LauncherConfig, node_ids: list[int]) -> None:
+    for node_id in node_ids:
+        port, controller_port = config.node_ports[node_id - 1]
+        for name, taken in (("kafka_port", port), ("kafka_controller_port", controller_port)):
+            if not proc.port_is_free(taken):
+                raise PortInUseError(
+                    f"Port 127.0.0.1:{taken} ({name} of node {node_id}) is taken by another "
+                    f"process (see `ss -ltnp | grep :{taken}`). Stop it, or choose other ports "
+                    "with CIVICPULSE_KAFKA_PORT / CIVICPULSE_KAFKA_CONTROLLER_PORT, or use a "
+                    "running cluster with KAFKA_BOOTSTRAP."
+                )
+
+
+def formatted_nodes(config: LauncherConfig) -> int | None:
+    """How many nodes ``config``'s data dir was formatted for (None: not formatted yet)."""
+    if BrokerLayout.under(config.data_dir).meta_properties.is_file():
+        return 1
+    try:
+        nodes = json.loads(config.cluster_file.read_text(encoding="utf-8")).get("nodes")
+    except (OSError, ValueError):
+        return None
+    return nodes if isinstance(nodes, int) else None
+
+
+def _check_shape(config: LauncherConfig) -> None:
+    formatted = formatted_nodes(config)
+    if formatted is not None and formatted != config.nodes:
+        raise BrokerStartError(
+            f"The Kafka data in {config.root} belongs to a {formatted}-node "
+            f"{'broker' if formatted == 1 else 'cluster'}, not {config.nodes}: start it with "
+            f"`civicpulse kafka start --nodes {formatted}` (CIVICPULSE_KAFKA_NODES={formatted}), "
+            "or use another CIVICPULSE_DATA_DIR."
+        )
+
+
+def _cluster_id(config: LauncherConfig) -> str:
+    """The cluster id every node is formatted with: the recorded one, else a new one."""
+    if config.nodes == 1:
+        return new_cluster_id()
+    try:
+        recorded = json.loads(config.cluster_file.read_text(encoding="utf-8")).get("cluster_id")
+    except (OSError, ValueError):
+        recorded = None
+    if isinstance(recorded, str):
+        return recorded
+    cluster_id = new_cluster_id()
+    record = {"nodes": config.nodes, "cluster_id": cluster_id, "bootstrap": config.bootstrap}
+    config.cluster_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return cluster_id
+
+
+def _launch(
+    java: Path, libs: Path, config: LauncherConfig, node_id: int
+) -> subprocess.Popen[bytes]:
+    layout = config.node_layout(node_id)
+    argv = _java_argv(java, libs, layout, config.heap, "kafka.Kafka")
+    argv.append(str(layout.server_properties))
+    with layout.console_log.open("wb") as console:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            cwd=layout.root,
+            # Its own session: Ctrl-C in the shell that ran `civicpulse kafka start` must not
+            # reach the broker, and the broker outlives that shell.
+            start_new_session=True,
+            # The broker's files (partitions, logs) are the city's presses: 0600/0700.
+            umask=_PRIVATE_UMASK,
+        )
+    layout.pid_file.write_text(f"{process.pid}\n", encoding="ascii")
+    state = {
+        "pid": process.pid,
+        "version": config.kafka_version,
+        "bootstrap": config.node_bootstrap(node_id),
+    }
+    layout.state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    return process
+
+
+def _start_nodes(config: LauncherConfig, down: list[int], say: Progress, timeout: float) -> None:
+    for node_id in down:
+        config.node_layout(node_id).pid_file.unlink(missing_ok=True)
+    _check_ports(config, down)
+    say("checking Java")
+    java = require_java()
+    libs = resolve_jars(config.kafka_version, config.cache_dir, progress=say)
+    cluster_id = _cluster_id(config)
+    for node_id in down:
+        _write_configs(config, node_id)
+        if not config.node_layout(node_id).meta_properties.is_file():
+            say(f"formatting KRaft storage of node {node_id} (first start of this data dir)")
+            _format_storage(java, libs, config.node_layout(node_id), cluster_id)
+    # Every node first, then the waits: a node of a cluster answers only once a majority of the
+    # controller quorum runs.
+    say(f"starting Apache Kafka {config.kafka_version} on {config.bootstrap}")
+    started = {node_id: _launch(java, libs, config, node_id) for node_id in down}
+    deadline = time.monotonic() + timeout
+    try:
+        for node_id, process in started.items():
+            say(f"waiting for the broker (pid {process.pid}) to answer")
+            wait_for_broker(
+                config.node_bootstrap(node_id),
+                max(1.0, deadline - time.monotonic()),
+                process=process,
+                layout=config.node_layout(node_id),
             )
+    except BrokerStartError:
+        for node_id, process in started.items():
+            _terminate(process.pid, grace=10.0)
+            config.node_layout(node_id).pid_file.unlink(missing_ok=True)
+        raise
 
 
 def start_broker(
     config: LauncherConfig, *, progress: Progress | None = None, timeout: float = 120.0
 ) -> BrokerStatus:
-    """Start the broker unless it already runs, and return once it answers.
+    """Start every node that does not run yet, and return once each answers.
 
     First start: checks Java, resolves the jars (mvn, once per version), formats the KRaft
-    storage. Every start rewrites the config files from ``config``.
+    storage (each node of a cluster with the one cluster id). Every start rewrites the config
+    files of the nodes it starts from ``config``; a cluster with one node down (killed) gets
+    that node back.
     """
     say = progress or (lambda _message: None)
-    layout = config.layout
-    private_dir(layout.root)
+    private_dir(config.root)
     # Two `civicpulse` processes starting the same data dir at once would race on the pid file.
-    with proc.file_lock(layout.root / ".start.lock"):
-        pid = _running_pid(layout)
-        if pid is not None:
-            say(f"broker already running (pid {pid}); waiting until it answers")
-            wait_for_broker(config.bootstrap, timeout, layout=layout)
+    with proc.file_lock(config.root / ".start.lock"):
+        _check_shape(config)
+        down = [n for n in config.node_ids if _running_pid(config.node_layout(n)) is None]
+        if not down:
+            say(f"broker already running (pid {_running_pid(config.layout)}); waiting for it")
+            wait_for_broker(config.bootstrap, timeout, layout=config.layout)
             return broker_status(config)
-        layout.pid_file.unlink(missing_ok=True)
-        _check_ports(config)
-        say("checking Java")
-        java = require_java()
-        libs = resolve_jars(config.kafka_version, config.cache_dir, progress=say)
-        _write_configs(config)
-        if not layout.meta_properties.is_file():
-            say("formatting KRaft storage (first start of this data dir)")
-            _format_storage(java, libs, config)
-        say(f"starting Apache Kafka {config.kafka_version} on {config.bootstrap}")
-        argv = _java_argv(java, libs, layout, config.heap, "kafka.Kafka")
-        argv.append(str(layout.server_properties))
-        with layout.console_log.open("wb") as console:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=console,
-                stderr=subprocess.STDOUT,
-                cwd=layout.root,
-                # Its own session: Ctrl-C in the shell that ran `civicpulse kafka start` must not
-                # reach the broker, and the broker outlives that shell.
-                start_new_session=True,
-                # The broker's files (partitions, logs) are the city's presses: 0600/0700.
-                umask=_PRIVATE_UMASK,
-            )
-        layout.pid_file.write_text(f"{process.pid}\n", encoding="ascii")
-        state = {"pid": process.pid, "version": config.kafka_version, "bootstrap": config.bootstrap}
-        layout.state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        say(f"waiting for the broker (pid {process.pid}) to answer")
-        try:
-            wait_for_broker(config.bootstrap, timeout, process=process, layout=layout)
-        except BrokerStartError:
-            _terminate(process.pid, grace=10.0)
-            layout.pid_file.unlink(missing_ok=True)
-            raise
+        _start_nodes(config, down, say, timeout)
     status = broker_status(config)
     return BrokerStatus(**{**status.__dict__, "started_now": True})
 
@@ -343,16 +388,39 @@ def _terminate(pid: int, grace: float) -> None:
         time.sleep(0.1)
 
 
-def stop_broker(config: LauncherConfig, *, timeout: float = 30.0) -> int | None:
-    """Stop the launcher's broker: SIGTERM to exactly its pid, SIGKILL after ``timeout`` seconds.
+def _layouts_found(config: LauncherConfig) -> list[BrokerLayout]:
+    """The single broker's and every cluster node's files under the data dir, whatever
+    ``config.nodes`` says (``stop`` must find what an earlier ``start --nodes`` left)."""
+    found = [BrokerLayout.under(config.data_dir)]
+    if config.root.is_dir():
+        found += [
+            BrokerLayout(path) for path in sorted(config.root.glob("node-*")) if path.is_dir()
+        ]
+    return found
 
-    Returns the pid that was stopped, or None when no broker of this data dir was running (a
-    stale pid file, e.g. after a reboot, is removed without signalling anyone).
-    """
-    layout = config.layout
-    pid = _running_pid(layout)
-    if pid is not None:
+
+def stop_nodes(config: LauncherConfig, *, timeout: float = 30.0) -> list[int]:
+    """Stop every node of the data dir at once: SIGTERM to exactly their pids, SIGKILL after
+    ``timeout`` s. Returns the pids stopped (a stale pid file is removed, nobody signalled)."""
+    layouts = _layouts_found(config)
+    pids = [pid for pid in (_running_pid(layout) for layout in layouts) if pid is not None]
+    for pid in pids:
+        # All together: a cluster node stopping alone waits on a controller quorum that the
+        # nodes stopped before it no longer form.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in pids:
         _terminate(pid, grace=timeout)
-    layout.pid_file.unlink(missing_ok=True)
-    layout.state_file.unlink(missing_ok=True)
-    return pid
+    for layout in layouts:
+        layout.pid_file.unlink(missing_ok=True)
+        layout.state_file.unlink(missing_ok=True)
+    return pids
+
+
+def stop_broker(config: LauncherConfig, *, timeout: float = 30.0) -> int | None:
+    """Stop the launcher's broker (every node of its cluster, ``stop_nodes``).
+
+    Returns the first pid that was stopped, or None when nothing of this data dir was running.
+    """
+    pids = stop_nodes(config, timeout=timeout)
+    return pids[0] if pids else None

@@ -1,4 +1,5 @@
-"""Pure parts of the launcher: where the broker's files live and what its config files say.
+"""Pure parts of the launcher: its config (``LauncherConfig``: ports, nodes, data dir), where
+each node's files live, what its config files say, and the status records it reports.
 
 Decisions baked into the rendered ``server.properties`` (one combined broker+controller, KRaft):
 
@@ -7,8 +8,11 @@ Decisions baked into the rendered ``server.properties`` (one combined broker+con
   dynamic quorum: the dynamic one records the controller's endpoint in the formatted storage, so
   changing ``kafka_controller_port`` later would need a re-format; the static one reads it from
   the config at every start.
-- Replication factor 1 for every internal topic (one broker) and no initial rebalance delay (a
-  consumer group of one should not wait 3 s).
+- Replication: one node gives every internal topic one replica; a local cluster
+  (``civicpulse kafka start --nodes 3``) gives ``__consumer_offsets``, the transaction state and
+  every topic created without an explicit factor ``min(3, nodes)`` replicas with
+  ``min.insync.replicas`` of ``infra.topics.min_insync_replicas`` (2 of 3). No initial rebalance
+  delay (a consumer group of one should not wait 3 s).
 - ``auto.create.topics.enable=false``: every topic is created from the catalogue
   (``civicpulse topics create``) and the per-department ``alerts.<department_id>`` topics by
   ``civicpulse.infra.topics.ensure_alert_topics``; a typo in a topic name then fails loudly
@@ -19,14 +23,23 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from civicpulse.infra.exceptions import InfraError
+from civicpulse.infra.topics import min_insync_replicas
+from civicpulse.schemas.settings import Settings, launcher_node_ports
 
 __all__ = [
     "DEFAULT_HEAP",
     "BrokerLayout",
+    "BrokerStatus",
+    "LauncherConfig",
+    "NodeStatus",
     "broker_properties",
     "new_cluster_id",
+    "quorum_voters",
     "render_log4j2",
     "render_properties",
 ]
@@ -43,6 +56,11 @@ class BrokerLayout:
     @classmethod
     def under(cls, data_dir: Path) -> BrokerLayout:
         return cls(data_dir.resolve() / "kafka")
+
+    @classmethod
+    def of_node(cls, data_dir: Path, node_id: int) -> BrokerLayout:
+        """Node ``node_id`` of a local cluster of several nodes: ``<data_dir>/kafka/node-<id>``."""
+        return cls(data_dir.resolve() / "kafka" / f"node-{node_id}")
 
     @property
     def server_properties(self) -> Path:
@@ -94,14 +112,29 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def quorum_voters(controller_ports: Sequence[int]) -> str:
+    """``controller.quorum.voters`` of nodes 1..n listening on ``controller_ports`` (in order)."""
+    return ",".join(f"{n}@127.0.0.1:{port}" for n, port in enumerate(controller_ports, start=1))
+
+
 def broker_properties(
-    layout: BrokerLayout, *, port: int, controller_port: int, num_partitions: int = 6
+    layout: BrokerLayout,
+    *,
+    port: int,
+    controller_port: int,
+    num_partitions: int = 6,
+    node_id: int = 1,
+    voters: str | None = None,
+    replicas: int = 1,
 ) -> dict[str, str]:
-    """The ``server.properties`` of a single-node broker+controller on loopback."""
-    return {
+    """The ``server.properties`` of one broker+controller node on loopback: node 1 of a single
+    node quorum by default, or node ``node_id`` of the quorum ``voters`` (``quorum_voters``)
+    whose internal and default topics get ``replicas`` replicas."""
+    rf, isr = str(replicas), str(min_insync_replicas(replicas))
+    properties = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters or f"{node_id}@127.0.0.1:{controller_port}",
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -109,16 +142,124 @@ def broker_properties(
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "log.dirs": str(layout.log_dirs),
         "num.partitions": str(num_partitions),
-        "default.replication.factor": "1",
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "default.replication.factor": rf,
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": isr,
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
         "log.retention.hours": "168",
     }
+    if replicas > 1:
+        # The broker-wide default of every topic without its own (Faust's leader topic, topics
+        # created with the cluster's defaults); __consumer_offsets takes it too.
+        properties["min.insync.replicas"] = isr
+    return properties
+
+
+@dataclass(frozen=True)
+class LauncherConfig:
+    """What the launcher needs to know; build it from the settings with ``from_settings``."""
+
+    data_dir: Path
+    kafka_version: str = "4.1.2"
+    port: int = 19092
+    controller_port: int = 19093
+    cache_dir: Path | None = None
+    heap: str = DEFAULT_HEAP
+    num_partitions: int = 6
+    #: nodes of the local cluster (1: the single broker)
+    nodes: int = 1
+
+    def __post_init__(self) -> None:
+        ports = [port for pair in self.node_ports for port in pair]
+        if self.nodes < 1 or len(set(ports)) != len(ports):
+            raise InfraError(
+                f"{self.nodes} nodes on ports {self.port} and {self.controller_port} would share "
+                "a port (node i uses kafka_port + 2(i-1) and kafka_controller_port + 2(i-1)); "
+                "choose CIVICPULSE_KAFKA_PORT and CIVICPULSE_KAFKA_CONTROLLER_PORT further apart."
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LauncherConfig:
+        return cls(
+            data_dir=settings.data_dir,
+            kafka_version=settings.kafka_version,
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            cache_dir=settings.cache_dir,
+            nodes=settings.kafka_nodes,
+        )
+
+    @property
+    def node_ports(self) -> list[tuple[int, int]]:
+        """(broker port, controller port) of node 1, 2, ..."""
+        return launcher_node_ports(self.port, self.controller_port, self.nodes)
+
+    @property
+    def node_ids(self) -> range:
+        return range(1, self.nodes + 1)
+
+    def node_layout(self, node_id: int) -> BrokerLayout:
+        if self.nodes == 1:
+            return BrokerLayout.under(self.data_dir)
+        return BrokerLayout.of_node(self.data_dir, node_id)
+
+    def node_bootstrap(self, node_id: int) -> str:
+        return f"127.0.0.1:{self.node_ports[node_id - 1][0]}"
+
+    @property
+    def layout(self) -> BrokerLayout:
+        """Node 1's files (the single broker's)."""
+        return self.node_layout(1)
+
+    @property
+    def root(self) -> Path:
+        return BrokerLayout.under(self.data_dir).root
+
+    @property
+    def cluster_file(self) -> Path:
+        """JSON written when a cluster of several nodes is formatted: nodes and cluster id."""
+        return self.root / "cluster.json"
+
+    @property
+    def replicas(self) -> int:
+        """Replicas of the internal and default topics: min(3, nodes)."""
+        return min(3, self.nodes)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(self.node_bootstrap(node_id) for node_id in self.node_ids)
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One node of the launcher's broker or cluster."""
+
+    node_id: int
+    running: bool
+    bootstrap: str
+    pid: int | None
+    data_dir: Path
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """What ``civicpulse kafka status`` shows."""
+
+    running: bool
+    bootstrap: str
+    external: bool = False
+    pid: int | None = None
+    version: str | None = None
+    data_dir: Path | None = None
+    log_file: Path | None = None
+    started_now: bool = False
+    #: every node of the launcher's broker or cluster (``running``: all of them run)
+    nodes: tuple[NodeStatus, ...] = ()
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}

@@ -6,6 +6,11 @@ logs through slf4j, and the Maven artifact leaves the binding to the distributio
 the broker's log would be silently dropped. ``mvn dependency:copy-dependencies`` copies the runtime
 closure into ``<cache>/kafka/<version>/libs``; a marker file written last says the copy is
 complete, so a second start needs neither network nor ``mvn``.
+
+``tools=True`` resolves Kafka's command-line tools (``org.apache.kafka:kafka-tools``, e.g.
+``org.apache.kafka.tools.TopicCommand``, the ``kafka-topics.sh`` of a distribution) the same
+way into ``<cache>/kafka/<version>/tools``: the broker does not need them, so the broker's
+folder stays as it is.
 """
 
 from __future__ import annotations
@@ -50,8 +55,11 @@ def kafka_cache_root(cache_dir: Path | None = None) -> Path:
     return cache_dir / "kafka"
 
 
-def render_pom(kafka_version: str, log4j_version: str = LOG4J_VERSION) -> str:
-    """A pom whose runtime dependency closure is exactly what the broker needs."""
+def render_pom(
+    kafka_version: str, log4j_version: str = LOG4J_VERSION, *, artifact: str = "kafka_2.13"
+) -> str:
+    """A pom whose runtime dependency closure is exactly what the broker (or ``artifact``,
+    e.g. ``kafka-tools``) needs."""
     kafka = escape(kafka_version)
     log4j = escape(log4j_version)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -64,7 +72,7 @@ def render_pom(kafka_version: str, log4j_version: str = LOG4J_VERSION) -> str:
   <dependencies>
     <dependency>
       <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_2.13</artifactId>
+      <artifactId>{escape(artifact)}</artifactId>
       <version>{kafka}</version>
     </dependency>
     <dependency>
@@ -77,9 +85,15 @@ def render_pom(kafka_version: str, log4j_version: str = LOG4J_VERSION) -> str:
 """
 
 
-def cached_libs(kafka_version: str, cache_dir: Path | None = None) -> Path | None:
+def _folder(tools: bool) -> str:
+    return "tools" if tools else "libs"
+
+
+def cached_libs(
+    kafka_version: str, cache_dir: Path | None = None, *, tools: bool = False
+) -> Path | None:
     """The complete jar folder of ``kafka_version``, or None when it still has to be resolved."""
-    libs = kafka_cache_root(cache_dir) / kafka_version / "libs"
+    libs = kafka_cache_root(cache_dir) / kafka_version / _folder(tools)
     return libs if (libs / MARKER).is_file() else None
 
 
@@ -89,28 +103,31 @@ def resolve_jars(
     *,
     progress: Progress | None = None,
     timeout: float = 900.0,
+    tools: bool = False,
 ) -> Path:
-    """The folder holding every jar of the broker; runs ``mvn`` only when not cached yet."""
-    libs = cached_libs(kafka_version, cache_dir)
+    """The folder holding every jar of the broker (``tools``: of Kafka's command-line tools);
+    runs ``mvn`` only when not cached yet."""
+    libs = cached_libs(kafka_version, cache_dir, tools=tools)
     if libs is not None:
         return libs
     version_dir = kafka_cache_root(cache_dir) / kafka_version
     with file_lock(version_dir / ".lock"):
-        libs = cached_libs(kafka_version, cache_dir)
+        libs = cached_libs(kafka_version, cache_dir, tools=tools)
         if libs is not None:
             return libs
         if progress is not None:
             progress(f"downloading Apache Kafka {kafka_version} jars from Maven Central (once)")
-        _run_maven(kafka_version, version_dir, timeout)
-    return version_dir / "libs"
+        _run_maven(kafka_version, version_dir, timeout, tools=tools)
+    return version_dir / _folder(tools)
 
 
-def _run_maven(kafka_version: str, version_dir: Path, timeout: float) -> None:
+def _run_maven(kafka_version: str, version_dir: Path, timeout: float, *, tools: bool) -> None:
     mvn = find_mvn()
+    artifact = "kafka-tools" if tools else "kafka_2.13"
     work = Path(tempfile.mkdtemp(prefix="resolve-", dir=version_dir))
     try:
         pom = work / "pom.xml"
-        pom.write_text(render_pom(kafka_version), encoding="utf-8")
+        pom.write_text(render_pom(kafka_version, artifact=artifact), encoding="utf-8")
         staging = work / "libs"
         argv = [
             str(mvn),
@@ -132,14 +149,14 @@ def _run_maven(kafka_version: str, version_dir: Path, timeout: float) -> None:
                 "Check the network access to Maven Central (proxy settings in ~/.m2/settings.xml)."
             ) from exc
         jars = sorted(p.name for p in staging.glob("*.jar")) if staging.is_dir() else []
-        if done.returncode != 0 or not any(j.startswith("kafka_2.13-") for j in jars):
+        if done.returncode != 0 or not any(j.startswith(f"{artifact}-") for j in jars):
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
             raise JarResolutionError(
                 f"mvn could not resolve Apache Kafka {kafka_version} (exit {done.returncode}). "
                 f"Is the version published on Maven Central and is the network up?\n{tail}"
             )
         (staging / MARKER).write_text("\n".join(jars) + "\n", encoding="utf-8")
-        target = version_dir / "libs"
+        target = version_dir / _folder(tools)
         if target.exists():  # a partial folder from an older, interrupted layout
             shutil.rmtree(target)
         # The rename makes the complete folder appear at once: readers never see half of it.

@@ -1,8 +1,12 @@
 """Create the catalogue's topics with the AdminClient, idempotently.
 
-Replication factor: by default none is sent (``-1``, KIP-464), so the cluster's own
-``default.replication.factor`` applies: 1 on the launcher's single broker, whatever the operators
-chose on a real cluster. Pass ``replication_factor`` to override.
+Replication factor: ``replication_factor`` when given, else the setting
+``CIVICPULSE_TOPIC_REPLICATION_FACTOR`` (one setting for every creator: ``topics create``, a
+worker's own topics, the alert topics made at run time); a topic created with an explicit factor
+also gets ``min.insync.replicas`` (``min_insync_replicas``: 2 of 3) and a factor above the brokers
+the cluster has fails before anything is created. With neither, no factor is sent (``-1``,
+KIP-464) and the cluster's own defaults apply: 1 on the launcher's single broker, 3 with
+``min.insync.replicas=2`` on its local cluster of three, whatever the operators chose elsewhere.
 """
 
 from __future__ import annotations
@@ -18,17 +22,28 @@ from civicpulse.schemas.topics import TOPICS, TopicSpec, alerts_topic, topic_nam
 
 __all__ = [
     "TopicReport",
+    "cluster_replication_factor",
     "create_topics",
     "ensure_alert_topics",
     "ensure_topics",
     "list_topics",
     "merge_reports",
+    "min_insync_replicas",
     "named_topic_kwargs",
     "new_topic_kwargs",
     "validate_topic_name",
 ]
 
 _LEGAL = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+
+def min_insync_replicas(replication_factor: int) -> int:
+    """The ``min.insync.replicas`` civicpulse gives a topic of ``replication_factor`` replicas: a
+    majority from 3 on (3 -> 2: one node may be down without refusing or losing an acknowledged
+    write), 1 below (with 2 of 2, one node down would refuse every write)."""
+    if replication_factor < 1:
+        raise ValueError(f"a replication factor is at least 1, not {replication_factor}")
+    return 1 if replication_factor < 3 else replication_factor // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -56,10 +71,10 @@ def new_topic_kwargs(
     spec: TopicSpec, prefix: str = "", replication_factor: int | None = None
 ) -> dict[str, Any]:
     """The keyword arguments of ``confluent_kafka.admin.NewTopic`` for one catalogue entry."""
-    config = dict(spec.config)
+    kwargs = named_topic_kwargs(topic_name(spec, prefix), spec.partitions, replication_factor)
+    config = {**kwargs["config"], **spec.config}
     if spec.compacted:
         config.setdefault("cleanup.policy", "compact")
-    kwargs = named_topic_kwargs(topic_name(spec, prefix), spec.partitions, replication_factor)
     return {**kwargs, "config": config}
 
 
@@ -67,11 +82,14 @@ def named_topic_kwargs(
     name: str, partitions: int, replication_factor: int | None = None
 ) -> dict[str, Any]:
     """``NewTopic`` keyword arguments of a topic outside the catalogue (physical name)."""
+    config = {}
+    if replication_factor is not None:
+        config["min.insync.replicas"] = str(min_insync_replicas(replication_factor))
     return {
         "topic": validate_topic_name(name),
         "num_partitions": partitions,
         "replication_factor": -1 if replication_factor is None else replication_factor,
-        "config": {},
+        "config": config,
     }
 
 
@@ -109,11 +127,16 @@ def ensure_topics(
     """Create each of ``specs`` that does not exist yet; waits until the new ones are visible.
 
     ``named`` maps more topics, by physical name, to their partitions (no prefix, no config: a
-    stream app's internal topics, ``<app id>-<name>``).
+    stream app's internal topics, ``<app id>-<name>``). ``replication_factor`` None: the
+    setting, else the cluster's default (module doc).
     """
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
 
+    if replication_factor is None:
+        from civicpulse.schemas.settings import get_settings
+
+        replication_factor = get_settings().topic_replication_factor
     wanted = [new_topic_kwargs(spec, prefix, replication_factor) for spec in specs]
     wanted += [
         named_topic_kwargs(name, partitions, replication_factor)
@@ -122,6 +145,8 @@ def ensure_topics(
     if not wanted:
         return TopicReport((), ())
     admin = _admin(bootstrap)
+    if replication_factor is not None:
+        _check_brokers(admin, bootstrap, replication_factor, timeout)
     futures = admin.create_topics(
         [NewTopic(**kwargs) for kwargs in wanted],
         operation_timeout=timeout,
@@ -143,6 +168,41 @@ def ensure_topics(
     expected = {kw["topic"]: kw["num_partitions"] for kw in wanted}
     fewer = [name for name in existing if partitions.get(name, 0) < expected[name]]
     return TopicReport(tuple(sorted(created)), tuple(sorted(existing)), tuple(sorted(fewer)))
+
+
+def _check_brokers(admin: Any, bootstrap: str, replication_factor: int, timeout: float) -> None:
+    try:
+        brokers = len(admin.list_topics(timeout=timeout).brokers)
+    except Exception as exc:
+        raise TopicAdminError(
+            f"Cannot reach {bootstrap}: {exc}. Is the broker running (`civicpulse kafka status`)?"
+        ) from exc
+    if replication_factor > brokers:
+        raise TopicAdminError(
+            f"Replication factor {replication_factor} needs at least {replication_factor} "
+            f"brokers; the cluster at {bootstrap} has {brokers}. Start more nodes (`civicpulse "
+            f"kafka start --nodes {replication_factor}`) or choose a smaller "
+            "--replication-factor / CIVICPULSE_TOPIC_REPLICATION_FACTOR."
+        )
+
+
+def cluster_replication_factor(bootstrap: str, timeout: float = 30.0) -> int:
+    """The cluster's ``default.replication.factor``, as one of its brokers reports it: what a
+    topic created without a factor gets (for creators that must send a number, like Faust)."""
+    from confluent_kafka.admin import ConfigResource
+
+    admin = _admin(bootstrap)
+    try:
+        broker = next(iter(admin.list_topics(timeout=timeout).brokers))
+        resource = ConfigResource(ConfigResource.Type.BROKER, str(broker))
+        found = admin.describe_configs([resource], request_timeout=timeout)[resource]
+        entries = found.result(timeout=timeout)
+    except Exception as exc:
+        raise TopicAdminError(
+            f"Cannot read the default replication factor of {bootstrap}: {exc}. Set "
+            "CIVICPULSE_TOPIC_REPLICATION_FACTOR, or check the broker (`civicpulse kafka status`)."
+        ) from exc
+    return int(entries["default.replication.factor"].value)
 
 
 def _wait_visible(admin: Any, names: Iterable[str], timeout: float) -> dict[str, int]:

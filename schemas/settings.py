@@ -8,7 +8,14 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "launcher_node_ports"]
+
+
+def launcher_node_ports(port: int, controller_port: int, nodes: int) -> list[tuple[int, int]]:
+    """(broker port, controller port) of each node of the launcher's local cluster, node 1
+    first: node ``i`` listens on ``port + 2 (i - 1)`` and ``controller_port + 2 (i - 1)`` (with
+    the defaults 19092/19093, 19094/19095, 19096/19097)."""
+    return [(port + 2 * i, controller_port + 2 * i) for i in range(nodes)]
 
 
 class Settings(BaseSettings):
@@ -28,6 +35,20 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=19092, description="loopback port of the launcher's broker")
     kafka_controller_port: int = Field(
         default=19093, description="launcher's KRaft controller port"
+    )
+    kafka_nodes: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="nodes of the launcher's local cluster (`civicpulse kafka start --nodes`); "
+        "node i listens on kafka_port + 2(i-1), its controller on kafka_controller_port + 2(i-1)",
+    )
+    topic_replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="replicas per partition of every topic civicpulse creates (topics create, a "
+        "worker's own topics, Faust's changelogs, alert topics), each with min.insync.replicas "
+        "set to match (infra.topics.min_insync_replicas); unset = the cluster's defaults",
     )
     clickhouse_dsn: str | None = Field(
         default=None,
@@ -186,7 +207,10 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """Where clients connect: the configured cluster, else the local launcher's broker."""
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap
+        ports = launcher_node_ports(self.kafka_port, self.kafka_controller_port, self.kafka_nodes)
+        return ",".join(f"127.0.0.1:{port}" for port, _ in ports)
 
     @property
     def clickhouse_url(self) -> str:

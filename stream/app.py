@@ -88,6 +88,11 @@ class StreamConfig:
     #: an added processor on a topic the default stages read needs a group of its own
     #: (docs/processors.md, "One worker or two")
     group: str = "stream"
+    #: replicas of every topic the worker creates (its own topics, Faust's table changelogs and
+    #: leader topic, alert topics), each with min.insync.replicas to match; from the one setting
+    #: CIVICPULSE_TOPIC_REPLICATION_FACTOR. None: the cluster's ``default.replication.factor``,
+    #: which ``stream.worker.run_worker`` reads before Faust starts (Faust needs a number).
+    replication_factor: int | None = None
 
     @property
     def app_id(self) -> str:
@@ -107,7 +112,9 @@ def app_settings(config: StreamConfig) -> dict[str, Any]:
         "web_bind": "127.0.0.1",
         "web_port": config.web_port or 6066,
         "topic_partitions": PRESSES_RAW.partitions,
-        "topic_replication_factor": 1,
+        # Faust creates its changelogs and leader topic with it (it takes no -1 for "the
+        # cluster's default": run_worker resolves None to the cluster's number first).
+        "topic_replication_factor": config.replication_factor or 1,
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": 1.0,
         "stream_buffer_maxsize": max(4096, 2 * config.batch_size),

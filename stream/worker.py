@@ -14,10 +14,11 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from civicpulse.infra import kafka_clients
-from civicpulse.infra.topics import TopicReport, ensure_topics
+from civicpulse.infra.topics import TopicReport, cluster_replication_factor, ensure_topics
 from civicpulse.schemas.topics import topic_name
 from civicpulse.stream.app import StreamConfig, create_app, processors
 from civicpulse.stream.exceptions import StreamError
@@ -25,7 +26,12 @@ from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.processors import Processor
 from civicpulse.stream.framework.registry import worker_topics
 
-__all__ = ["prepare_worker", "run_worker", "wait_for_group_coordinator"]
+__all__ = [
+    "prepare_worker",
+    "run_worker",
+    "wait_for_group_coordinator",
+    "with_cluster_replication",
+]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -62,6 +68,7 @@ def prepare_worker(config: StreamConfig, running: Sequence[Processor[Any]]) -> T
         topics.catalogue,
         config.prefix,
         named=topics.internal_partitions(config.app_id),
+        replication_factor=config.replication_factor,
     )
     if report.created:
         log.info("created topics %s", ", ".join(report.created))
@@ -72,10 +79,22 @@ def prepare_worker(config: StreamConfig, running: Sequence[Processor[Any]]) -> T
     return report
 
 
+def with_cluster_replication(config: StreamConfig) -> StreamConfig:
+    """``config`` with a replication factor: its own, else the cluster's default. Faust must
+    be given a number for the changelogs and the leader topic it creates (it refuses -1, "the
+    cluster's default"); without one they would get a single replica on a cluster of three."""
+    if config.replication_factor is not None:
+        return config
+    factor = cluster_replication_factor(config.bootstrap)
+    log.info("topics get the cluster's default replication factor, %d", factor)
+    return replace(config, replication_factor=factor)
+
+
 def run_worker(config: StreamConfig, *, loglevel: str = "info") -> None:
     """Create the topics if needed, wait for the coordinator, run Faust until stopped."""
     from faust import Worker
 
+    config = with_cluster_replication(config)
     prepare_worker(config, processors(config))
     if metrics.serve(config.metrics_port):
         log.info("metrics on http://127.0.0.1:%d/metrics", config.metrics_port)

@@ -147,6 +147,7 @@ def worker_command(
             metrics_port=settings.metrics_port,
             transport=_transport(transport),
             group=validate_topic_name(group),  # it names the group's changelog topics
+            replication_factor=settings.topic_replication_factor,
         )
         run_worker(config, loglevel=loglevel)
     except CivicpulseError as exc:

@@ -17,11 +17,13 @@ committed by a checkpoint of its own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from civicpulse.infra.topics import min_insync_replicas
 from civicpulse.schemas.events import DeadLetter
 from civicpulse.schemas.topics import DEADLETTER
 from civicpulse.stream.catalogue.index import CatalogueIndex
@@ -44,9 +46,17 @@ from civicpulse.stream.framework.processors import (
 from civicpulse.stream.framework.transaction import PartitionState
 from civicpulse.stream.framework.watchdog import GroupOffsets
 
-__all__ = ["ProcessorAgent", "Runner", "record_of"]
+__all__ = ["ProcessorAgent", "Runner", "changelog_config", "record_of"]
 
 log = logging.getLogger("civicpulse.stream")
+
+
+def changelog_config(replication_factor: int | None) -> dict[str, str]:
+    """Topic config of a table's changelog, which Faust creates: with the worker's replication
+    factor, the min.insync.replicas every topic of that factor gets (``infra.topics``)."""
+    if replication_factor is None:
+        return {}
+    return {"min.insync.replicas": str(min_insync_replicas(replication_factor))}
 
 
 def record_of(message: Any) -> Record:
@@ -108,10 +118,14 @@ class Runner:
         if not missing:
             return
         # A blocking AdminClient call: never on the event loop.
-        prefix = self.config.prefix
-        await asyncio.get_running_loop().run_in_executor(
-            None, ensure_alert_topics, self.config.bootstrap, missing, prefix
+        create = functools.partial(
+            ensure_alert_topics,
+            self.config.bootstrap,
+            missing,
+            self.config.prefix,
+            replication_factor=self.config.replication_factor,
         )
+        await asyncio.get_running_loop().run_in_executor(None, create)
         self._alert_topics.update(missing)
 
     def add(self, processor: Processor[Any]) -> None:
@@ -157,7 +171,12 @@ class ProcessorAgent:
                 f"processor {self.processor.name}: its table must have as many partitions as "
                 f"its source ({self.processor.source.partitions}), not {state.partitions}"
             )
-        return self.app.Table(state.table, partitions=state.partitions, key_type=str)
+        return self.app.Table(
+            state.table,
+            partitions=state.partitions,
+            key_type=str,
+            extra_topic_configs=changelog_config(self.runner.config.replication_factor),
+        )
 
     def install(self) -> None:
         self.app.agent(self.source, name=self.processor.name)(self.run)

@@ -21,7 +21,9 @@ def test_an_internal_topic_keeps_its_name_and_partitions_without_config() -> Non
         "replication_factor": -1,
         "config": {},
     }
-    assert named_topic_kwargs("x", 2, replication_factor=3)["replication_factor"] == 3
+    three = named_topic_kwargs("x", 2, replication_factor=3)
+    assert three["replication_factor"] == 3
+    assert three["config"] == {"min.insync.replicas": "2"}
 
 
 def test_a_named_topic_is_created_like_the_catalogue_topic_of_that_name() -> None:

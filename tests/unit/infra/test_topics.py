@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civicpulse.infra.exceptions import TopicAdminError
-from civicpulse.infra.topics import new_topic_kwargs, validate_topic_name
+from civicpulse.infra.topics import min_insync_replicas, new_topic_kwargs, validate_topic_name
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TopicSpec
 
 
@@ -25,14 +25,41 @@ def test_compacted_flag_alone_sets_the_policy() -> None:
     assert new_topic_kwargs(spec)["config"] == {"cleanup.policy": "compact"}
 
 
-def test_plain_topic_has_no_config_and_explicit_replication() -> None:
+def test_plain_topic_has_no_config_without_a_replication_factor() -> None:
+    assert new_topic_kwargs(PRESSES_RAW)["config"] == {}
+
+
+def test_an_explicit_replication_factor_brings_its_min_insync_replicas() -> None:
     kwargs = new_topic_kwargs(PRESSES_RAW, replication_factor=3)
     assert kwargs == {
         "topic": "presses.raw",
         "num_partitions": PRESSES_RAW.partitions,
         "replication_factor": 3,
-        "config": {},
+        "config": {"min.insync.replicas": "2"},
     }
+    compacted = new_topic_kwargs(CATALOGUE_DEVICES, replication_factor=3)["config"]
+    assert compacted["min.insync.replicas"] == "2"
+    assert compacted["cleanup.policy"] == "compact"
+
+
+@pytest.mark.parametrize(("factor", "isr"), [(1, 1), (2, 1), (3, 2), (4, 3), (5, 3), (7, 4)])
+def test_min_insync_replicas_is_a_majority_from_three_replicas(factor: int, isr: int) -> None:
+    assert min_insync_replicas(factor) == isr
+
+
+@given(st.integers(1, 50))
+def test_min_insync_replicas_leaves_one_replica_to_lose(factor: int) -> None:
+    isr = min_insync_replicas(factor)
+    assert 1 <= isr <= factor
+    # from three replicas on, one node may be down and writes are still acknowledged
+    assert factor < 3 or isr <= factor - 1
+    # ... and an acknowledged write is on more than half of them
+    assert factor < 3 or isr > factor / 2
+
+
+def test_min_insync_replicas_refuses_no_replicas() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        min_insync_replicas(0)
 
 
 @given(
