@@ -211,12 +211,11 @@ def test_every_health_query_evaluates_in_prometheus_over_a_real_stack(
         )
         with_samples = sampled()
         answering = [q for _, q in _queries() if metrics_of(q.expr) <= with_samples]
-        _wait(
-            "Prometheus to answer every query whose metrics have samples, with its labels",
-            lambda: all(_answers_with_labels(server, q) for q in answering),
-            30,
-            prometheus,
-        )
+        deadline = time.monotonic() + 30
+        while failing := [q.expr for q in answering if not _answers_with_labels(server, q)]:
+            assert prometheus.poll() is None, "prometheus exited"
+            assert time.monotonic() < deadline, f"no series with the legend's labels: {failing}"
+            time.sleep(0.5)
         for _, query in _queries():  # the rest must evaluate too (an empty answer)
             _query(server, expand(query.expr, RATE_INTERVAL))
     finally:
