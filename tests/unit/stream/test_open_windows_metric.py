@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -16,9 +17,13 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from civicpulse.stream.framework import metrics
+from civicpulse.stream.framework.transaction import PartitionState, Transaction
+from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.scores.accumulator import MINUTE_US, Closed, ScoreAccumulator
+from civicpulse.stream.stages.scores.stage import ScoreKeeper
 from civicpulse.stream.stages.scores.windows import windows_of
 
+from .factory import INDEX
 from .test_accumulator import accepted
 
 ZONE = ZoneInfo("Europe/Warsaw")
@@ -77,28 +82,38 @@ def test_nothing_closed_yet_counts_every_window_of_a_press() -> None:
     assert {scope for scope, _ in counts} == {"device", "site", "department", "question", "city"}
 
 
-class _Unopened:
-    """The scores stage's ``keeper.accumulator`` before it holds its partition."""
+def _keeper() -> ScoreKeeper:
+    async def send_alert(out: Any, alert: Any) -> None:
+        raise AssertionError("no alert expected")
 
-    def __call__(self) -> ScoreAccumulator:
-        raise RuntimeError("the scores stage was not opened over its state")
-
-
-def test_the_gauge_polls_the_watched_state_at_each_scrape() -> None:
-    acc = ScoreAccumulator(ZONE, "city")
-    at = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
-    acc.add(accepted(at, at), (0, 0))
-    metrics.watch_open_windows("test_unopened", _Unopened(), windows_of)
-    metrics.watch_open_windows("test_scores", lambda: acc, windows_of)
-    page = generate_latest().decode()
-    assert (
-        'civicpulse_stream_open_windows{processor="test_scores",scope="city",window="15m"} 15.0'
-        in page
+    return ScoreKeeper(
+        catalogue=lambda: INDEX,
+        send_alert=send_alert,
+        alerts=AlertBook(),
+        timezone="Europe/Warsaw",
+        city_id="city",
+        grace_seconds=120,
     )
-    assert 'processor="test_unopened"' not in page
-    acc.add(accepted(at + timedelta(hours=1), at + timedelta(hours=1)), (0, 1))
+
+
+def test_the_gauge_polls_the_scores_keeper_at_each_scrape() -> None:
+    # what the scores stage's start() passes: its keeper's bound ``accumulator``, which raises
+    # until the stage is opened over its partition's state
+    keeper = _keeper()
+    metrics.watch_open_windows("test_scores", keeper.accumulator, windows_of)
+    line = 'civicpulse_stream_open_windows{processor="test_scores",scope="city",window="%s"} %s'
+    assert 'processor="test_scores"' not in generate_latest().decode()
+    keeper.open(Transaction(PartitionState({}, 0, lambda key, value: None)))
+    at = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
+    keeper.add(b"0:0", accepted(at, at).model_dump_json().encode(), now=0.0)
+    page = generate_latest().decode()
+    assert line % ("15m", "15.0") in page and line % ("1h", "1.0") in page
+    later = at + timedelta(hours=1)
+    keeper.add(b"0:1", accepted(later, later).model_dump_json().encode(), now=0.0)
     page = generate_latest().decode()  # read again: the second hour is a window more
-    assert 'processor="test_scores",scope="city",window="1h"} 2.0' in page
+    assert line % ("1h", "2.0") in page
+    keeper.forget()  # the partition went elsewhere: nothing to report
+    assert 'processor="test_scores"' not in generate_latest().decode()
 
 
 def test_a_scrape_thread_reads_while_the_state_changes() -> None:
