@@ -33,7 +33,8 @@ merged with a slower one must not cut the slower one at its own longer gaps).
 
 Second pass (``periods.scan``): where the device or a neighbour had suspect runs or bursts, the
 runs are judged again with those periods (two minutes each side) left out of every context and
-of the neighbours' presses, so that one staff run does not make the next look usual.
+of the neighbours' presses during the window, so that one staff run does not make the next look
+usual, nor a neighbour's run excuse this desk's.
 
 A side (3-4 or 1-2) period is reported beside the single-button periods it overlaps only where
 its presses outside them still hold a suspect window of their own (``_explained``).
@@ -134,9 +135,10 @@ class _Judge:
     """The expected count of one button in a window of one device, and its chance.
 
     ``holes``: suspect periods (ms, both ends inclusive) of a first pass by device. Their
-    presses, and the device's active time between them, are left out of every context and of
-    the neighbours' presses: what is learnt as usual must not be another suspect run (a staff
-    run 20 min before a second one made the second look usual)."""
+    presses, and the device's active time between them, are left out of every context, and the
+    neighbours' presses inside their own holes out of the presses they got during a window:
+    what is learnt as usual must not be another suspect run (a staff run 20 min before a second
+    one made the second look usual)."""
 
     def __init__(self, device: DeviceHistory, context: SiteContext, rules: ReviewRules,
                  zone: tzinfo, holes: Holes) -> None:  # fmt: skip
@@ -149,12 +151,15 @@ class _Judge:
             (bisect_left(t, a), bisect_right(t, b)) for a, b in holes.get(device.device_id, ())
         ]
         merged = sorted(
-            (t, b)
+            (t, b, _inside(t, holes.get(n.device_id, ())))
             for n in context.neighbours(device)
             for t, b in zip(n.times, n.buttons, strict=True)
-            if not _inside(t, holes.get(n.device_id, ()))
         )
-        self.nb = _Stream([t for t, _ in merged], [b for _, b in merged], cap)
+        self.nb = _Stream([t for t, _, _ in merged], [b for _, b, _ in merged], cap)
+        # the neighbours' presses a window is compared with: their own suspect periods left
+        # out (a neighbour's staff run is no shared change); their context keeps every press
+        clean = [(t, b) for t, b, hole in merged if not hole]
+        self.nb_clean = _Stream([t for t, _ in clean], [b for _, b in clean], cap)
         prior = context.prior_mix(device)
         total, weight = len(device.times), rules.mix_prior
         # the device's whole-history mix, pulled toward its neighbours'
@@ -180,7 +185,8 @@ class _Judge:
         if self.nb.times:
             # the neighbours' change against the same side of the window
             f, a, nlo, nhi, nleft, nright = self.nb.around(t0, t1, self.ctx)
-            nb_k = self.nb.count(button, f, a)
+            clean = self.nb_clean
+            nb_k = clean.count(button, bisect_left(clean.times, t0), bisect_right(clean.times, t1))
             span, nactive = ((nlo, f), nleft) if before >= after else ((a, nhi), nright)
             nb_rate, _ = self.nb.rate(button, [span], nactive, usual, prior)
             nb_expected = nb_rate * (t1 - t0)
