@@ -157,8 +157,9 @@ class WindowedState(Protocol):
         """The city's time zone (local hours and days)."""
 
 
-#: a minute -> the windows holding it, (window name, start us, end us)
+#: (a moment, the city's zone) -> the windows holding it (the scores stage's ``windows_of``)
 WindowsOf = Callable[[datetime, tzinfo], Iterable[WindowSpan]]
+#: one minute's windows: (window name, start us, end us)
 _Spans = tuple[tuple[str, int, int], ...]
 
 
@@ -206,7 +207,7 @@ def count_open_windows(
     }
     if spans is not None and horizon is not None:
         for minute in [m for m in spans if m < horizon]:
-            del spans[minute]
+            spans.pop(minute, None)  # two scrapes at once may both drop it
     return dict(Tally((key[0], name) for key, name, _ in open_windows))
 
 
