@@ -16,6 +16,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
+from civicpulse.schemas.events import JudgedPress
+from civicpulse.stream.catalogue.index import judged, resolve
 from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.transaction import PartitionState, Transaction
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
@@ -23,12 +25,18 @@ from civicpulse.stream.stages.scores.accumulator import MINUTE_US, Closed, Score
 from civicpulse.stream.stages.scores.stage import ScoreKeeper
 from civicpulse.stream.stages.scores.windows import windows_of
 
-from .factory import INDEX
-from .test_accumulator import accepted
+from .factory import INDEX, event
 
 ZONE = ZoneInfo("Europe/Warsaw")
 # the spring DST night in Warsaw: a 23-hour local day among the windows
 START = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)
+
+
+def accepted(
+    pressed: datetime, received: datetime, button: int = 3, device: str = "t1"
+) -> JudgedPress:
+    press = resolve(event(pressed, received=received, button=button, device=device), INDEX)
+    return judged(press, "counted")
 
 
 def windows(closed: list[Closed]) -> Counter[tuple[str, str]]:
