@@ -36,7 +36,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from benchmarks.common import Figure, broker, parser, percentile, report
-from benchmarks.e2e_latency import Arrivals, alert_latencies, paced_send
+from benchmarks.e2e_pipeline import Arrivals, alert_latencies, paced_send
 from civicpulse.infra.kafka_process import free_port
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.events import AlertEvent

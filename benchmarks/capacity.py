@@ -10,7 +10,9 @@ verdict (latency target held, backlog not growing) and the CPU accounting per pr
   window (0.2 s of presses); a pipeline past its capacity adds (rate - capacity) presses every
   second, which at 60 s shows as seconds of presses.
 * CPU time from ``/proc/<pid>/stat`` (utime + stime, every thread of the process, plus its
-  descendants'), in microseconds per press over the steady part of a step.
+  descendants'), in microseconds per press over the steady part of a step; with each process's
+  idle use (cores, measured with no press flowing) the cost splits into idle + marginal per
+  press, the model ``cores_at`` plans with.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ __all__ = [
     "RateSearch",
     "StepVerdict",
     "backlog_slope",
+    "cores_at",
     "cores_needed",
     "judge_step",
+    "marginal_us",
     "parse_cpu_ticks",
     "parse_parent",
     "process_cpu_seconds",
@@ -181,3 +185,15 @@ def us_per_press(cpu_seconds: float, presses: int) -> float:
 def cores_needed(us: float, rate: float) -> float:
     """Cores a process needs at ``rate`` presses/s when each press costs ``us`` CPU µs."""
     return us * rate / 1e6
+
+
+def marginal_us(us: float, idle_cores: float, rate: float) -> float:
+    """What a press adds, from the CPU µs per press measured at ``rate`` and the process's
+    idle use (cores): a polling consumer spends CPU with no press at all, and that share of
+    the cost per press shrinks as the rate grows."""
+    return us - idle_cores * 1e6 / rate
+
+
+def cores_at(idle_cores: float, marginal: float, rate: float) -> float:
+    """The cores a process needs at ``rate``: its idle use plus ``marginal`` µs a press."""
+    return idle_cores + cores_needed(marginal, rate)

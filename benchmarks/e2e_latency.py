@@ -39,7 +39,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 from rich.table import Table
 
-from benchmarks.capacity import LADDER, RateSearch, process_cpu_seconds
+from benchmarks.capacity import LADDER, RateSearch, cores_at, marginal_us, process_cpu_seconds
 from benchmarks.common import Figure, parser, percentile, report
 from benchmarks.e2e_pipeline import (
     Arrivals,
@@ -56,9 +56,11 @@ from benchmarks.e2e_steps import (
     Step,
     console,
     cpu_per_press,
+    idle_cores,
     run_step,
     start_pipeline,
     stop,
+    warm_up,
     watch_load,
 )
 from benchmarks.faust_noop import OUTPUT as NOOP_OUTPUT
@@ -81,6 +83,8 @@ TARGET_CAPACITY = 1000.0
 SCORING_TARGET = 5000.0
 WORKER_RATIO_TARGET = 1.5
 PROCESSES = ("load", "worker", "sink", "broker")
+#: a large city's peak, presses/s: the cores table plans for it
+CITY_PEAK = 2000.0
 
 
 def _p(samples: list[float], q: float) -> float:
@@ -123,8 +127,15 @@ def steps_table(steps: list[Step]) -> Table:
     return table
 
 
-def search(pipe: Pipeline, quick: bool, seconds: float, warmup: float) -> tuple[list[Step], float]:
-    """Steps until the search settles; the steps in order and the capacity (0: none held)."""
+@dataclass
+class Search:
+    steps: list[Step]
+    capacity: float  # 0: no rate held
+    idle: dict[str, float]  # process -> cores with no press flowing (after the warm-up)
+
+
+def search(pipe: Pipeline, quick: bool, seconds: float, warmup: float) -> Search:
+    """A warm-up, the processes' idle use, then steps until the search settles."""
     rates = RateSearch(bisect=quick)
     steps: list[Step] = []
     outs = [topic_name(PRESSES_ACCEPTED, pipe.prefix), topic_name(PRESSES_REJECTED, pipe.prefix)]
@@ -136,6 +147,11 @@ def search(pipe: Pipeline, quick: bool, seconds: float, warmup: float) -> tuple[
         keep_values=True,
     )
     try:
+        console.rule("warm-up: 15 s at 250 presses/s (not measured), then 10 s idle")
+        warm_up(pipe, verdicts)
+        time.sleep(3)  # the last outputs and the sink's batch
+        idle = idle_cores(pipe.pids(), 10.0)
+        console.print("    idle: " + ", ".join(f"{n} {c:.3f} cores" for n, c in idle.items()))
         while (rate := rates.next_rate()) is not None:
             console.rule(f"step {len(steps) + 1}: {rate:g} presses/s for {seconds:g} s")
             step = run_step(pipe, len(steps), rate, seconds, warmup, verdicts, alerts)
@@ -146,7 +162,7 @@ def search(pipe: Pipeline, quick: bool, seconds: float, warmup: float) -> tuple[
     finally:
         verdicts.close()
         alerts.close()
-    return steps, rates.capacity
+    return Search(steps, rates.capacity, idle)
 
 
 @dataclass
@@ -154,6 +170,7 @@ class NoopBaseline:
     us_per_message: float
     p99_ms: float
     messages: int
+    idle: float  # cores with no message flowing
 
 
 def noop_baseline(pipe: Pipeline, rate: float, seconds: float, warmup: float) -> NoopBaseline:
@@ -169,6 +186,8 @@ def noop_baseline(pipe: Pipeline, rate: float, seconds: float, warmup: float) ->
         warm = Load.start(bootstrap, raw, 100, step_presses(90, 100, 2).records, pipe.tmp)
         if outputs.missing(set(warm.finish()), 120):
             raise RuntimeError(f"the no-op forwarded nothing; see {pipe.tmp / 'noop.log'}")
+        time.sleep(3)
+        idle = idle_cores({"noop": noop.pid}, 10.0)["noop"]
         load = Load.start(bootstrap, raw, rate, step_presses(91, rate, seconds).records, pipe.tmp)
         pids = {"noop": noop.pid, "load": load.process.pid}
         watch = watch_load(load, rate, raw, outputs, pids, warmup)
@@ -179,7 +198,7 @@ def noop_baseline(pipe: Pipeline, rate: float, seconds: float, warmup: float) ->
         outputs.close()
         stop(noop, 30)
     cpu, messages = cpu_per_press(watch.first, watch.last)
-    return NoopBaseline(cpu.get("noop", math.nan), _p(latencies, 99), messages)
+    return NoopBaseline(cpu.get("noop", math.nan), _p(latencies, 99), messages, idle)
 
 
 @dataclass
@@ -208,7 +227,8 @@ def scoring_ceiling(pipe: Pipeline, limit: float) -> Ceiling:
             committed = probe.committed([scoring], timeout=5)[0].offset
             if committed > 0:
                 samples.append((time.monotonic(), committed, process_cpu_seconds(worker.pid)))
-                console.print(f"    scored {committed:>7} of {accepted}")
+                if len(samples) % 5 == 1:
+                    console.print(f"    scored {committed:>7} of {accepted}")
             if committed >= accepted or (samples and samples[-1][0] - samples[0][0] >= limit):
                 break
     finally:
@@ -226,16 +246,16 @@ def _at(steps: list[Step], capacity: float) -> Step:
 
 
 def figures(
-    steps: list[Step], capacity: float, queryable: list[float], noop: NoopBaseline, ceiling: Ceiling
+    found: Search, queryable: list[float], noop: NoopBaseline, ceiling: Ceiling
 ) -> list[Figure]:
-    at = _at(steps, capacity)
+    at = _at(found.steps, found.capacity)
     verdict, alert, stored = _p(at.latencies, 99), _p(at.alerts, 99), _p(queryable, 99)
     worker = at.cpu_us.get("worker", math.nan)
     info = "information_(cores_per_press:_docs/scaling.md)"
     return [
-        Figure("e2e_capacity", capacity, "presses/s",
+        Figure("e2e_capacity", found.capacity, "presses/s",
                f">= {TARGET_CAPACITY:.0f} presses/s with press->verdict p99 < 1 s for the step",
-               capacity >= TARGET_CAPACITY),
+               found.capacity >= TARGET_CAPACITY),
         Figure("e2e_press_to_verdict_p99", verdict, "ms",
                f"p99 < {TARGET_P99_MS:.0f} ms at {at.rate:g} presses/s (baseline: Faust no-op)",
                verdict < TARGET_P99_MS, baseline=noop.p99_ms),
@@ -256,14 +276,39 @@ def figures(
     ]  # fmt: skip
 
 
+def cost_table(found: Search, noop: NoopBaseline, ceiling: Ceiling, city: float) -> Table:
+    """Per process: idle cores, µs per press at the capacity rate, what a press adds, and the
+    cores it needs at a city's peak (idle + marginal x rate)."""
+    at = _at(found.steps, found.capacity)
+    table = Table(title=f"CPU per process at {at.rate:g} presses/s, and at {city:g}/s")
+    for column in (
+        "process",
+        "idle cores",
+        "µs/press",
+        "marginal µs/press",
+        f"cores at {city:g}/s",
+    ):
+        table.add_column(column, justify="right")
+    rows = {name: (found.idle.get(name, 0.0), at.cpu_us.get(name, math.nan)) for name in PROCESSES}
+    rows["Faust no-op"] = (noop.idle, noop.us_per_message)
+    rows["scores-only worker (saturated)"] = (0.0, ceiling.us_per_press)
+    for name, (idle, us) in rows.items():
+        marginal = marginal_us(us, idle, at.rate) if idle else us
+        cores = cores_at(idle, marginal, city)
+        table.add_row(name, f"{idle:.3f}", f"{us:.0f}", f"{marginal:.0f}", f"{cores:.2f}")
+    return table
+
+
 def _summary(noop: NoopBaseline, ceiling: Ceiling, loads: list[tuple[float, float, float]]) -> None:
     console.print(
         f"Faust no-op alone at the capacity rate: {noop.us_per_message:.0f} µs CPU a message "
-        f"({noop.messages} messages), press -> output p99 {noop.p99_ms:.0f} ms"
+        f"({noop.messages} messages), idle {noop.idle:.3f} cores, p99 {noop.p99_ms:.0f} ms"
     )
+    bound = 1e6 / ceiling.us_per_press if ceiling.us_per_press else math.nan
     console.print(
         f"scoring hop (a worker running only the scores stage): {ceiling.rate:.0f} presses/s, "
-        f"{ceiling.us_per_press:.0f} µs CPU a press ({ceiling.presses} presses)"
+        f"{ceiling.us_per_press:.0f} µs CPU a press ({ceiling.presses} presses): "
+        f"{bound:.0f} presses/s on a core of its own"
     )
     before, after = loads
     console.print(f"load average at the start {before[0]:.2f}, at the end {after[0]:.2f}")
@@ -287,20 +332,21 @@ def main() -> None:
         pipe = Pipeline(broker, prefix, Path(tmp), department)
         try:
             start_pipeline(pipe)
-            steps, capacity = search(pipe, args.quick, args.seconds, args.warmup)
+            found = search(pipe, args.quick, args.seconds, args.warmup)
         finally:
             for process in pipe.processes.values():
                 stop(process)
-        at = _at(steps, capacity)
+        at = _at(found.steps, found.capacity)
         queryable = queryable_latencies(Path(tmp) / "chdb", at.sent)
         console.rule(f"baseline: the Faust no-op at {at.rate:g} presses/s")
         noop = noop_baseline(pipe, at.rate, args.seconds, args.warmup)
         console.rule("the scoring hop's ceiling")
         ceiling = scoring_ceiling(pipe, 30.0 if args.quick else 90.0)
     loads.append(os.getloadavg())
-    console.print(steps_table(steps))
+    console.print(steps_table(found.steps))
+    console.print(cost_table(found, noop, ceiling, CITY_PEAK))
     _summary(noop, ceiling, loads)
-    report(figures(steps, capacity, queryable, noop, ceiling))
+    report(figures(found, queryable, noop, ceiling))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from civicpulse.schemas.catalogue import Catalogue
 from civicpulse.simulator.city import PRESETS
@@ -39,6 +39,7 @@ __all__ = [
     "broker_with_pid",
     "catalogue",
     "end_offsets",
+    "paced_send",
     "queryable_latencies",
     "spawn",
     "step_presses",
@@ -203,7 +204,7 @@ def _ms(moment: str) -> int:
 
 
 def alert_latencies(
-    records: list[tuple[str, str, str]],
+    records: Sequence[tuple[str | bytes, str | bytes, str]],
     sent: dict[str, float],
     alerts: Arrivals,
     grace_ms: int,
@@ -239,6 +240,33 @@ def queryable_latencies(chdb: Path, sent: dict[str, float]) -> list[float]:
         "GROUP BY event_id"
     ).result_rows
     return [float(at) - sent[i] for i, at in rows if i in sent]
+
+
+def paced_send(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, str]], rate: float
+) -> dict[str, float]:
+    """Produce at ``rate`` per second from this process; returns each event id's CreateTime
+    (ms). (The capacity benchmark sends from a process of its own: ``benchmarks.e2e_load``.)"""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
+    )
+    sent: dict[str, float] = {}
+
+    def delivered(error: object, message: Message, event_id: str) -> None:
+        if error is None:
+            sent[event_id] = float(message.timestamp()[1])
+
+    start = time.monotonic()
+    for n, (key, value, event_id) in enumerate(records):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        producer.produce(
+            topic, key=key, value=value, on_delivery=lambda e, m, i=event_id: delivered(e, m, i)
+        )
+        producer.poll(0)
+    producer.flush(30)
+    return sent
 
 
 def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

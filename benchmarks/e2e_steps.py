@@ -41,9 +41,11 @@ __all__ = [
     "Step",
     "console",
     "cpu_per_press",
+    "idle_cores",
     "run_step",
     "start_pipeline",
     "stop",
+    "warm_up",
     "watch_load",
 ]
 
@@ -216,6 +218,24 @@ def watch_load(
     finally:
         probe.close()
     return watch
+
+
+def idle_cores(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """Each process's CPU use (cores) over ``seconds`` with no press flowing."""
+    before, started = {n: process_cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    return {n: (process_cpu_seconds(p) - before[n]) / elapsed for n, p in pids.items()}
+
+
+def warm_up(pipe: Pipeline, verdicts: Arrivals, rate: float = 250.0, seconds: float = 15.0) -> None:
+    """Presses of the day before the first step, not measured: a worker's first batches (group
+    join, first fetches, the sink's first insert) are seconds slower than the rest."""
+    presses = step_presses(-1, rate, seconds)
+    topic = topic_name(PRESSES_RAW, pipe.prefix)
+    sent = Load.start(pipe.broker.bootstrap, topic, rate, presses.records, pipe.tmp).finish()
+    if verdicts.missing(set(sent), 120):
+        raise RuntimeError(f"the worker judged nothing in 120 s; see {pipe.tmp / 'worker.log'}")
 
 
 def run_step(pipe: Pipeline, index: int, rate: float, seconds: float, warmup: float,

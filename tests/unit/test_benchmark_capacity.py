@@ -12,8 +12,10 @@ from benchmarks.capacity import (
     LADDER,
     RateSearch,
     backlog_slope,
+    cores_at,
     cores_needed,
     judge_step,
+    marginal_us,
     parse_cpu_ticks,
     parse_parent,
     process_cpu_seconds,
@@ -117,3 +119,13 @@ def test_cost_per_press_and_cores() -> None:
     assert us_per_press(1.5, 3000) == 500.0
     assert math.isnan(us_per_press(1.0, 0))
     assert cores_needed(500.0, 2000.0) == 1.0
+
+
+@given(st.floats(0, 2, allow_nan=False), st.floats(1, 5000, allow_nan=False),
+       st.sampled_from(LADDER))  # fmt: skip
+def test_idle_plus_marginal_gives_back_the_cores_measured(
+    idle: float, marginal: float, rate: float
+) -> None:
+    measured_us = marginal + idle * 1e6 / rate  # what a step at ``rate`` would measure
+    assert math.isclose(marginal_us(measured_us, idle, rate), marginal, rel_tol=1e-9)
+    assert math.isclose(cores_at(idle, marginal, rate), measured_us * rate / 1e6, rel_tol=1e-9)
