@@ -18,7 +18,9 @@ button the scan compares the bursts seen with those expected:
   ``burst_max_presses`` cap only makes it larger than the count it is compared with);
 * **the site's other desks that day, and the device's other days**: the same sum against the
   bursts they really had. Where they had more than the model predicts (a regular queue makes
-  short gaps come in runs), the expectation is raised by that factor.
+  short gaps come in runs), the expectation is raised by that factor. A reference whose bursts
+  are suspect on their own is left out, unless most references are (``_reference``): one
+  neighbour's staff bursts must not excuse this desk's.
 
 The day's bursts of b are suspect when there are at least ``burst_min_count`` of them, at least
 ``burst_min_ratio`` times the (raised) expectation, and the Poisson chance of that many at that
@@ -193,17 +195,18 @@ class _Reference:
     least: int  # burst_min_presses: shorter bursts are the rhythm test's alone
     site_pools: dict[int, list[int]]
 
-    def add(self, tally: _Tally, *, own: bool) -> None:
-        bursts, expected, _, _, pools = tally
+    def add(self, tally: _Tally, *, own: bool, leave_out: frozenset[int]) -> None:
+        """Add one desk's day, but not its buttons in ``leave_out``."""
+        _, expected, _, _, pools = tally
         seen, wanted = (self.own_seen, self.own_expected) if own else (
             self.site_seen, self.site_expected)  # fmt: skip
-        for burst in bursts:
-            seen[burst.button] += burst.size >= self.least
-        if not own:
-            for key, gaps in pools.items():
-                self.site_pools.setdefault(key, []).extend(gaps)
-        for key, value in enumerate(expected):
-            wanted[key] += value
+        for key, count in enumerate(_counts(tally, self.least)):
+            if key in leave_out:
+                continue
+            seen[key] += count
+            wanted[key] += expected[key]
+            if not own:
+                self.site_pools.setdefault(key, []).extend(pools.get(key, []))
 
     def factor(self, key: int) -> float:
         """How many times more bursts the references had than the model predicts (>= 1)."""
@@ -211,18 +214,44 @@ class _Reference:
         return max(1.0, (seen + 1) / (self.site_expected[key] + self.own_expected[key] + 1))
 
 
+def _counts(tally: _Tally, least: int) -> list[int]:
+    """Bursts of at least ``least`` presses per button key."""
+    counts = [0] * len(GROUPS)
+    for burst in tally[0]:
+        counts[burst.button] += burst.size >= least
+    return counts
+
+
 def _reference(device: DeviceHistory, day: str, context: SiteContext, rules: ReviewRules,
                zone: tzinfo, cache: TallyCache) -> _Reference:  # fmt: skip
+    """The site's other desks that day and the device's other days. A reference whose bursts
+    of a button are themselves suspect (the count test with no reference) is left out for that
+    button, as long as such references are at most half of them: one neighbour's staff bursts
+    are no queue that the site shares, and would excuse this desk's; the same bursts on most
+    desks of the site are."""
     size = len(GROUPS)
     ref = _Reference([0] * size, [0.0] * size, [0] * size, [0.0] * size,
                      rules.burst_min_presses, {})  # fmt: skip
-    for other in context.neighbours(device):
-        span = _days(other, zone).get(day)
-        if span is not None:
-            ref.add(_tally(other, span[0], span[1], rules, cache), own=False)
-    for other_day, (lo, hi) in _days(device, zone).items():
-        if other_day != day:
-            ref.add(_tally(device, lo, hi, rules, cache), own=True)
+    tallies = [
+        (_tally(other, span[0], span[1], rules, cache), False)
+        for other in context.neighbours(device)
+        if (span := _days(other, zone).get(day)) is not None
+    ] + [
+        (_tally(device, lo, hi, rules, cache), True)
+        for other_day, (lo, hi) in _days(device, zone).items()
+        if other_day != day
+    ]
+    suspect = [
+        {
+            key
+            for key, count in enumerate(_counts(tally, ref.least))
+            if _passes(count, tally[1][key], rules.burst_min_count, rules)
+        }
+        for tally, _ in tallies
+    ]
+    common = {key for key in range(size) if 2 * sum(key in s for s in suspect) > len(tallies)}
+    for (tally, own), keys in zip(tallies, suspect, strict=True):
+        ref.add(tally, own=own, leave_out=frozenset(keys - common))
     return ref
 
 

@@ -88,6 +88,20 @@ def test_the_same_bursts_on_every_desk_of_the_site_raise_the_expectation() -> No
     assert all(s.figures["reference_factor"] > 1 for s in found)
 
 
+def test_one_neighbours_own_bursts_do_not_excuse_a_desk() -> None:
+    # desk-2's staff press bursts too (on other minutes): suspect on their own, they are no
+    # queue the site shares, so desk-1 is judged against desk-3 and its own pace alone
+    rng = random.Random(15)
+    presses, _ = _morning(15, [35, 80, 130, 170])
+    for minute in (40, 90, 140, 175, 220):
+        presses += _burst("desk-2", T0 + minute * MIN, 6, rng)
+    found = [s for s in scan(presses) if s.pattern == "recurring_bursts"]
+    by_desk = {d: [s for s in found if s.device_id == d] for d in ("desk-1", "desk-2", "desk-3")}
+    assert len(by_desk["desk-1"]) == 4 and len(by_desk["desk-2"]) == 5 and not by_desk["desk-3"]
+    assert all(s.figures["reference_factor"] == 1.0 for s in found)
+    assert all(s.figures["site_bursts"] == 0 for s in found)
+
+
 def test_find_bursts_lets_one_citizen_slip_in_and_skips_a_child() -> None:
     t = [0, 9_000, 18_000, 24_000, 27_000, 36_000, 45_000]
     b = [4, 4, 4, 2, 4, 4, 4]
