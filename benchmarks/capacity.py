@@ -17,6 +17,7 @@ verdict (latency target held, backlog not growing) and the CPU accounting per pr
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ __all__ = [
     "StepVerdict",
     "backlog_slope",
     "cores_at",
+    "cores_line",
     "cores_needed",
     "judge_step",
     "marginal_us",
@@ -81,8 +83,8 @@ class RateSearch:
 
 
 def backlog_slope(samples: Sequence[tuple[float, float]]) -> float:
-    """Least-squares slope (presses per second) of ``(seconds, backlog)`` samples; 0 for fewer
-    than two distinct times."""
+    """Least-squares slope of ``(x, y)`` samples (the backlog's presses per second from
+    ``(seconds, backlog)``); 0 for fewer than two distinct x."""
     if len(samples) < 2:
         return 0.0
     n = len(samples)
@@ -185,6 +187,23 @@ def us_per_press(cpu_seconds: float, presses: int) -> float:
 def cores_needed(us: float, rate: float) -> float:
     """Cores a process needs at ``rate`` presses/s when each press costs ``us`` CPU µs."""
     return us * rate / 1e6
+
+
+def cores_line(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """``(fixed cores, µs per press)`` of the least-squares line through ``(rate, cores)``
+    points of the steps that held. A consumer's cost per press falls as its rate rises (its
+    batches fill up: fetches, polls and flushes per second stay about the same), so the line
+    through two rates plans better than one rate's cost per press. One point: the line through
+    the origin (the cost per press at that rate, which overstates a higher rate's)."""
+    if not points:
+        return math.nan, math.nan
+    if len({r for r, _ in points}) == 1:
+        rate, cores = points[0]
+        return 0.0, cores * 1e6 / rate
+    slope = backlog_slope(points)
+    mean_r = sum(r for r, _ in points) / len(points)
+    mean_c = sum(c for _, c in points) / len(points)
+    return mean_c - slope * mean_r, slope * 1e6
 
 
 def marginal_us(us: float, idle_cores: float, rate: float) -> float:
