@@ -13,7 +13,18 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TARGETS", "Action", "Target", "kill_plan", "poison_payloads", "poison_positions"]
+__all__ = [
+    "CLUSTER_FAULTS",
+    "TARGETS",
+    "Action",
+    "ClusterFault",
+    "Fault",
+    "Target",
+    "cluster_plan",
+    "kill_plan",
+    "poison_payloads",
+    "poison_positions",
+]
 
 Target = Literal["worker", "sink", "broker"]
 TARGETS: tuple[Target, ...] = ("worker", "sink", "broker")
@@ -69,3 +80,48 @@ def poison_payloads() -> list[bytes]:
         b'{"event_id": "00000000-0000-4000-8000-000000000000"',  # cut off
         b"{" + b'"pad": "' + b"x" * 50_000 + b'"}',  # large and meaningless
     ]
+
+
+#: one fault of a cluster round: SIGKILL the node leading the busiest partition (restarted
+#: later), SIGKILL a stream worker (restarted later), start one more worker, stop one with SIGTERM
+Fault = Literal["kill-leader", "kill-worker", "add-worker", "stop-worker"]
+#: the order rounds take them in: two broker kills and four rebalances every six rounds; a
+#: worker is added before one is stopped, so two or three workers run at any time
+CLUSTER_FAULTS: tuple[Fault, ...] = (
+    "kill-leader",
+    "add-worker",
+    "kill-worker",
+    "kill-leader",
+    "stop-worker",
+    "kill-worker",
+)
+
+
+@dataclass(frozen=True, order=True)
+class ClusterFault:
+    """At ``at`` s from the run's start, ``fault``; ``back`` s later the killed process is
+    started again (``back`` is None for adding and stopping a worker). ``pick`` chooses among
+    the running workers (index modulo their number), so a seed names the same victim."""
+
+    at: float
+    round: int
+    fault: Fault
+    back: float | None
+    pick: int
+
+
+def cluster_plan(
+    seed: int, rounds: int, round_seconds: float, *, max_down: float = 6.0
+) -> list[ClusterFault]:
+    """One fault a round, in ``CLUSTER_FAULTS`` order, at a seeded moment of the round's first
+    half; a killed process comes back 2..``max_down`` s later, before the round ends."""
+    if rounds < 1 or round_seconds * 0.5 < max_down:
+        raise ValueError("need at least one round, and round_seconds >= 2 * max_down")
+    rng = random.Random(f"cluster:{seed}")
+    plan = []
+    for number in range(rounds):
+        fault = CLUSTER_FAULTS[number % len(CLUSTER_FAULTS)]
+        at = number * round_seconds + rng.uniform(0.1, 0.5) * round_seconds
+        back = rng.uniform(2.0, max_down) if fault.startswith("kill") else None
+        plan.append(ClusterFault(round(at, 3), number, fault, back, rng.randrange(1_000)))
+    return plan
