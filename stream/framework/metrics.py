@@ -172,6 +172,8 @@ def count_open_windows(
 ) -> dict[tuple[str, str], int]:
     """(scope level, window name) -> windows holding a press that end after ``state.closed``.
 
+    Every scope level and window name of the presses of the last day (the longest window) is
+    there, 0 when none is open: a drained stream shows zeros, not a series that vanishes.
     ``spans`` caches each minute's windows between calls (pass the same dict each time). The
     state is read through C-level copies (``list`` of a dict, ``tuple`` of a set), so a scrape
     thread can read it while the event loop changes it; a copy that meets a change mid-way
@@ -184,6 +186,7 @@ def count_open_windows(
     # Minutes whose open windows are the same (e.g. only their local day is still open) share
     # one scope set: C-level set unions, then one pass per distinct list of open windows.
     sharing: dict[tuple[tuple[str, int], ...], set[tuple[str, ...]]] = {}
+    names: set[str] = set()
     for minute, scopes in minutes:
         if horizon is not None and minute < horizon:
             continue
@@ -197,8 +200,9 @@ def count_open_windows(
         still_open = tuple(
             (name, start) for name, start, end in found if closed is None or end > closed
         )
-        if still_open:
-            sharing.setdefault(still_open, set()).update(tuple(scopes))
+        sharing.setdefault(still_open, set()).update(tuple(scopes))
+        names.update(name for name, _, _ in found)
+    levels = {key[0] for keys in sharing.values() for key in keys}
     open_windows = {
         (key, name, start)
         for still_open, keys in sharing.items()
@@ -208,7 +212,9 @@ def count_open_windows(
     if spans is not None and horizon is not None:
         for minute in [m for m in spans if m < horizon]:
             spans.pop(minute, None)  # two scrapes at once may both drop it
-    return dict(Tally((key[0], name) for key, name, _ in open_windows))
+    counts = dict.fromkeys(((level, name) for level in levels for name in names), 0)
+    counts.update(Tally((key[0], name) for key, name, _ in open_windows))
+    return counts
 
 
 class _OpenWindows(Collector):
