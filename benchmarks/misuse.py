@@ -24,7 +24,10 @@ Figures (printed per day, then RESULT lines):
 * honest presses inside any period, citizens served during a run included, for information;
 * staff presses neutralised, normal days, for information: inside a period or rejected by the
   anti-spam filter (a rejected press never reaches a score, yet the recall counts it missed);
-* the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`).
+* the anti-spam filter's own blind spots, for information (:mod:`benchmarks.misuse_filter`);
+* the second family, ``misuse_independent_*``: the same recall and false flags on staff
+  scenarios written without the project's simulator (:mod:`benchmarks.misuse_scenarios`, seeds
+  101-103 with ``--quick``, 101-110 without), never used for tuning.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from civicpulse.analytics.review.periods import ScanPress, Suspect, scan
 from .common import Figure, parser, report
 from .misuse_days import Day, make_day, scanned_presses
 from .misuse_filter import filter_findings
+from .misuse_scenarios import QUICK_SEEDS, SEEDS
+from .misuse_scenarios import figures as independent_figures
 
 __all__ = ["HELD_BACK", "TRAIN", "LabelledDay", "figures", "load_days", "measure", "run_days"]
 
@@ -178,9 +183,13 @@ def main() -> None:
     print(f"seeds ({'train' if options.train else 'held back'}): {seeds}", flush=True)
     totals = run_days(load_days(seeds))
     findings = filter_findings(range(5, 6) if options.quick else range(5, 8))
+    # the second family: staff scenarios written without the project's simulator, never tuned on
+    independent = [] if options.train else independent_figures(
+        QUICK_SEEDS if options.quick else SEEDS)  # fmt: skip
     report(
         [
             *figures(totals),
+            *independent,
             Figure(
                 "antispam_staff_self_rating_rejected",
                 findings.staff_rejected_share,

@@ -12,7 +12,7 @@ that thresholds tuned on the simulator are checked against behaviour they were n
   ``jittered`` (4, gaps 10-75 s), ``bursts`` (4-6 short bursts of 5-7 presses of 4, 8-12 s apart,
   15-45 min apart over a morning), ``two_buttons`` (3 and 4 mixed), ``ramp`` (4, from a press a
   minute to one every 10 s), ``sabotage`` (button 1 on a colleague's desk).
-* Seeds 101, 102, 103 (``--quick``: the same three; they are small).
+* Seeds 101-110 (``--quick``: 101-103, the seeds of the first two rounds).
 
 Every press goes through the stream's judge, then the scan. Figures: staff recall (staff
 presses inside a suspect period, target >= 0.9) and honest presses flagged outside the staff
@@ -41,9 +41,12 @@ from civicpulse.stream.stages.antispam.rules import RuleBook
 
 from .common import Figure, parser, report
 
-__all__ = ["KINDS", "SEEDS", "Scenario", "make_scenario", "measure"]
+__all__ = ["KINDS", "QUICK_SEEDS", "SEEDS", "Scenario", "figures", "make_scenario", "measure"]
 
-SEEDS = (101, 102, 103)
+#: fixed before the third round's code was run on them: 101-103 since the first round,
+#: 104-110 added in the third (more staff runs per kind: three seeds hold one of each)
+SEEDS = tuple(range(101, 111))
+QUICK_SEEDS = (101, 102, 103)
 KINDS = ("steady", "jittered", "bursts", "two_buttons", "ramp", "sabotage")
 DAY_ONE = datetime(2026, 11, 23, 7, tzinfo=UTC)  # Monday 08:00 in Warsaw
 OPEN_MS = 8 * 3_600_000
@@ -248,23 +251,26 @@ def measure(scenario: Scenario) -> Counter[str]:
     return tally
 
 
-def main() -> None:
-    parser(__doc__ or "").parse_args()
+def figures(seeds: tuple[int, ...] = SEEDS, *, quiet: bool = False) -> list[Figure]:
+    """The RESULT figures over ``seeds`` (each seed printed as it is measured unless
+    ``quiet``); ``benchmarks/misuse.py`` prints them too, as its second family."""
     total: Counter[str] = Counter()
-    for seed in SEEDS:
+    for seed in seeds:
         tally = measure(make_scenario(seed))
         total.update(tally)
         kinds = ", ".join(f"{k} {tally[f'staff_{k}_inside']}/{tally[f'staff_{k}']}" for k in KINDS)
-        print(
-            f"independent seed {seed}: staff recall {tally['staff_inside'] / tally['staff']:.3f} "
-            f"({kinds}); honest flagged outside staff runs {tally['honest_false']} of "
-            f"{tally['honest']}, inside any period {tally['honest_inside']}",
-            flush=True,
-        )
+        if not quiet:
+            print(
+                f"independent seed {seed}: staff recall "
+                f"{tally['staff_inside'] / tally['staff']:.3f} ({kinds}); honest flagged outside "
+                f"staff runs {tally['honest_false']} of {tally['honest']}, inside any period "
+                f"{tally['honest_inside']}",
+                flush=True,
+            )
     recall = total["staff_inside"] / total["staff"]
     false = total["honest_false"] / total["honest"]
     inside = total["honest_inside"] / total["honest"]
-    figures = [
+    found = [
         Figure("misuse_independent_staff_recall", recall, "share", ">= 0.9", recall >= 0.9),
         Figure(
             "misuse_independent_honest_false_flags",
@@ -279,10 +285,15 @@ def main() -> None:
     ]
     for kind in KINDS:
         share = total[f"staff_{kind}_inside"] / max(total[f"staff_{kind}"], 1)
-        figures.append(
+        found.append(
             Figure(f"misuse_independent_recall_{kind}", share, "share", "information", True)
         )
-    report(figures)
+    return found
+
+
+def main() -> None:
+    options = parser(__doc__ or "").parse_args()
+    report(figures(QUICK_SEEDS if options.quick else SEEDS))
 
 
 if __name__ == "__main__":

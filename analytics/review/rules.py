@@ -47,14 +47,14 @@ class ReviewRules:
 
     ``run_probability``, ``run_context``, ``burst_max_gap``, ``burst_min_presses`` and
     ``burst_min_ratio`` (first round), ``rhythm_chance``, ``rhythm_min_count`` and
-    ``rhythm_min_presses`` (second round) were chosen by ``benchmarks/misuse_tune.py`` on its
-    train seeds only.
+    ``rhythm_min_presses`` (second round), ``burst_probability`` and ``run_probability`` (third
+    round) were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
     """
 
     # one-button run: the same button far more often than the device's usual pace and mix
     one_button_run: bool = True
     run_min_presses: int = 8
-    run_probability: float = 3e-4
+    run_probability: float = 2e-4
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
     run_max_gap: timedelta = timedelta(minutes=4)
