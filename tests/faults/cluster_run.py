@@ -78,12 +78,17 @@ class ClusterOutcome:
     faults: dict[str, int] = field(default_factory=dict)
     exits: list[tuple[str, int]] = field(default_factory=list)
     stalls: list[float] = field(default_factory=list)  # per round, seconds
+    #: the longest time without a verdict from the first round's start to the last's end (a
+    #: stall that spans rounds counts whole, unlike the per-round figures)
+    stall: float = 0.0
+    #: when each verdict was produced (epoch seconds), for a closer look
+    stamps: list[float] = field(default_factory=list)
     resent: int = 0
     seconds: float = 0.0
 
     @property
     def max_stall(self) -> float:
-        return max(self.stalls, default=0.0)
+        return max(self.stall, *self.stalls) if self.stalls else self.stall
 
     @property
     def rebalances(self) -> int:
@@ -114,7 +119,7 @@ class ClusterOutcome:
             f"{self.stored} stored, {len(self.lost)} lost, {self.doubled} doubled, "
             f"{len(self.wrong_verdicts)} verdicts unlike the replay, verify "
             f"{'ok' if self.verify_ok else 'FAILED'} ({self.verify_compared} windows); "
-            f"longest time without a verdict per round: [{stalls}] s; "
+            f"longest time without a verdict: {self.stall:.1f} s (per round: [{stalls}] s); "
             f"{self.resent} batches re-sent; {self.seconds:.0f}s"
         )
 
@@ -247,7 +252,9 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
         first, dead = expected_outcome(raw, sim)
         _wait_for_outputs(pipeline, feeder.accepted, dead, timeout=300)
         watch.stop()
+        outcome.stamps = sorted(watch.stamps)
         outcome.stalls = [longest_gap(watch.stamps, a, b) for a, b in rounds]
+        outcome.stall = longest_gap(watch.stamps, rounds[0][0], rounds[-1][1])
         _settle_scores(pipeline, quiet=config.settle, timeout=600)
         pipeline.stop_workers()
         pipeline.stop_sink()
