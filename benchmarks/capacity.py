@@ -10,14 +10,11 @@ verdict (latency target held, backlog not growing) and the CPU accounting per pr
   window (0.2 s of presses); a pipeline past its capacity adds (rate - capacity) presses every
   second, which at 60 s shows as seconds of presses.
 * CPU time from ``/proc/<pid>/stat`` (utime + stime, every thread of the process, plus its
-  descendants'), in microseconds per press over the steady part of a step; with each process's
-  idle use (cores, measured with no press flowing) the cost splits into idle + marginal per
-  press, the model ``cores_at`` plans with.
+  descendants'), in microseconds per press over the steady part of a step.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,11 +26,8 @@ __all__ = [
     "RateSearch",
     "StepVerdict",
     "backlog_slope",
-    "cores_at",
-    "cores_line",
     "cores_needed",
     "judge_step",
-    "marginal_us",
     "parse_cpu_ticks",
     "parse_parent",
     "process_cpu_seconds",
@@ -187,32 +181,3 @@ def us_per_press(cpu_seconds: float, presses: int) -> float:
 def cores_needed(us: float, rate: float) -> float:
     """Cores a process needs at ``rate`` presses/s when each press costs ``us`` CPU µs."""
     return us * rate / 1e6
-
-
-def cores_line(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """``(fixed cores, µs per press)`` of the least-squares line through ``(rate, cores)``
-    points of the steps that held. A consumer's cost per press falls as its rate rises (its
-    batches fill up: fetches, polls and flushes per second stay about the same), so the line
-    through two rates plans better than one rate's cost per press. One point: the line through
-    the origin (the cost per press at that rate, which overstates a higher rate's)."""
-    if not points:
-        return math.nan, math.nan
-    if len({r for r, _ in points}) == 1:
-        rate, cores = points[0]
-        return 0.0, cores * 1e6 / rate
-    slope = backlog_slope(points)
-    mean_r = sum(r for r, _ in points) / len(points)
-    mean_c = sum(c for _, c in points) / len(points)
-    return mean_c - slope * mean_r, slope * 1e6
-
-
-def marginal_us(us: float, idle_cores: float, rate: float) -> float:
-    """What a press adds, from the CPU µs per press measured at ``rate`` and the process's
-    idle use (cores): a polling consumer spends CPU with no press at all, and that share of
-    the cost per press shrinks as the rate grows."""
-    return us - idle_cores * 1e6 / rate
-
-
-def cores_at(idle_cores: float, marginal: float, rate: float) -> float:
-    """The cores a process needs at ``rate``: its idle use plus ``marginal`` µs a press."""
-    return idle_cores + cores_needed(marginal, rate)

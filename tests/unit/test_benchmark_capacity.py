@@ -12,11 +12,8 @@ from benchmarks.capacity import (
     LADDER,
     RateSearch,
     backlog_slope,
-    cores_at,
-    cores_line,
     cores_needed,
     judge_step,
-    marginal_us,
     parse_cpu_ticks,
     parse_parent,
     process_cpu_seconds,
@@ -120,24 +117,3 @@ def test_cost_per_press_and_cores() -> None:
     assert us_per_press(1.5, 3000) == 500.0
     assert math.isnan(us_per_press(1.0, 0))
     assert cores_needed(500.0, 2000.0) == 1.0
-
-
-@given(st.floats(0, 2, allow_nan=False), st.floats(1, 5000, allow_nan=False),
-       st.sampled_from(LADDER))  # fmt: skip
-def test_idle_plus_marginal_gives_back_the_cores_measured(
-    idle: float, marginal: float, rate: float
-) -> None:
-    measured_us = marginal + idle * 1e6 / rate  # what a step at ``rate`` would measure
-    assert math.isclose(marginal_us(measured_us, idle, rate), marginal, rel_tol=1e-9)
-    assert math.isclose(cores_at(idle, marginal, rate), measured_us * rate / 1e6, rel_tol=1e-9)
-
-
-def test_the_cores_line_through_held_steps() -> None:
-    # 0.1 core fixed + 300 µs a press, measured at three rates
-    points = [(r, 0.1 + 300e-6 * r) for r in (250.0, 500.0, 750.0)]
-    fixed, us = cores_line(points)
-    assert math.isclose(fixed, 0.1, abs_tol=1e-9) and math.isclose(us, 300.0)
-    assert math.isclose(cores_at(fixed, us, 2000.0), 0.7)
-    # one rate: through the origin, the cost per press at that rate
-    assert cores_line([(500.0, 0.25)]) == (0.0, 500.0)
-    assert all(math.isnan(x) for x in cores_line([]))
