@@ -1,5 +1,7 @@
-"""End to end capacity: the highest rate whose press -> verdict p99 stays under 1 s, and the CPU
-each process spends per press.
+"""End to end capacity: the highest rate with press -> verdict p99 under 1 s; CPU per press.
+
+The highest sustained rate whose press -> verdict p99 stays under 1 s, and the CPU each process
+spends per press.
 
 The whole pipeline runs on this machine: the broker, the real stream worker (``civicpulse
 stream worker``: anti-spam, scores, alerts), the real sink (``civicpulse sink`` into chDB) and a
