@@ -162,8 +162,12 @@ class Snapshot:
 
 def _snapshot(consumer: Consumer, topic: str, outputs: Arrivals, pids: dict[str, int]) -> Snapshot:
     cpu = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    # Reading the end offsets takes a round trip per partition: the outputs counted before and
+    # after it, averaged, belong to the same moment (counted after only, outputs of presses
+    # sent during the read made the backlog look negative).
+    before = outputs.count
     raw = end_offsets(consumer, topic, PRESSES_RAW.partitions)
-    return Snapshot(time.time(), raw, outputs.count, cpu)
+    return Snapshot(time.time(), raw, (before + outputs.count) // 2, cpu)
 
 
 def cpu_per_press(first: Snapshot | None, last: Snapshot | None) -> tuple[dict[str, float], int]:
