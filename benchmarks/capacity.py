@@ -100,6 +100,17 @@ class StepVerdict:
     missing: int  # presses with no verdict at the end of the drain
     held: bool
     reason: str
+    stopped_early: bool = False
+
+    @property
+    def kept_up(self) -> bool:
+        """Every press judged and the backlog flat: the step's CPU per press is the pipeline's
+        cost at its rate, even when a stall put its p99 over the target."""
+        return (
+            not self.missing
+            and not self.stopped_early
+            and self.growth <= (self.rate * GROWTH_SECONDS)
+        )
 
 
 def judge_step(
@@ -124,7 +135,8 @@ def judge_step(
         reasons.append(f"p99 {p99_ms:.0f} ms >= {target_ms:.0f} ms")
     if growth > rate * GROWTH_SECONDS:
         reasons.append(f"backlog grew by {growth:.0f} presses ({growth / rate:.1f} s of presses)")
-    return StepVerdict(rate, p99_ms, growth, missing, not reasons, "; ".join(reasons) or "held")
+    reason = "; ".join(reasons) or "held"
+    return StepVerdict(rate, p99_ms, growth, missing, not reasons, reason, stopped_early)
 
 
 def parse_cpu_ticks(stat: str) -> int:

@@ -279,11 +279,16 @@ def figures(
 
 
 def cost_table(found: Search, noop: NoopBaseline, ceiling: Ceiling, city: float) -> Table:
-    """Per process: idle cores, µs per press at the capacity rate, and the cores that cost gives
-    at a city's peak: an upper bound, since a consumer's cost per press falls as its rate rises
-    (its batches fill up; fetches, polls and flushes per second stay about the same)."""
-    at = _at(found.steps, found.capacity)
-    table = Table(title=f"CPU per process at {at.rate:g} presses/s, and at most at {city:g}/s")
+    """Per process: idle cores, µs per press at the highest rate the pipeline kept up with (every
+    press judged, the backlog flat, whatever its p99), and the cores that cost gives at a city's
+    peak: an upper bound, since a consumer's cost per press falls as its rate rises (its batches
+    fill up; fetches, polls and flushes per second stay about the same)."""
+    kept_up = [s for s in found.steps if s.verdict.kept_up]
+    at = max(kept_up, key=lambda s: s.rate) if kept_up else _at(found.steps, found.capacity)
+    table = Table(
+        title=f"CPU per process at {at.rate:g} presses/s (the highest rate kept up with), "
+        f"and at most at {city:g}/s"
+    )
     for column in ("process", "idle cores", f"µs/press at {at.rate:g}/s", f"cores at {city:g}/s"):
         table.add_column(column, justify="right")
     rows = {name: (found.idle.get(name, 0.0), at.cpu_us.get(name, math.nan)) for name in PROCESSES}

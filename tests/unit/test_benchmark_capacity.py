@@ -83,10 +83,14 @@ def test_a_saw_tooth_backlog_does_not_grow_but_a_deficit_does() -> None:
 
 def test_a_step_fails_on_its_p99_missing_verdicts_or_an_early_stop() -> None:
     flat = [(float(t), 100.0) for t in range(10)]
-    assert not judge_step(500.0, 1000.0, flat, 0).held
-    assert "3 presses" in judge_step(500.0, 200.0, flat, 3).reason
+    stall = judge_step(500.0, 1000.0, flat, 0)
+    assert not stall.held and stall.kept_up  # a p99 over the target, the backlog flat
+    missing = judge_step(500.0, 200.0, flat, 3)
+    assert "3 presses" in missing.reason and not missing.kept_up
     stopped = judge_step(500.0, 200.0, flat, 0, stopped_early=True)
-    assert not stopped.held and "stopped early" in stopped.reason
+    assert not stopped.held and "stopped early" in stopped.reason and not stopped.kept_up
+    growing = judge_step(1000.0, 200.0, [(float(t), 100.0 + 20.0 * t) for t in range(51)], 0)
+    assert not growing.kept_up
 
 
 def test_cpu_ticks_count_after_the_command_name_even_with_parentheses() -> None:
