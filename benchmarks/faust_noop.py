@@ -1,12 +1,12 @@
 """Faust's own ceiling: the worker's consumption path with the judging taken out.
 
-A Faust app with the stream worker's settings (``stream.app.app_settings``) and the
-anti-spam
+A Faust app with the stream worker's settings (``stream.app.app_settings``) and the anti-spam
 agent's shape (``take_events`` batches, outputs through ``stream.framework.outputs.Outputs``,
-flushed
-before the batch is acknowledged) that forwards each press unjudged. ``stream_throughput`` runs
-it as a subprocess next to the real worker: whatever this reaches, no anti-spam code on Faust can
-beat. Environment: ``KAFKA_BOOTSTRAP``, ``CIVICPULSE_TOPIC_PREFIX``, ``CIVICPULSE_DATA_DIR``.
+flushed before the batch is acknowledged) that forwards each press unjudged.
+``stream_throughput`` runs it as a subprocess next to the real worker: whatever this reaches, no
+anti-spam code on Faust can beat. ``e2e_latency`` paces it at the capacity rate: its CPU per
+message is the floor the worker's cost per press is compared with. Environment:
+``KAFKA_BOOTSTRAP``, ``CIVICPULSE_TOPIC_PREFIX``, ``CIVICPULSE_DATA_DIR``.
 """
 
 from __future__ import annotations
