@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -247,7 +247,24 @@ def _at(steps: list[Step], capacity: float) -> Step:
     return next((s for s in steps if s.rate == capacity), min(steps, key=lambda s: s.rate))
 
 
+def _measured(figure: Figure) -> Figure:
+    """A figure the run could not measure (no alert closed, no CPU sample: NaN) still prints a
+    number, as the RESULT contract wants: 0, short, and saying so."""
+    baseline = figure.baseline
+    if baseline is not None and math.isnan(baseline):
+        figure = replace(figure, baseline=None)
+    if not math.isnan(figure.value):
+        return figure
+    return replace(figure, value=0.0, ok=False, target=f"{figure.target} (not measured)")
+
+
 def figures(
+    found: Search, queryable: list[float], noop: NoopBaseline, ceiling: Ceiling
+) -> list[Figure]:
+    return [_measured(f) for f in _figures(found, queryable, noop, ceiling)]
+
+
+def _figures(
     found: Search, queryable: list[float], noop: NoopBaseline, ceiling: Ceiling
 ) -> list[Figure]:
     at = _at(found.steps, found.capacity)

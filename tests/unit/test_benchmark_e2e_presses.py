@@ -1,14 +1,18 @@
-"""The capacity benchmark's presses and alert timing (``benchmarks.e2e_pipeline``)."""
+"""The capacity benchmark's presses, alert timing and unmeasured figures (``benchmarks.e2e_*``)."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
 
+from benchmarks.common import Figure
+from benchmarks.e2e_latency import _measured
 from benchmarks.e2e_pipeline import Arrivals, alert_latencies, step_presses
+from tests.unit.test_benchmark_common import RESULT
 
 
 def _values(step: int) -> list[dict[str, Any]]:
@@ -63,3 +67,12 @@ def test_an_alert_is_timed_from_the_press_that_closed_its_window() -> None:
     assert latencies == [450.0]
     # an alert closed during the warm-up is left out
     assert alert_latencies(records, sent, cast(Arrivals, alerts), 120_000, 2500.0) == []
+
+
+def test_a_figure_the_run_could_not_measure_still_keeps_the_result_contract() -> None:
+    unmeasured = Figure("e2e_press_to_alert_p99", math.nan, "ms", "p99 < 1000 ms", True, math.nan)
+    match = RESULT.match(_measured(unmeasured).line())
+    assert match and match["value"] == "0" and match["baseline"] == "none"
+    assert match["verdict"] == "short" and "not_measured" in match["target"]
+    measured = Figure("worker_cpu_us_per_press", 900.0, "us", "<= 1.5x", True, 700.0)
+    assert _measured(measured) == measured
