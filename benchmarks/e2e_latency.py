@@ -23,9 +23,10 @@ CPU: utime + stime (``/proc``) of each process over the steady part, per press j
 (the load's: per press sent), reported for the highest step the pipeline kept up with (every
 press judged, the backlog flat, whatever its p99). Baselines in the same run: the Faust no-op
 consumer (``benchmarks.faust_noop``: the worker's settings and batch shape, no judging) paced
-alone at that step's rate gives the framework's floor, per message and its p99; a worker running only the scores stage (its own group) on every
-accepted press of the run, as fast as it takes them, gives the one-partition scoring hop's
-ceiling (target >= 5,000/s, else ``docs/scaling.md``'s split by department).
+alone at that step's rate gives the framework's floor, per message and its p99; a worker
+running only the scores stage (its own group) on every accepted press of the run, as fast as it
+takes them, gives the one-partition scoring hop's ceiling (target >= 5,000/s, else
+``docs/scaling.md``'s split by department).
 """
 
 from __future__ import annotations
