@@ -19,7 +19,7 @@ from typing import Any, Literal
 from civicpulse.schemas.topics import CATALOGUE_DEVICES, PRESSES_RAW, TopicSpec, topic_name
 from civicpulse.stream.catalogue.topic import CatalogueReader
 from civicpulse.stream.framework.failfast import FailureLedger
-from civicpulse.stream.framework.faust_repairs import check_faust
+from civicpulse.stream.framework.faust_repairs import REBALANCE_SETTINGS, check_faust
 from civicpulse.stream.framework.outputs import Outputs
 from civicpulse.stream.framework.processors import Processor
 from civicpulse.stream.framework.registry import worker_topics
@@ -123,6 +123,16 @@ def app_settings(config: StreamConfig) -> dict[str, Any]:
         "producer_acks": -1,
         "broker_session_timeout": config.session_timeout,
         "broker_heartbeat_interval": min(3.0, config.session_timeout / 3),
+        # Faust's wait for delivered messages on a rebalance never ends when a batch is
+        # filling: off, the runner waits for its batch itself (faust_repairs module doc)
+        **REBALANCE_SETTINGS,
+        # On a cluster a killed node's partitions get new leaders; aiokafka kept fetching a
+        # table's changelog from the dead one (recovery waited 60 s, docs/faults.md "Cluster
+        # rounds"): refresh the metadata every few seconds, not every 5 minutes, and drop a
+        # member that does not rejoin a rebalance within 20 s instead of 60 s.
+        "consumer_metadata_max_age_ms": 5_000,
+        "producer_metadata_max_age_ms": 5_000,
+        "broker_rebalance_timeout": 20.0,
     }
 
 

@@ -22,6 +22,16 @@ What lives here, and why each is needed:
   so the framework sends it for an explicit partition through the project's producer.
 * ``consumer_state`` / ``resume_and_seek``: Faust's per-partition flow-control sets and read
   offset, read for the watchdog's log line and cleared when it kicks a stalled partition.
+* ``REBALANCE_SETTINGS`` / ``held_partitions``: on a rebalance Faust suspends the flow, clears
+  the agents' queues and then waits until every message it delivered is acknowledged
+  (``Consumer.wait_empty``); events waiting in ``Stream.take_events``' buffer for the batch to
+  fill are never handed on while the flow is suspended, so that wait never ends and the worker
+  never rejoins: the whole group stalls until the broker's rebalance timeout (60 s) drops the
+  member (seen on the three-node cluster, ``docs/faults.md``, "Cluster rounds"). The worker
+  turns that wait off (``stream_wait_empty=False``); the runner's own revocation waits for the
+  batch in progress instead (its lock), and a batch drops, unacknowledged, the events of
+  partitions the worker no longer holds (stale events of that buffer, handed on after the
+  rebalance): their owner reads them again from the committed offset.
 """
 
 from __future__ import annotations
@@ -37,9 +47,11 @@ from civicpulse.stream.exceptions import StreamError
 __all__ = [
     "FAUST_VERSION",
     "GAP_FILLER",
+    "REBALANCE_SETTINGS",
     "changelog_record",
     "check_faust",
     "consumer_state",
+    "held_partitions",
     "refuse_offset_gaps",
     "resume_and_seek",
     "table_data",
@@ -115,6 +127,15 @@ def refuse_offset_gaps(app: Any) -> None:
         setattr(app.consumer, GAP_FILLER, no_gap)
 
     app.on_partitions_assigned.connect(on_assigned)
+
+
+#: Faust settings of the rebalance workaround (module doc)
+REBALANCE_SETTINGS: dict[str, Any] = {"stream_wait_empty": False}
+
+
+def held_partitions(app: Any, topic: str) -> set[int]:
+    """The partitions of ``topic`` the worker's consumer is assigned now."""
+    return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
 
 
 def withhold_ack(event: Any) -> None:

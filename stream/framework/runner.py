@@ -31,7 +31,12 @@ from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.checkpoint import Checkpoint
 from civicpulse.stream.framework.failfast import FailureLedger, die, run_guarded
-from civicpulse.stream.framework.faust_repairs import changelog_record, table_data, withhold_ack
+from civicpulse.stream.framework.faust_repairs import (
+    changelog_record,
+    held_partitions,
+    table_data,
+    withhold_ack,
+)
 from civicpulse.stream.framework.ordering import InOrder
 from civicpulse.stream.framework.outputs import Outputs
 from civicpulse.stream.framework.processors import (
@@ -44,9 +49,9 @@ from civicpulse.stream.framework.processors import (
     UndecodableError,
 )
 from civicpulse.stream.framework.transaction import PartitionState
-from civicpulse.stream.framework.watchdog import GroupOffsets
+from civicpulse.stream.framework.watchdog import Backlog, GroupOffsets
 
-__all__ = ["ProcessorAgent", "Runner", "changelog_config", "record_of"]
+__all__ = ["ProcessorAgent", "Runner", "changelog_config", "record_of", "split_held"]
 
 log = logging.getLogger("civicpulse.stream")
 
@@ -57,6 +62,12 @@ def changelog_config(replication_factor: int | None) -> dict[str, str]:
     if replication_factor is None:
         return {}
     return {"min.insync.replicas": str(min_insync_replicas(replication_factor))}
+
+
+def split_held(events: list[Any], held: set[int]) -> tuple[list[Any], list[Any]]:
+    """(events of the ``held`` partitions, the others), each in the order given."""
+    kept = [event for event in events if event.message.partition in held]
+    return kept, [event for event in events if event.message.partition not in held]
 
 
 def record_of(message: Any) -> Record:
@@ -107,9 +118,8 @@ class Runner:
             ensure_alert_topics=self._ensure_alert_topics,
         )
 
-    async def _backlog(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        read = await asyncio.get_running_loop().run_in_executor(None, self.offsets.read, partitions)
-        return {key: backlog.pending for key, backlog in read.items()}
+    async def _backlog(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], Backlog]:
+        return await asyncio.get_running_loop().run_in_executor(None, self.offsets.read, partitions)
 
     async def _ensure_alert_topics(self, departments: list[str]) -> None:
         from civicpulse.infra.topics import ensure_alert_topics
@@ -222,6 +232,7 @@ class ProcessorAgent:
     async def batch(self, events: list[Any]) -> None:
         started = time.perf_counter()
         async with self.lock:
+            events = self.held_events(events)
             by_partition: dict[int, list[Any]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
@@ -239,6 +250,17 @@ class ProcessorAgent:
                 await self.seek_back(partition)
             self.observe_state()
         metrics.BATCH_SECONDS.labels(self.processor.name).observe(time.perf_counter() - started)
+
+    def held_events(self, events: list[Any]) -> list[Any]:
+        """The events of partitions the worker holds; the others (left in Faust's batch buffer
+        over a rebalance, ``faust_repairs.REBALANCE_SETTINGS``) are dropped unacknowledged."""
+        kept, dropped = split_held(events, held_partitions(self.app, self.source_name))
+        for event in dropped:
+            withhold_ack(event)
+        if dropped:
+            log.info("%s: %d events of partitions no longer held dropped (their owner re-reads "
+                     "them)", self.processor.name, len(dropped))  # fmt: skip
+        return kept
 
     def observe_state(self) -> None:
         state = self.processor.state
@@ -356,9 +378,11 @@ class ProcessorAgent:
             die(f"{self.processor.name} tick", exc)
 
     async def revoked(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
-        self.processor.release()
-        self._states.clear()  # re-read from the table (recovered again) when it comes back
-        self.order.forget()  # Faust seeks every partition back to its committed offset
+        # The batch in progress commits first (Faust's own wait for it is off: faust_repairs).
+        async with self.lock:
+            self.processor.release()
+            self._states.clear()  # re-read from the table (recovered again) when it comes back
+            self.order.forget()  # Faust seeks every partition back to its committed offset
 
     async def assigned(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         self._states.clear()

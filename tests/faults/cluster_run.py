@@ -85,6 +85,8 @@ class ClusterOutcome:
     stamps: list[float] = field(default_factory=list)
     resent: int = 0
     seconds: float = 0.0
+    #: seconds each phase took (start, rounds, outputs, scores, drain)
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def max_stall(self) -> float:
@@ -120,7 +122,9 @@ class ClusterOutcome:
             f"{len(self.wrong_verdicts)} verdicts unlike the replay, verify "
             f"{'ok' if self.verify_ok else 'FAILED'} ({self.verify_compared} windows); "
             f"longest time without a verdict: {self.stall:.1f} s (per round: [{stalls}] s); "
-            f"{self.resent} batches re-sent; {self.seconds:.0f}s"
+            f"{self.resent} batches re-sent; {self.seconds:.0f}s ("
+            + ", ".join(f"{k} {v:.0f}s" for k, v in self.phases.items())
+            + ")"
         )
 
 
@@ -239,27 +243,39 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
     sim = Simulation(PRESETS["demo"], start, timedelta(hours=config.hours),
                      1.6 * total / (config.hours * 3600), config.seed)  # fmt: skip
     presses = terminal_presses(list(sim.presses()))[: int(total)]
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        outcome.phases[name] = time.monotonic() - mark
+        mark = time.monotonic()
+
     try:
         keys = _start(pipeline, sim, sorted({p.device_id for p in presses}))
+        phase("start")
         watch = VerdictWatch(pipeline.bootstrap, pipeline.prefix)
         watch.start()
         feeder = ApiFeeder(pipeline.api_url, presses, keys, config.rate)
         feeder.start()
         rounds = _fault_rounds(pipeline, config)
         feeder.wait(600)
+        phase("rounds")
         outcome.resent, outcome.refused = feeder.retried, len(feeder.refused)
         raw = _raw_in_order(pipeline.bootstrap, topic_name(PRESSES_RAW, pipeline.prefix))
         first, dead = expected_outcome(raw, sim)
         _wait_for_outputs(pipeline, feeder.accepted, dead, timeout=300)
         watch.stop()
+        phase("outputs")
         outcome.stamps = sorted(watch.stamps)
         outcome.stalls = [longest_gap(watch.stamps, a, b) for a, b in rounds]
         outcome.stall = longest_gap(watch.stamps, rounds[0][0], rounds[-1][1])
         _settle_scores(pipeline, quiet=config.settle, timeout=600)
+        phase("scores")
         pipeline.stop_workers()
         pipeline.stop_sink()
         pipeline.drain_sink()
         stored = _probe(pipeline)
+        phase("drain")
     finally:
         outcome.faults, outcome.exits = dict(pipeline.faults), list(pipeline.exits)
         pipeline.close()

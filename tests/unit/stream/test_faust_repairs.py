@@ -11,12 +11,15 @@ from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework.faust_repairs import (
     FAUST_VERSION,
     GAP_FILLER,
+    REBALANCE_SETTINGS,
     changelog_record,
     check_faust,
+    held_partitions,
     refuse_offset_gaps,
     table_data,
     withhold_ack,
 )
+from civicpulse.stream.framework.runner import split_held
 
 
 @pytest.fixture
@@ -83,3 +86,44 @@ def test_gap_filling_is_replaced_after_each_assignment(
     assert replaced != original
     asyncio.run(replaced(_message(0).tp, 3, 7))  # a warning, not an acknowledgement
     assert "offsets 3..7 were skipped by the fetcher" in caplog.text
+
+
+# ---- the rebalance workaround (docs/faults.md, "Cluster rounds") --------------------------
+
+
+def _on(partition: int, offset: int) -> Any:
+    from faust.types import TP
+    from faust.types.tuples import Message
+
+    message = Message("t", partition, offset, 0.0, 0, None, b"k", b"v", None, tp=TP("t", partition))
+    return _Event(message)
+
+
+def test_the_worker_does_not_let_faust_wait_for_delivered_messages_on_a_rebalance() -> None:
+    from civicpulse.stream.app import StreamConfig, app_settings
+
+    assert REBALANCE_SETTINGS == {"stream_wait_empty": False}
+    assert app_settings(StreamConfig(bootstrap="b:1"))["stream_wait_empty"] is False
+
+
+def test_held_partitions_are_the_consumers_assignment_of_the_topic(app: Any) -> None:
+    from faust.types import TP
+
+    class Consumer:
+        def assignment(self) -> set[Any]:
+            return {TP("t", 0), TP("t", 2), TP("other", 1)}
+
+    app.consumer = Consumer()
+    assert held_partitions(app, "t") == {0, 2}
+    assert held_partitions(app, "other") == {1}
+
+
+def test_events_of_partitions_no_longer_held_are_split_off_in_order() -> None:
+    events = [_on(0, 5), _on(1, 7), _on(0, 6), _on(2, 1), _on(1, 8)]
+    kept, dropped = split_held(events, {0, 2})
+    assert kept == [events[0], events[2], events[3]]
+    assert dropped == [events[1], events[4]]
+    # dropped unacknowledged: Faust's later ack of the batch cannot commit their offsets
+    for event in dropped:
+        withhold_ack(event)
+        assert event.message.acked
