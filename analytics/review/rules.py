@@ -47,8 +47,8 @@ class ReviewRules:
 
     ``run_probability``, ``run_context``, ``burst_max_gap``, ``burst_min_presses`` and
     ``burst_min_ratio`` (first round), ``rhythm_chance``, ``rhythm_min_count`` and
-    ``rhythm_min_presses`` (second round), ``burst_probability`` and ``run_probability`` (third
-    round) were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
+    ``rhythm_min_presses`` (second round), ``burst_probability``, ``run_probability`` and
+    ``run_hug`` (third round) were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
     """
 
     # one-button run: the same button far more often than the device's usual pace and mix
@@ -58,7 +58,7 @@ class ReviewRules:
     run_min_share: float = 0.5
     run_min_gap: timedelta = timedelta(seconds=5)
     run_max_gap: timedelta = timedelta(minutes=4)
-    run_hug: int = 10
+    run_hug: int = 0
     run_split: float = 3.0
     run_windows: tuple[timedelta, ...] = tuple(
         timedelta(minutes=m) for m in (1, 2, 3, 5, 10, 20, 30)

@@ -27,7 +27,9 @@ whose count is the least likely under the usual behaviour (Poisson log-likelihoo
 the period, so presses of b at a citizen's pace just before or after the run, and the citizens
 served around it, stay out; before that, presses of b are dropped off either end while their
 gap to the next is longer than ``run_split`` times the period's median gap (a citizen's press of
-b a minute before a run at 20 s). Pieces split that way are joined again where the pause
+b a minute before a run at 20 s). ``run_hug`` is 0 by default (the pace trim alone): the most
+unlikely sub-period flips between near-equal ones with any change of the context, so adding a
+press 40 min away could shorten a caught run. Pieces split that way are joined again where the pause
 between them is within ``run_split`` times the median gap of the run beside them (a fast run
 merged with a slower one must not cut the slower one at its own longer gaps).
 
