@@ -116,6 +116,11 @@ class GroupOffsets:
 
         if not partitions:
             return {}
+        # Ask for each topic's metadata first: on a cluster, after a node restart, librdkafka
+        # had dropped it and answered every read with "Local: Unknown partition" for minutes,
+        # which left the watchdog blind while a partition was never fetched again.
+        for topic in sorted({t for t, _ in partitions}):
+            self._consumer.list_topics(topic, timeout=timeout)
         committed = self._consumer.committed(
             [TopicPartition(t, p) for t, p in partitions], timeout=timeout
         )

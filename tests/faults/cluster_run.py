@@ -78,8 +78,8 @@ class ClusterOutcome:
     faults: dict[str, int] = field(default_factory=dict)
     exits: list[tuple[str, int]] = field(default_factory=list)
     stalls: list[float] = field(default_factory=list)  # per round, seconds
-    #: the longest time without a verdict from the first round's start to the last's end (a
-    #: stall that spans rounds counts whole, unlike the per-round figures)
+    #: the longest time without a verdict from the first round's start until every press had
+    #: its verdict (a stall that spans rounds counts whole, unlike the per-round figures)
     stall: float = 0.0
     #: when each verdict was produced (epoch seconds), for a closer look
     stamps: list[float] = field(default_factory=list)
@@ -264,11 +264,14 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
         raw = _raw_in_order(pipeline.bootstrap, topic_name(PRESSES_RAW, pipeline.prefix))
         first, dead = expected_outcome(raw, sim)
         _wait_for_outputs(pipeline, feeder.accepted, dead, timeout=300)
+        judged = time.time()
         watch.stop()
         phase("outputs")
         outcome.stamps = sorted(watch.stamps)
         outcome.stalls = [longest_gap(watch.stamps, a, b) for a, b in rounds]
-        outcome.stall = longest_gap(watch.stamps, rounds[0][0], rounds[-1][1])
+        # until every press has its verdict: a partition nobody fetches after the last round
+        # leaves presses unjudged, and that counts as much as a stall while presses flow
+        outcome.stall = longest_gap(watch.stamps, rounds[0][0], max(judged, rounds[-1][1]))
         _settle_scores(pipeline, quiet=config.settle, timeout=600)
         phase("scores")
         pipeline.stop_workers()
