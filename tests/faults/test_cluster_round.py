@@ -32,11 +32,12 @@ def test_a_broker_kill_and_a_rebalance_on_three_nodes_lose_and_double_nothing(
     assert outcome.faults["kill-leader"] == 1 and outcome.faults["add-worker"] == 1
     assert outcome.presses > 1000 and outcome.verify_compared > 0
     assert outcome.max_stall <= MAX_STALL_S, outcome.summary()
-    # the stall watchdog kept reading its group's offsets through the leader kill (it was blind
-    # for minutes with "Local: Unknown partition" before it refreshed the topics' metadata)
-    blind = [
-        log.name
+    # the stall watchdog kept reading its group's offsets through the leader kill: it read every
+    # second and was blind for minutes ("Local: Unknown partition", hundreds of lines a worker)
+    # before it refreshed the topics' metadata; a read during the kill itself may still fail
+    blind = {
+        log.name: count
         for log in tmp_path.glob("worker-*/*.log")
-        if "Unknown partition" in log.read_text(errors="replace")
-    ]
-    assert blind == [], blind
+        if (count := log.read_text(errors="replace").count("Unknown partition")) > 10
+    }
+    assert blind == {}, blind
