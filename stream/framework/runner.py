@@ -349,6 +349,11 @@ class ProcessorAgent:
         # seek re-reads them all. Another seek only if the partition has not moved for a while.
         from faust.types import TP
 
+        if partition not in held_partitions(self.app, self.source_name):
+            # Taken away by a rebalance while the batch ran (the cluster round saw aiokafka's
+            # IllegalStateError end a worker here): its new owner reads from the commit.
+            log.info("%s[%d]: no longer held; not sought back", self.source_name, partition)
+            return
         offset = self.order.next_offset(partition)
         last = self._sought.get(partition)
         if last is not None and last[0] == offset and time.monotonic() - last[1] < 5.0:
