@@ -32,7 +32,7 @@ checkpoint, the failure ledger and fail-fast exit, timers and partition revocati
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
@@ -46,6 +46,7 @@ from civicpulse.stream.framework.transaction import StateStore, Transaction
 if TYPE_CHECKING:
     from civicpulse.stream.catalogue.index import CatalogueIndex
     from civicpulse.stream.framework.checkpoint import Checkpoint
+    from civicpulse.stream.framework.watchdog import Backlog
 
 __all__ = [
     "Batch",
@@ -114,9 +115,12 @@ class Context:
     prefix: str
     app_id: str
     catalogue: Callable[[], CatalogueIndex]
-    #: the worker group's backlog (log end - committed) of the given (topic, partition)s, read
-    #: off the event loop; raises when the broker does not answer
-    backlog: Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int]]] | None = None
+    #: the worker group's committed offset and log end (``pending``: the backlog) of the given
+    #: (topic, partition)s, committed offsets read first, off the event loop; raises when the
+    #: broker does not answer
+    backlog: (
+        Callable[[list[tuple[str, int]]], Awaitable[Mapping[tuple[str, int], Backlog]]] | None
+    ) = None
     #: creates the given departments' alert topics (those missing), off the event loop
     ensure_alert_topics: Callable[[list[str]], Awaitable[None]] | None = None
 

@@ -149,16 +149,14 @@ def test_an_hours_backlog_scores_exactly_with_every_window_closed_and_few_correc
     )
     # Few corrections: a late press re-emits the closed windows it touches once per flush
     # (coalesced), so a window is re-sent a handful of times at most, never per press (issue 15
-    # saw 356 re-sends of one window, tens of thousands in all). How many windows get one depends
-    # on scheduling, not on the presses: when the scores stage hears nothing for its tick, event
-    # time moves on by wall time and windows close before a slower lane's presses arrive, which
-    # then correct them. Seed 7's hour: 0 alone; in clean CI runs <= 14 before the layout step
-    # (issue 22) and 15 and 68 after it (its checkpoint flushes the anti-spam outputs and state
-    # separately: longer gaps upstream of the scores stage are the suspect, not yet measured).
-    # The bound guards the per-press bug (thousands), not that regression, which stays open.
+    # saw 356 re-sends of one window, tens of thousands in all). A lane is done when the group's
+    # offsets say so, not after a wall-clock silence (stages/scores/census.py): before that, a
+    # busy machine re-sent 15 and 68 of 1,421 windows in CI, 25-283 at load 14-18 (issue 22);
+    # seed 7's hour re-sends none now in 6 runs at that load. The 1 % bound leaves room for the
+    # truly late presses only.
     corrections = sum(windows.values()) - len(windows)
     assert per_window <= 6
-    assert corrections <= len(windows) // 10, corrections
+    assert corrections <= len(windows) // 100, corrections
 
 
 def test_two_thousand_presses_a_second_for_a_minute_keep_every_record_bounded(

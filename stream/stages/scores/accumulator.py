@@ -17,9 +17,12 @@
   partitions are read in chunks (one may run many minutes of event time ahead of another), and
   a watermark taken from the fastest would close windows that the others are still filling. A
   lane with no message for ``idle_after`` seconds of wall time is idle and does not hold the
-  watermark back. When the whole stream idles, ``idle`` raises a *floor*: by the quiet time,
-  and once the stream has drained, past the end of every window holding a press, so the hour
-  and day windows of a backlog close at once instead of a day of wall-clock time later.
+  watermark back, unless the group's offsets say that presses may still come on it (``waiting``,
+  from ``census``): then it holds for up to ``max_wait`` of quiet, since wall time says little
+  about what a busy machine has yet to read. When the whole stream idles, ``idle``
+  raises a *floor*: by the quiet time, and once the stream has drained, past the end of every
+  window holding a press, so the hour and day windows of a backlog close at once instead of a
+  day of wall-clock time later.
 * A window ``[start, end)`` **closes** when ``end <= watermark``: its ScoreEvent is emitted once
   for every scope with presses in it (a window without presses emits nothing).
 * A **late** press (its window already closed; anti-spam lets presses up to ``max_delay`` late
@@ -115,8 +118,12 @@ class ScoreAccumulator:
     _ends_cache: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
     _warm_at: float | None = field(default=None, repr=False)
     #: nothing closes while held (the worker holds it while a presses.raw partition with
-    #: unjudged presses has no lane yet: see ``raw_partitions``)
+    #: presses has no lane yet: ``census.LaneCensus.held``)
     held: bool = False
+    #: lanes that may still bring presses (``census.LaneCensus.waiting``)
+    waiting: frozenset[int] = frozenset()
+    #: seconds of quiet after which even a waiting lane stops holding the watermark
+    max_wait: float = 300.0
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -127,7 +134,8 @@ class ScoreAccumulator:
         active = [
             head
             for lane, head in self.heads.items()
-            if now - self.seen_at.get(lane, now) < self.idle_after
+            if (quiet := now - self.seen_at.get(lane, now)) < self.idle_after
+            or (lane in self.waiting and quiet < self.max_wait)
         ]
         if active:
             base = min(active)
@@ -145,7 +153,8 @@ class ScoreAccumulator:
         return {lane // 1000 for lane in self.heads if lane >= 0}
 
     def idle(self, elapsed_us: int, *, now: float = 0.0, drained: bool = False) -> None:
-        """No press for a while (the caller's tick): event time moves on too.
+        """No press for a while (the caller's tick, which waits while presses wait upstream, up
+        to ``max_wait``): event time moves on too.
 
         ``elapsed_us`` of quiet moves the floor on from the slowest active lane's head (windows
         close at night too). ``drained``: the stream has been quiet long enough to say that

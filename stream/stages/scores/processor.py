@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from civicpulse.schemas.events import AlertEvent
 from civicpulse.schemas.topics import (
@@ -34,7 +35,12 @@ from civicpulse.stream.framework.processors import (
 )
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
+from civicpulse.stream.stages.scores.census import Reading
 from civicpulse.stream.stages.scores.stage import Out, ScoreKeeper, scoring_key
+from civicpulse.stream.stages.scores.windows import windows_of
+
+if TYPE_CHECKING:
+    from civicpulse.stream.framework.watchdog import Backlog
 
 __all__ = ["SCORING", "ScoresProcessor", "ScoringHopProcessor"]
 
@@ -97,6 +103,7 @@ class ScoresProcessor(RawProcessor):
             city_id=self.city_id,
             grace_seconds=self.grace_seconds,
         )
+        metrics.watch_open_windows(self.name, self.keeper.accumulator, windows_of)
         # The alert topics of the departments known now, created off the event loop.
         departments = [d.department_id for d in context.catalogue().catalogue.departments]
         await self._ensure_alert_topics(departments)
@@ -107,7 +114,7 @@ class ScoresProcessor(RawProcessor):
         now = time.monotonic()
         for record, _ in batch.events:
             try:
-                self.keeper.add(record.key, record.value, now)
+                self.keeper.add(record.key, record.value, now, record.offset)
             except Exception as exc:  # one bad message must never stop the stream
                 log.exception("scoring a press failed")
                 batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
@@ -125,18 +132,32 @@ class ScoresProcessor(RawProcessor):
         quiet = now - keeper.last_press
         backlog = await self._backlog()
         if backlog is not None:
-            raw = self.context.topic(PRESSES_RAW)
-            keeper.hold({p for (topic, p), n in backlog.items() if topic == raw and n > 0})
-        if quiet >= (self.tick_seconds or 0.0):
-            # Drained: quiet long enough and nothing left to read upstream (a busy machine can
-            # be quiet here for a while with presses still on their way).
-            drained = (
-                quiet >= self.drain_seconds and backlog is not None and not any(backlog.values())
-            )
+            keeper.observe(self._reading(backlog))
+        # Wall time moves event time only while nothing waits upstream (or after max_wait): a
+        # busy machine can leave this stage without presses for minutes of a backlog, and a
+        # watermark moved by those minutes would close windows the waiting presses still fill
+        # (each a correction later). A worker without the group's offsets trusts the quiet.
+        if backlog is not None:
+            nothing_waits = not any(b.pending for b in backlog.values())
+        else:
+            nothing_waits = self.context.backlog is None
+        waited_enough = quiet >= keeper.accumulator().max_wait
+        if quiet >= (self.tick_seconds or 0.0) and (nothing_waits or waited_enough):
+            drained = quiet >= self.drain_seconds and backlog is not None and nothing_waits
             keeper.idle(int((now - last) * 1e6), now=now, drained=drained)
         self._last_tick = now
         await keeper.settle(now, tick, state)
         self._observe_watermark(now)
+
+    def _reading(self, backlog: Mapping[tuple[str, int], Backlog]) -> Reading:
+        """The census's view of a backlog read (see ``census``)."""
+        raw, accepted = self.context.topic(PRESSES_RAW), self.context.topic(PRESSES_ACCEPTED)
+        scoring = backlog.get((self.context.topic(SCORING), 0))
+        return Reading(
+            raw={p: (b.pending, b.end) for (t, p), b in backlog.items() if t == raw},
+            accepted={p: b.pending for (t, p), b in backlog.items() if t == accepted},
+            scoring_end=0 if scoring is None else scoring.end,
+        )
 
     def _observe_watermark(self, now: float) -> None:
         assert self.keeper is not None
@@ -148,7 +169,7 @@ class ScoresProcessor(RawProcessor):
         if self.keeper is not None:
             self.keeper.forget()
 
-    async def _backlog(self) -> dict[tuple[str, int], int] | None:
+    async def _backlog(self) -> Mapping[tuple[str, int], Backlog] | None:
         """Unread presses upstream of this stage, per partition; None if the broker is away."""
         if self.context.backlog is None:
             return None

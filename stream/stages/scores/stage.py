@@ -40,6 +40,7 @@ from civicpulse.stream.stages.alerts.state_machine import (
     step_window,
 )
 from civicpulse.stream.stages.scores.accumulator import ScoreAccumulator, Source
+from civicpulse.stream.stages.scores.census import LaneCensus, Reading
 
 __all__ = ["ScoreKeeper", "scoring_key", "source_of"]
 
@@ -111,6 +112,9 @@ class ScoreKeeper:
         self._dirty_states: set[str] = set()
         self._pending_alerts: list[AlertEvent] = []
         self.last_press = time.monotonic()
+        self.census = LaneCensus()
+        #: the next offset to read on the scoring topic
+        self.position = 0
 
     # -- state --------------------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class ScoreKeeper:
             }
             self._dirty_states = set()
             self._acc = acc
+            self.census = LaneCensus()
+            self.position = 0 if state.processed_offset is None else state.processed_offset + 1
         return self._acc
 
     def accumulator(self) -> ScoreAccumulator:
@@ -144,10 +150,14 @@ class ScoreKeeper:
 
     # -- presses ------------------------------------------------------------------------------
 
-    def add(self, key: bytes | None, value: bytes, now: float) -> str | None:
-        """Count one message; returns a dead-letter reason for a message that is no press."""
+    def add(self, key: bytes | None, value: bytes, now: float, offset: int) -> str | None:
+        """Count one message (``offset`` on the scoring topic); returns a dead-letter reason for
+        a message that is no press."""
+        self.position = max(self.position, offset + 1)
         press = JudgedPress.model_validate_json(value)
         source, lane = source_of(key)
+        if lane is not None:
+            self.census.seen(lane, offset)
         if not self.accumulator().add(press, source, now, lane):
             log.warning("press %s is older than the kept windows: not scored", press.event_id)
         self.last_press = now
@@ -156,17 +166,17 @@ class ScoreKeeper:
     def idle(self, elapsed_us: int, *, now: float, drained: bool) -> None:
         self.accumulator().idle(elapsed_us, now=now, drained=drained)
 
-    def hold(self, raw_backlog: set[int]) -> None:
-        """Hold closing while a presses.raw partition with unjudged presses has no lane yet:
-        its presses may be older than everything seen so far."""
-        acc = self.accumulator()
-        acc.held = bool(raw_backlog - acc.raw_partitions())
+    def observe(self, reading: Reading) -> None:
+        """A tick's reading of the offsets upstream (``census``)."""
+        self.census.observe(reading, self.accumulator().heads)
 
     # -- settle -------------------------------------------------------------------------------
 
     async def settle(self, now: float, out: Out, state: Transaction) -> None:
         """Emit what closed or changed, stage the changed records (see module doc)."""
         acc = self.accumulator()
+        acc.waiting = frozenset(self.census.waiting(acc.heads, self.position))
+        acc.held = self.census.held(acc.raw_partitions(), self.position, now)
         corrections, closed = acc.advance(now)
         for score in corrections:
             self._send_score(out, score)

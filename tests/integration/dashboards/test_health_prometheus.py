@@ -158,7 +158,6 @@ def _web_presses(api: str, device: str) -> None:
 NO_SAMPLE = {
     "civicpulse_sink_dead_letters_total": "ClickHouse refuses no row of a valid press",
     "civicpulse_supervisor_restarts_total": "nothing restarts in this run",
-    "civicpulse_stream_open_windows": "the scores stage does not call watch_open_windows yet",
 }
 
 

@@ -203,6 +203,32 @@ def test_the_slowest_active_partition_holds_the_watermark() -> None:
     assert acc.watermark(now=11.0) == epoch_us(t + timedelta(hours=1))
 
 
+def test_a_quiet_lane_that_may_still_bring_presses_holds_the_watermark_up_to_max_wait() -> None:
+    """Issue 22's corrections: on a busy machine a lane can go unheard for longer than
+    idle_after while its presses still wait upstream (``census`` says which lanes)."""
+    acc = ScoreAccumulator(ZONE, "city", grace_us=0, idle_after=10.0, max_wait=100.0)
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    slow, fast = 2002, 1001
+    acc.add(accepted(t, t), (slow, 0), now=0.0, lane=slow)
+    acc.add(accepted(t + timedelta(hours=1), t + timedelta(hours=1)), (fast, 0), lane=fast)
+    assert acc.watermark(now=60.0) == epoch_us(t + timedelta(hours=1))  # both idle by wall time
+    acc.waiting = frozenset({slow})
+    assert acc.watermark(now=60.0) == epoch_us(t)  # the slow lane may still bring presses
+    assert acc.watermark(now=100.0) == epoch_us(t + timedelta(hours=1))  # up to max_wait
+
+
+def test_nothing_closes_while_held() -> None:
+    acc = ScoreAccumulator(ZONE, "city", grace_us=0)
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for minute in range(0, 60, 5):
+        at = t + timedelta(minutes=minute)
+        acc.add(accepted(at, at), (1001, minute), lane=1001)
+    acc.held = True
+    assert acc.close() == []
+    acc.held = False
+    assert acc.close() != []
+
+
 def test_an_old_backlog_closes_its_hour_and_day_once_the_stream_idles() -> None:
     acc = ScoreAccumulator(ZONE, "city")
     day = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

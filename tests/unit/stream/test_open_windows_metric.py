@@ -131,11 +131,11 @@ def test_the_gauge_polls_the_scores_keeper_at_each_scrape() -> None:
     assert 'processor="test_scores"' not in generate_latest().decode()
     keeper.open(Transaction(PartitionState({}, 0, lambda key, value: None)))
     at = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
-    keeper.add(b"0:0", accepted(at, at).model_dump_json().encode(), now=0.0)
+    keeper.add(b"0:0", accepted(at, at).model_dump_json().encode(), now=0.0, offset=0)
     page = generate_latest().decode()
     assert line % ("15m", "15.0") in page and line % ("1h", "1.0") in page
     later = at + timedelta(hours=1)
-    keeper.add(b"0:1", accepted(later, later).model_dump_json().encode(), now=0.0)
+    keeper.add(b"0:1", accepted(later, later).model_dump_json().encode(), now=0.0, offset=1)
     page = generate_latest().decode()  # read again: the second hour is a window more
     assert line % ("1h", "2.0") in page
     # past the warm-up the keeper starts at opening (its clock: time.monotonic)
