@@ -171,7 +171,10 @@ class ScoreAccumulator:
         target = watermark + self.grace_us + elapsed_us
         if drained and self.by_minute:
             last = max(self.by_minute)
-            target = max(target, max(self._calendar_ends(last)) + self.grace_us)
+            # the latest end of a window holding the last press: its day's, or its rolling
+            # window's when the press came in the last minutes before local midnight
+            ends = (*self._calendar_ends(last), (last + _ROLLING_MINUTES) * MINUTE_US)
+            target = max(target, max(ends) + self.grace_us)
         if self.floor is None or target > self.floor:
             self.floor = target
             self.dirty.add("meta")

@@ -242,6 +242,16 @@ def test_an_old_backlog_closes_its_hour_and_day_once_the_stream_idles() -> None:
     assert {name for name, *_ in later} == {"15m", "1h", "1d"}
 
 
+def test_a_drained_stream_closes_the_rolling_windows_of_a_press_just_before_midnight() -> None:
+    acc = ScoreAccumulator(ZONE, "city")
+    at = datetime(2026, 3, 2, 22, 55, tzinfo=UTC)  # 23:55 in Warsaw: its 15m windows end past 00:00
+    acc.add(accepted(at, at), (0, 0))
+    acc.idle(0, drained=True)
+    closed = [(name, end) for name, _, end, _ in acc.close()]
+    assert max(end for name, end in closed if name == "15m") == epoch_us(at) + 15 * MINUTE_US
+    assert acc.closed is not None and acc.closed >= epoch_us(at) + 15 * MINUTE_US
+
+
 def test_a_press_older_than_keep_is_refused() -> None:
     acc = ScoreAccumulator(ZONE, "city", keep_us=3600 * 1_000_000)
     t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
