@@ -94,6 +94,7 @@ def run_worker(config: StreamConfig, *, loglevel: str = "info") -> None:
     """Create the topics if needed, wait for the coordinator, run Faust until stopped."""
     from faust import Worker
 
+    processors(config)  # an unknown stage is refused before the broker is asked anything
     config = with_cluster_replication(config)
     prepare_worker(config, processors(config))
     if metrics.serve(config.metrics_port):
