@@ -18,7 +18,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +36,39 @@ if TYPE_CHECKING:
 
     from civicpulse.schemas.settings import Settings
 
-__all__ = ["Sink", "SinkStats", "is_row_error", "write_rows"]
+__all__ = ["Sink", "SinkStats", "commit_retrying", "is_row_error", "write_rows"]
 
 log = logging.getLogger(__name__)
+
+#: commit errors of a group coordinator that moves (its node died, a cluster's leader changed):
+#: the same commit succeeds once the group finds the new one
+_COORDINATOR_MOVING = frozenset(
+    {"NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE",
+     "REQUEST_TIMED_OUT", "_TIMED_OUT", "_TRANSPORT"}
+)  # fmt: skip
+
+
+def commit_retrying(
+    commit: Callable[[], object], within: float = 30.0, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """``commit()``, again while the group coordinator moves (for ``within`` seconds). Any other
+    error (the partitions went to another member, say) is raised: the rows are stored and their
+    next reader inserts them again under the same dedup token."""
+    from confluent_kafka import KafkaException
+
+    deadline, delay = time.monotonic() + within, 0.2
+    while True:
+        try:
+            commit()
+            return
+        except KafkaException as exc:
+            name = exc.args[0].name() if exc.args else ""
+            if name not in _COORDINATOR_MOVING or time.monotonic() + delay > deadline:
+                raise
+            log.warning("commit refused (%s): the group coordinator moves; retrying", name)
+            sleep(delay)
+            delay = min(delay * 2, 2.0)
+
 
 # ClickHouse codes that blame the data, not the server: bisect to find the rows.
 _ROW_ERROR_CODES = frozenset({6, 27, 41, 53, 70, 72, 117, 321, 349, 469, 691})
@@ -213,7 +243,7 @@ class Sink:
         offsets = [
             TopicPartition(batch.topic, batch.partition, batch.commit_offset) for batch in batches
         ]
-        self._consumer.commit(offsets=offsets, asynchronous=False)
+        commit_retrying(lambda: self._consumer.commit(offsets=offsets, asynchronous=False))
         for batch in batches:
             del self._batches[(batch.topic, batch.partition)]
             metrics.COMMITS.labels(batch.topic).inc()
