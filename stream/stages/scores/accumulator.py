@@ -47,6 +47,7 @@ from typing import Any
 
 from civicpulse.schemas.events import JudgedPress, ScoreEvent
 from civicpulse.stream.catalogue.index import epoch_us, from_epoch_us
+from civicpulse.stream.stages.scores.census import MAX_WAIT, lane_partitions
 from civicpulse.stream.stages.scores.formula import (
     Counts,
     ScopeKey,
@@ -123,7 +124,7 @@ class ScoreAccumulator:
     #: lanes that may still bring presses (``census.LaneCensus.waiting``)
     waiting: frozenset[int] = frozenset()
     #: seconds of quiet after which even a waiting lane stops holding the watermark
-    max_wait: float = 300.0
+    max_wait: float = MAX_WAIT
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -149,8 +150,8 @@ class ScoreAccumulator:
         return base - self.grace_us
 
     def raw_partitions(self) -> set[int]:
-        """The presses.raw partitions some lane of which has been seen (lane = raw * 1000 + q)."""
-        return {lane // 1000 for lane in self.heads if lane >= 0}
+        """The presses.raw partitions some lane of which has been seen."""
+        return {raw for lane in self.heads if (raw := lane_partitions(lane)[0]) is not None}
 
     def idle(self, elapsed_us: int, *, now: float = 0.0, drained: bool = False) -> None:
         """No press for a while (the caller's tick, which waits while presses wait upstream, up

@@ -33,9 +33,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["LaneCensus", "Reading", "lane_partitions"]
+__all__ = ["MAX_WAIT", "LaneCensus", "Reading", "lane_partitions"]
 
 log = logging.getLogger("civicpulse.stream")
+
+#: seconds of quiet after which neither a waiting lane nor a held partition holds anything back
+MAX_WAIT = 300.0
 
 
 def lane_partitions(lane: int) -> tuple[int | None, int]:
@@ -62,7 +65,7 @@ class Reading:
 class LaneCensus:
     """Drained lanes and held partitions from the ticks' readings (see module doc)."""
 
-    max_wait: float = 300.0
+    max_wait: float = MAX_WAIT
     #: lane -> the scoring offset its presses lie below (the latest tick that found it drained)
     _release: dict[int, int] = field(default_factory=dict)
     #: raw partition with presses -> the same, for a partition with no lane yet
