@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "Broker",
     "Figure",
     "Stopwatch",
     "best_of",
     "broker",
+    "broker_with_pid",
     "parser",
     "percentile",
     "report",
@@ -107,11 +109,17 @@ def best_of(runs: int, measure: Callable[[], float]) -> float:
     return max(measure() for _ in range(runs))
 
 
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    pid: int | None  # None: an outside broker (KAFKA_BOOTSTRAP), whose CPU is not counted
+
+
 @contextmanager
-def broker() -> Iterator[str]:
+def broker_with_pid() -> Iterator[Broker]:
     """``KAFKA_BOOTSTRAP`` if set, else a throw-away launcher broker on free loopback ports."""
     if os.environ.get("KAFKA_BOOTSTRAP"):
-        yield os.environ["KAFKA_BOOTSTRAP"]
+        yield Broker(os.environ["KAFKA_BOOTSTRAP"], None)
         return
     from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
     from civicpulse.infra.kafka_process import free_port
@@ -127,8 +135,15 @@ def broker() -> Iterator[str]:
             cache_dir=settings.cache_dir,
         )
         print(f"starting a throw-away Kafka broker on {config.bootstrap} ...", file=sys.stderr)
-        start_broker(config, timeout=180)
+        status = start_broker(config, timeout=180)
         try:
-            yield config.bootstrap
+            yield Broker(config.bootstrap, status.pid)
         finally:
             stop_broker(config)
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """The bootstrap address of ``broker_with_pid``'s broker."""
+    with broker_with_pid() as found:
+        yield found.bootstrap

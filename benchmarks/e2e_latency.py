@@ -44,10 +44,9 @@ from confluent_kafka import Consumer, TopicPartition
 from rich.table import Table
 
 from benchmarks.capacity import LADDER, RateSearch, cores_needed, process_cpu_seconds
-from benchmarks.common import Figure, parser, percentile, report
+from benchmarks.common import Figure, broker_with_pid, parser, percentile, report
 from benchmarks.e2e_pipeline import (
     Arrivals,
-    broker_with_pid,
     catalogue,
     end_offsets,
     queryable_latencies,

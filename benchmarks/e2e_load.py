@@ -18,14 +18,14 @@ from pathlib import Path
 from types import FrameType
 
 import orjson
-from confluent_kafka import Message, Producer
+
+from benchmarks.e2e_pipeline import paced_send
 
 __all__ = ["main"]
 
 
 def main() -> None:
     bootstrap, topic, rate_text, records_path, out_path = sys.argv[1:6]
-    rate = float(rate_text)
     records = [orjson.loads(line) for line in Path(records_path).read_bytes().splitlines()]
     stop = False
 
@@ -34,31 +34,15 @@ def main() -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, on_term)
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
+    sent = paced_send(
+        bootstrap,
+        topic,
+        [(key.encode(), value.encode(), event_id) for key, value, event_id in records],
+        float(rate_text),
+        started=lambda: print(f"START {time.time():.3f}", flush=True),
+        stopped=lambda: stop,
+        flush_seconds=60.0,
     )
-    sent: dict[str, float] = {}
-
-    def delivered(error: object, message: Message, event_id: str) -> None:
-        if error is None:
-            sent[event_id] = float(message.timestamp()[1])
-
-    start = time.monotonic()
-    print(f"START {time.time():.3f}", flush=True)
-    for n, (key, value, event_id) in enumerate(records):
-        if stop:
-            break
-        delay = start + n / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        producer.produce(
-            topic,
-            key=key.encode(),
-            value=value.encode(),
-            on_delivery=lambda e, m, i=event_id: delivered(e, m, i),
-        )
-        producer.poll(0)
-    producer.flush(60)
     Path(out_path).write_bytes(orjson.dumps(sent))
     print(f"DONE {len(sent)}", flush=True)
 

@@ -14,15 +14,11 @@ scores stage's cost per press here is an upper bound.
 from __future__ import annotations
 
 import bisect
-import os
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,10 +33,8 @@ from civicpulse.simulator.generate import Simulation
 
 __all__ = [
     "Arrivals",
-    "Broker",
     "StepPresses",
     "alert_latencies",
-    "broker_with_pid",
     "catalogue",
     "end_offsets",
     "paced_send",
@@ -54,39 +48,6 @@ START = datetime(2026, 3, 2, 7, tzinfo=UTC)
 #: event time each step covers (degraded from a quarter in: an alert closes within the step)
 STEP_MINUTES = 45.0
 SEED = 3
-
-
-@dataclass(frozen=True)
-class Broker:
-    bootstrap: str
-    pid: int | None  # None: an outside broker (KAFKA_BOOTSTRAP), whose CPU is not counted
-
-
-@contextmanager
-def broker_with_pid() -> Iterator[Broker]:
-    """``KAFKA_BOOTSTRAP`` if set, else a throw-away launcher broker on free loopback ports."""
-    if os.environ.get("KAFKA_BOOTSTRAP"):
-        yield Broker(os.environ["KAFKA_BOOTSTRAP"], None)
-        return
-    from civicpulse.infra.kafka import LauncherConfig, start_broker, stop_broker
-    from civicpulse.infra.kafka_process import free_port
-    from civicpulse.schemas.settings import Settings
-
-    settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data_dir:
-        config = LauncherConfig(
-            data_dir=Path(data_dir),
-            kafka_version=settings.kafka_version,
-            port=free_port(),
-            controller_port=free_port(),
-            cache_dir=settings.cache_dir,
-        )
-        print(f"starting a throw-away Kafka broker on {config.bootstrap} ...", file=sys.stderr)
-        status = start_broker(config, timeout=180)
-        try:
-            yield Broker(config.bootstrap, status.pid)
-        finally:
-            stop_broker(config)
 
 
 @dataclass(frozen=True)
@@ -248,10 +209,19 @@ def queryable_latencies(chdb: Path, sent: dict[str, float]) -> list[float]:
 
 
 def paced_send(
-    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, str]], rate: float
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[bytes, bytes, str]],
+    rate: float,
+    *,
+    started: Callable[[], None] = lambda: None,
+    stopped: Callable[[], bool] = lambda: False,
+    flush_seconds: float = 30.0,
 ) -> dict[str, float]:
-    """Produce at ``rate`` per second from this process; returns each event id's CreateTime
-    (ms). (The capacity benchmark sends from a process of its own: ``benchmarks.e2e_load``.)"""
+    """Produce at ``rate`` per second (idempotent, ``linger.ms`` 0, as a terminal's API call
+    would) until sent or ``stopped()``; returns each event id's CreateTime (ms). ``started`` is
+    called as the first press goes out. (The capacity benchmark sends from a process of its own:
+    ``benchmarks.e2e_load``.)"""
     producer = Producer(
         {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
     )
@@ -262,7 +232,10 @@ def paced_send(
             sent[event_id] = float(message.timestamp()[1])
 
     start = time.monotonic()
+    started()
     for n, (key, value, event_id) in enumerate(records):
+        if stopped():
+            break
         delay = start + n / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -270,7 +243,7 @@ def paced_send(
             topic, key=key, value=value, on_delivery=lambda e, m, i=event_id: delivered(e, m, i)
         )
         producer.poll(0)
-    producer.flush(30)
+    producer.flush(flush_seconds)
     return sent
 
 

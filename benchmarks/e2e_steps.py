@@ -22,10 +22,9 @@ from benchmarks.capacity import (
     process_cpu_seconds,
     us_per_press,
 )
-from benchmarks.common import percentile
+from benchmarks.common import Broker, percentile
 from benchmarks.e2e_pipeline import (
     Arrivals,
-    Broker,
     alert_latencies,
     end_offsets,
     spawn,
