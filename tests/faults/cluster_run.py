@@ -39,7 +39,14 @@ from tests.integration.readback import fresh_consumer
 from .api_feed import ApiFeeder, terminal_presses
 from .cluster_pipeline import ClusterPipeline, own_cluster_config
 from .plan import ClusterFault, cluster_plan
-from .run import _probe, _raw_in_order, _settle_scores, _wait_for_outputs, expected_outcome
+from .run import (
+    StoredCheck,
+    _probe,
+    _raw_in_order,
+    _settle_scores,
+    _wait_for_outputs,
+    expected_outcome,
+)
 
 __all__ = [
     "ClusterConfig",
@@ -63,28 +70,16 @@ class ClusterConfig:
 
 
 @dataclass
-class ClusterOutcome:
+class ClusterOutcome(StoredCheck):
     config: ClusterConfig
-    presses: int = 0
     refused: int = 0
-    stored: int = 0
-    lost: list[str] = field(default_factory=list)
-    doubled: int = 0
-    extra: list[str] = field(default_factory=list)
-    wrong_verdicts: list[str] = field(default_factory=list)
-    verify_ok: bool = False
-    verify_compared: int = 0
-    verify_mismatches: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
-    exits: list[tuple[str, int]] = field(default_factory=list)
     stalls: list[float] = field(default_factory=list)  # per round, seconds
     #: the longest time without a verdict from the first round's start until every press had
     #: its verdict (a stall that spans rounds counts whole, unlike the per-round figures)
     stall: float = 0.0
     #: when each verdict was produced (epoch seconds), for a closer look
     stamps: list[float] = field(default_factory=list)
-    resent: int = 0
-    seconds: float = 0.0
     #: seconds each phase took (start, rounds, outputs, scores, drain)
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -96,21 +91,8 @@ class ClusterOutcome:
     def rebalances(self) -> int:
         return sum(self.faults.get(k, 0) for k in ("kill-worker", "add-worker", "stop-worker"))
 
-    def problems(self) -> list[str]:
-        found = []
-        if self.lost:
-            found.append(f"{len(self.lost)} presses lost, e.g. {self.lost[:3]}")
-        if self.doubled:
-            found.append(f"{self.doubled} presses stored twice")
-        if self.extra:
-            found.append(f"{len(self.extra)} stored presses nobody made, e.g. {self.extra[:3]}")
-        if self.wrong_verdicts:
-            found.append(f"{len(self.wrong_verdicts)} verdicts unlike the replay's: "
-                         f"{self.wrong_verdicts[:3]}")  # fmt: skip
-        if not self.verify_ok or not self.verify_compared:
-            found.append(f"verify failed ({self.verify_compared} windows compared): "
-                         f"{self.verify_mismatches[:3]}")  # fmt: skip
-        return found
+    def verified(self) -> bool:
+        return self.verify_ok and self.verify_compared > 0  # a run that compared nothing failed
 
     def summary(self) -> str:
         exits = ", ".join(f"{who} {status}" for who, status in self.exits) or "none"

@@ -50,7 +50,7 @@ from .feed import PressFeeder, TerminalOutage, buffered_terminals
 from .pipeline import Pipeline, own_broker_config
 from .plan import kill_plan, poison_payloads, poison_positions
 
-__all__ = ["FaultConfig", "FaultOutcome", "run_faults"]
+__all__ = ["FaultConfig", "FaultOutcome", "StoredCheck", "run_faults"]
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in Warsaw
 
@@ -66,24 +66,22 @@ class FaultConfig:
     hours: float = 3.0  # simulated event time the presses span
 
 
-@dataclass
-class FaultOutcome:
-    config: FaultConfig
+@dataclass(kw_only=True)
+class StoredCheck:
+    """What every fault run checks at its end: each press stored once, nothing stored that
+    nobody made, verdicts as the replay's, verify ok."""
+
     presses: int = 0
     stored: int = 0
     lost: list[str] = field(default_factory=list)
     doubled: int = 0
     extra: list[str] = field(default_factory=list)
     wrong_verdicts: list[str] = field(default_factory=list)
-    dead_missing: int = 0
-    dead_expected: int = 0
     verify_ok: bool = False
     verify_compared: int = 0
     verify_mismatches: list[str] = field(default_factory=list)
-    kills: dict[str, int] = field(default_factory=dict)
     exits: list[tuple[str, int]] = field(default_factory=list)
     resent: int = 0
-    outage: TerminalOutage | None = None
     seconds: float = 0.0
 
     def problems(self) -> list[str]:
@@ -98,12 +96,32 @@ class FaultOutcome:
         if self.wrong_verdicts:
             found.append(f"{len(self.wrong_verdicts)} verdicts differ from the replay's: "
                          f"{self.wrong_verdicts[:3]}")  # fmt: skip
-        if self.dead_missing:
-            found.append(f"{self.dead_missing} of {self.dead_expected} dead letters missing")
-        if not self.verify_ok:
+        found += self.more_problems()
+        if not self.verified():
             found.append(f"verify failed ({self.verify_compared} windows compared): "
                          f"{self.verify_mismatches[:3]}")  # fmt: skip
         return found
+
+    def more_problems(self) -> list[str]:
+        """A run's own checks, between the presses' and verify's."""
+        return []
+
+    def verified(self) -> bool:
+        return self.verify_ok
+
+
+@dataclass
+class FaultOutcome(StoredCheck):
+    config: FaultConfig
+    dead_missing: int = 0
+    dead_expected: int = 0
+    kills: dict[str, int] = field(default_factory=dict)
+    outage: TerminalOutage | None = None
+
+    def more_problems(self) -> list[str]:
+        if self.dead_missing:
+            return [f"{self.dead_missing} of {self.dead_expected} dead letters missing"]
+        return []
 
     def summary(self) -> str:
         exits = ", ".join(f"{who} {status}" for who, status in self.exits) or "none"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from civicpulse.infra.kafka_process import free_port, is_alive, port_is_free
 from civicpulse.infra.topics import list_topics
 from civicpulse.schemas.topics import TOPICS, topic_name
 from civicpulse.stream.app import stage_topics
+from tests.fixtures.kafka import own_launcher_environment
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +30,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def launcher_env(tmp_path: Path) -> dict[str, str]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("the local launcher needs Java 17+, and none is installed here")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"KAFKA_BOOTSTRAP", "CIVICPULSE_KAFKA_BOOTSTRAP"}
-    }
+    env = own_launcher_environment()
     port = free_port()
     controller_port = free_port()
     while controller_port == port:

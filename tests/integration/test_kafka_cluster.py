@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from civicpulse.infra.kafka_jars import resolve_jars
 from civicpulse.infra.kafka_process import is_alive, port_is_free
 from civicpulse.schemas.settings import Settings, launcher_node_ports
 from civicpulse.schemas.topics import TOPICS, topic_name
+from tests.fixtures.kafka import own_launcher_environment
 from tests.integration.stream_worker import start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
@@ -51,13 +51,7 @@ def _cluster_ports() -> tuple[int, int]:
 
 @pytest.fixture
 def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("the local launcher needs Java 17+, and none is installed here")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"KAFKA_BOOTSTRAP", "CIVICPULSE_KAFKA_BOOTSTRAP"}
-    }
+    env = own_launcher_environment()
     port, controller = _cluster_ports()
     env |= {
         "CIVICPULSE_DATA_DIR": str(tmp_path / "data"),
