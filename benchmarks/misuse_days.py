@@ -56,6 +56,8 @@ class Day:
     devices: list[str]
     pressed_ms: list[int | None]
     runs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    #: every staff episode: (device id, its style, the spans of its runs), for per-style figures
+    episodes: list[tuple[str, StaffStyle, list[tuple[int, int]]]] = field(default_factory=list)
 
 
 @contextmanager
@@ -88,14 +90,17 @@ def _simulation(seed: int, hours: float, rate: float, busy_happy: bool) -> Simul
     return sim
 
 
-def _simulator_runs(sim: Simulation, runs: dict[str, list[tuple[int, int]]]) -> None:
+def _simulator_runs(sim: Simulation, day: Day) -> None:
     """The spans of the simulator's own staff runs (an episode re-expands from its seed)."""
     for episode in sim.plan.episodes:
         if episode.label == "staff_self_rating":
             style = StaffStyle(**episode.detail["style"])
-            for run in staff_runs(style, random.Random(episode.seed)):
-                first, last = episode.start_ms + run[0][0], episode.start_ms + run[-1][0]
-                runs.setdefault(episode.device_id, []).append((first, last))
+            spans = [
+                (episode.start_ms + run[0][0], episode.start_ms + run[-1][0])
+                for run in staff_runs(style, random.Random(episode.seed))
+            ]
+            day.runs.setdefault(episode.device_id, []).extend(spans)
+            day.episodes.append((episode.device_id, style, spans))
 
 
 def make_day(
@@ -111,8 +116,8 @@ def make_day(
         record = orjson.loads(p.line) if p.event_id is not None else None
         pressed = _ms(record["pressed_at"]) if record else None
         rows.append((p.arrival_ms, p.line, p.label, p.device_id, pressed))
-    runs: dict[str, list[tuple[int, int]]] = {}
-    _simulator_runs(sim, runs)
+    day = Day(catalogue=sim.catalogue(), lines=[], labels=[], devices=[], pressed_ms=[])
+    _simulator_runs(sim, day)
     desks = [d for d in sim.city.devices if d.role == "desk"]
     for _ in range(episodes):
         style = draw_style(rng)
@@ -126,21 +131,21 @@ def make_day(
                 break
         else:
             continue
+        spans = []
         for run in staff_runs(style, rng):
-            runs.setdefault(device.device_id, []).append((start + run[0][0], start + run[-1][0]))
+            spans.append((start + run[0][0], start + run[-1][0]))
             for offset, button in run:
                 ms = start + offset
                 line = _line(rng, device.device_id, ms, button)
                 rows.append((ms + 150, line, "staff_drawn", device.device_id, ms))
+        day.runs.setdefault(device.device_id, []).extend(spans)
+        day.episodes.append((device.device_id, style, spans))
     rows.sort(key=lambda r: r[0])
-    return Day(
-        catalogue=sim.catalogue(),
-        lines=[r[1] for r in rows],
-        labels=[r[2] for r in rows],
-        devices=[r[3] for r in rows],
-        pressed_ms=[r[4] for r in rows],
-        runs=runs,
-    )
+    day.lines = [r[1] for r in rows]
+    day.labels = [r[2] for r in rows]
+    day.devices = [r[3] for r in rows]
+    day.pressed_ms = [r[4] for r in rows]
+    return day
 
 
 def _ms(stamp: str) -> int:

@@ -246,19 +246,35 @@ def _windows(judge: _Judge, button: int, b_idx: list[int]) -> Iterator[tuple[int
             yield i, j
 
 
-def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> list[tuple[int, int]]:
-    """Split ``i..j`` where the button pauses longer than ``run_max_gap``, or longer than
-    ``run_split`` times the period's median gap (at least a minute): two runs with citizens
-    served between them are two periods, and the citizens stay out of both. Then pieces are
-    joined again where the pause between them is within ``run_split`` times the median gap of
-    the run beside it (a piece of at least ``run_min_presses``): a fast run merged with a slower
-    one later must not cut the slower one at its own longer gaps."""
+#: the side each single button belongs to (a pause of 4 filled with 3s is no pause of the run)
+_SIDE = {1: 6, 2: 6, 3: 5, 4: 5}
+
+
+def _pause(judge: _Judge, button: int, b_idx: list[int], m: int) -> int:
+    """The pause of the run between its presses ``m`` and ``m + 1`` of ``button``: the gap
+    between them, unless every press in between is of the button's side (a run of 3 and 4
+    that presses 3 twice in a row keeps its pace), then the longest gap along those presses."""
+    t, buttons = judge.d.times, judge.d.buttons
+    first, last = b_idx[m], b_idx[m + 1]
+    side = GROUPS[_SIDE.get(button, button)]
+    if last - first == 1 or any(buttons[x] not in side for x in range(first + 1, last)):
+        return t[last] - t[first]
+    return max(t[x + 1] - t[x] for x in range(first, last))
+
+
+def _pieces(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> list[tuple[int, int]]:
+    """Split ``i..j`` where the run pauses (:func:`_pause`) longer than ``run_max_gap``, or
+    longer than ``run_split`` times the period's median gap (at least a minute): two runs with
+    citizens served between them are two periods, and the citizens stay out of both. Then
+    pieces are joined again where the pause between them is within ``run_split`` times the
+    median gap of the run beside it (a piece of at least ``run_min_presses``): a fast run merged
+    with a slower one later must not cut the slower one at its own longer gaps."""
     rules, t = judge.rules, judge.d.times
     relative = max(60_000.0, rules.run_split * median(_gaps(t, b_idx, i, j) or [0]))
     max_gap = min(rules.run_max_gap // _MS, relative)
     pieces, start = [], i
     for m in range(i, j):
-        if t[b_idx[m + 1]] - t[b_idx[m]] > max_gap:
+        if _pause(judge, button, b_idx, m) > max_gap:
             pieces.append((start, m))
             start = m + 1
     pieces.append((start, j))
@@ -267,7 +283,7 @@ def _pieces(judge: _Judge, b_idx: list[int], i: int, j: int) -> list[tuple[int, 
         x, y = joined[-1]
         paces = [median(_gaps(t, b_idx, lo, hi)) for lo, hi in ((x, y), (a, b))
                  if hi - lo + 1 >= rules.run_min_presses]  # fmt: skip
-        gap = t[b_idx[a]] - t[b_idx[y]]
+        gap = _pause(judge, button, b_idx, y)
         limit = min(rules.run_max_gap // _MS, max(60_000.0, rules.run_split * max(paces or [0])))
         if paces and gap <= limit:
             joined[-1] = (x, b)
@@ -407,7 +423,7 @@ def one_button_runs(
             else:
                 merged.append([i, j])
         for i, j in merged:
-            for a, b in _pieces(judge, b_idx, i, j):
+            for a, b in _pieces(judge, button, b_idx, i, j):
                 hug = _hug(judge, button, b_idx, a, b)
                 suspect = _suspect(judge, button, b_idx, *hug) or _suspect(
                     judge, button, b_idx, a, b
