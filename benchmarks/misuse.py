@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from civicpulse.analytics.review.periods import ScanPress, Suspect, scan
+from civicpulse.simulator.staff import StaffStyle
 
 from .common import Figure, parser, report
 from .misuse_days import Day, make_day, scanned_presses
@@ -44,7 +45,17 @@ from .misuse_filter import filter_findings
 from .misuse_scenarios import QUICK_SEEDS, SEEDS
 from .misuse_scenarios import figures as independent_figures
 
-__all__ = ["HELD_BACK", "TRAIN", "LabelledDay", "figures", "load_days", "measure", "run_days"]
+__all__ = [
+    "HELD_BACK",
+    "STYLE_KINDS",
+    "TRAIN",
+    "LabelledDay",
+    "figures",
+    "load_days",
+    "measure",
+    "run_days",
+    "style_kind",
+]
 
 #: seeds the thresholds were tuned on
 TRAIN = {"normal": (1, 2, 3, 4, 5, 6), "busy_happy": (1, 2, 3)}
@@ -75,9 +86,28 @@ def load_days(seeds: Mapping[str, Sequence[int]]) -> list[LabelledDay]:
     ]
 
 
+#: the kinds of staff style the recall is also given for (``style_kind``)
+STYLE_KINDS = ("run_8_15", "run_16_40", "bursts_of_4", "bursts_of_5_8")
+
+
+def style_kind(style: StaffStyle) -> str:
+    """One run of 8-15 or 16-40 presses, or repeated bursts of 4 or of 5-8 presses."""
+    if style.repetitions == 1:
+        return "run_8_15" if style.run_presses <= 15 else "run_16_40"
+    return "bursts_of_4" if style.run_presses == 4 else "bursts_of_5_8"
+
+
+def _kind_of(day: Day, device: str, ms: int) -> str | None:
+    for where, style, spans in day.episodes:
+        if where == device and any(a <= ms <= b for a, b in spans):
+            return style_kind(style)
+    return None
+
+
 def measure(day: Day, presses: Sequence[ScanPress], scanner: Scanner = scan) -> Counter[str]:
-    """Staff presses inside a period (and those the filter rejected); honest presses inside a
-    period, and those inside one but outside every staff run of their desk."""
+    """Staff presses inside a period (and those the filter rejected), also by kind of style
+    (``staff:<kind>``, ``staff_inside:<kind>``); honest presses inside a period, and those
+    inside one but outside every staff run of their desk."""
     suspects = scanner(presses)
     counted = {(p.device_id, p.at_ms) for p in presses}
     periods: dict[str, list[tuple[int, int]]] = {}
@@ -93,6 +123,9 @@ def measure(day: Day, presses: Sequence[ScanPress], scanner: Scanner = scan) -> 
             tally["staff_filtered"] += (device, ms) not in counted
             tally["staff_inside"] += inside
             tally["staff_neutralised"] += inside or (device, ms) not in counted
+            kind = _kind_of(day, device, ms)
+            tally[f"staff:{kind}"] += 1
+            tally[f"staff_inside:{kind}"] += inside
         elif label == "honest":
             in_run = any(a <= ms <= b for a, b in day.runs.get(device, ()))
             tally["honest"] += 1
@@ -167,6 +200,18 @@ def figures(totals: dict[str, Counter[str]]) -> list[Figure]:
             "share",
             "information",
             True,
+        ),
+        # where the recall is lost: by kind of staff style, normal days
+        *(
+            Figure(
+                f"misuse_staff_recall_{kind}",
+                normal[f"staff_inside:{kind}"] / normal[f"staff:{kind}"],
+                "share",
+                "information",
+                True,
+            )
+            for kind in STYLE_KINDS
+            if normal[f"staff:{kind}"]
         ),
     ]
 

@@ -17,21 +17,23 @@ device's usual behaviour, presses of b arrive at a rate learnt from the hour aro
   department whose service worsens moves the neighbours too, staff at one desk do not.
 
 The window is suspect when at least ``run_min_presses`` presses of b fall in it, b is at least
-``run_min_share`` of all its presses, their median gap is at least ``run_min_gap`` (a human
-pace, not a child's burst) and the chance of that many presses of b (Poisson, at the expected
-rate) is at most ``run_probability``. Suspect windows of one button that overlap merge into one
-period; a period is split where b pauses longer than ``run_max_gap`` and each piece is judged
-again, so a period starts and ends with a press of b. Each piece is then hugged to the run
-itself: of its sub-periods that drop up to ``run_hug`` presses of b off either end, the one
-whose count is the least likely under the usual behaviour (Poisson log-likelihood ratio) is
-the period, so presses of b at a citizen's pace just before or after the run, and the citizens
-served around it, stay out; before that, presses of b are dropped off either end while their
-gap to the next is longer than ``run_split`` times the period's median gap (a citizen's press of
-b a minute before a run at 20 s). ``run_hug`` is 0 by default (the pace trim alone): the most
-unlikely sub-period flips between near-equal ones with any change of the context, so adding a
-press 40 min away could shorten a caught run. Pieces split that way are joined again where the pause
-between them is within ``run_split`` times the median gap of the run beside them (a fast run
-merged with a slower one must not cut the slower one at its own longer gaps).
+``run_min_share`` of all its presses, their median gap is at least ``run_min_gap`` (a human pace,
+not a child's burst) and the chance of that many presses of b (Poisson, at the expected rate) is at
+most ``run_probability``. Suspect windows of one button that overlap merge into one period; a
+period is split where b pauses longer than ``run_max_gap`` (or ``run_split`` times its median gap)
+and each piece is judged again, so a period starts and ends with a press of b. A pause of 3 or 4
+filled only with presses of its side (a run of 3 and 4 that presses 3 three times in a row) is no
+pause: the run goes on at its pace, and is not cut there. Each piece is then hugged to the run
+itself: of its sub-periods that drop up to ``run_hug`` presses of b off either end, the one whose
+count is the least likely under the usual behaviour (Poisson log-likelihood ratio) is the period,
+so presses of b at a citizen's pace just before or after the run, and the citizens served around
+it, stay out; before that, presses of b are dropped off either end while their gap to the next is
+longer than ``run_split`` times the period's median gap (a citizen's press of b a minute before a
+run at 20 s). ``run_hug`` is 0 by default (the pace trim alone): the most unlikely sub-period flips
+between near-equal ones with any change of the context, so adding a press 40 min away could shorten
+a caught run. Pieces split that way are joined again where the pause between them is within
+``run_split`` times the median gap of the run beside them (a fast run merged with a slower one must
+not cut the slower one at its own longer gaps).
 
 Second pass (``periods.scan``): where the device or a neighbour had suspect runs or bursts, the
 runs are judged again with those periods (two minutes each side) left out of every context and
