@@ -303,17 +303,16 @@ def _strength(figures: dict[str, float] | None) -> float:
     return k * math.log(k / mu) - (k - mu) if k > mu else 0.0
 
 
-def _trim(judge: _Judge, b_idx: list[int], i: int, j: int) -> tuple[int, int]:
-    """Drop presses off either end of ``i..j`` while the gap to the next is longer than
-    ``run_split`` times the period's median gap: a citizen pressing the same button a minute
-    before a run at 20 s is not part of it."""
+def _trim(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> tuple[int, int]:
+    """Drop presses off either end of ``i..j`` while the run's pause (:func:`_pause`) to the
+    next is longer than ``run_split`` times the period's median gap: a citizen pressing the same
+    button a minute before a run at 20 s is not part of it."""
     t, factor, least = judge.d.times, judge.rules.run_split, judge.rules.run_min_presses
     while j - i + 1 > least:
-        gaps = _gaps(t, b_idx, i, j)
-        typical = median(gaps)
-        if gaps[0] > factor * typical:
+        typical = median(_gaps(t, b_idx, i, j))
+        if _pause(judge, button, b_idx, i) > factor * typical:
             i += 1
-        elif gaps[-1] > factor * typical:
+        elif _pause(judge, button, b_idx, j - 1) > factor * typical:
             j -= 1
         else:
             break
@@ -325,7 +324,7 @@ def _hug(judge: _Judge, button: int, b_idx: list[int], i: int, j: int) -> tuple[
     presses of the button off each end) whose count is the most unlikely under the device's
     usual behaviour: presses of the button at a citizen's pace before or after the run fall
     out, so do the citizens served around it."""
-    i, j = _trim(judge, b_idx, i, j)
+    i, j = _trim(judge, button, b_idx, i, j)
     reach, least = judge.rules.run_hug, judge.rules.run_min_presses
     best, best_strength = (i, j), _strength(judge.figures(button, b_idx[i], b_idx[j]))
     for a in range(i, min(i + reach, j) + 1):
