@@ -40,15 +40,13 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
 from rich.table import Table
 
-from benchmarks.capacity import LADDER, RateSearch, cores_needed, process_cpu_seconds
+from benchmarks.capacity import LADDER, RateSearch, cores_needed
 from benchmarks.common import Figure, broker_with_pid, parser, percentile, report
 from benchmarks.e2e_pipeline import (
     Arrivals,
     catalogue,
-    end_offsets,
     queryable_latencies,
     spawn,
     step_presses,
@@ -67,6 +65,7 @@ from benchmarks.e2e_steps import (
     watch_load,
 )
 from benchmarks.faust_noop import OUTPUT as NOOP_OUTPUT
+from benchmarks.scoring_ceiling import scores_run
 from civicpulse.infra.topics import create_topics, ensure_topics
 from civicpulse.schemas.topics import (
     CATALOGUE_DEVICES,
@@ -78,7 +77,6 @@ from civicpulse.schemas.topics import (
     topic_name,
 )
 from civicpulse.stream.catalogue.topic import publish_catalogue
-from civicpulse.stream.stages.scores.processor import SCORING
 
 TARGET_P99_MS = 1000.0
 QUERYABLE_P99_MS = 2000.0
@@ -211,36 +209,17 @@ class Ceiling:
     presses: int
 
 
-def scoring_ceiling(pipe: Pipeline, limit: float) -> Ceiling:
+def scoring_ceiling(pipe: Pipeline) -> Ceiling:
     """A worker running only the scores stage (its own group) on every accepted press of the
-    run: presses scored per second (the one-partition topic's committed offsets)."""
-    group = "ceiling"
-    app_id = f"{pipe.prefix}civicpulse-{group}"
-    scoring = TopicPartition(SCORING.physical_name(app_id), 0)
-    probe = Consumer({"bootstrap.servers": pipe.broker.bootstrap, "group.id": app_id})
-    accepted = end_offsets(probe, topic_name(PRESSES_ACCEPTED, pipe.prefix), 6)
-    env = dict(pipe.env, CIVICPULSE_DATA_DIR=str(pipe.tmp / group))
-    argv = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker", "--stages"]
-    worker = spawn([*argv, "scores", "--group", group], env, pipe.tmp / "ceiling.log")
-    samples: list[tuple[float, int, float]] = []  # (time, committed, cpu seconds)
-    deadline = time.monotonic() + 120 + limit
+    run, from a backlog (``benchmarks.scoring_ceiling.scores_run``; that benchmark measures it
+    alone, several times)."""
+    env = dict(pipe.env, CIVICPULSE_DATA_DIR=str(pipe.tmp / "ceiling"))
     try:
-        while worker.poll() is None and time.monotonic() < deadline:
-            time.sleep(1.0)
-            committed = probe.committed([scoring], timeout=5)[0].offset
-            if committed > 0:
-                samples.append((time.monotonic(), committed, process_cpu_seconds(worker.pid)))
-                if len(samples) % 5 == 1:
-                    console.print(f"    scored {committed:>7} of {accepted}")
-            if committed >= accepted or (samples and samples[-1][0] - samples[0][0] >= limit):
-                break
-    finally:
-        probe.close()
-        stop(worker, 30)
-    if len(samples) < 2 or samples[-1][1] == samples[0][1]:
+        found = scores_run(pipe.broker, pipe.prefix, env, pipe.tmp, "ceiling")
+    except RuntimeError as exc:
+        console.print(f"    the scores-only worker did not finish: {exc}")
         return Ceiling(math.nan, math.nan, 0)
-    (t0, c0, cpu0), (t1, c1, cpu1) = samples[0], samples[-1]
-    return Ceiling((c1 - c0) / (t1 - t0), (cpu1 - cpu0) * 1e6 / (c1 - c0), c1 - c0)
+    return Ceiling(found.rate, found.us_per_press, found.presses)
 
 
 def _at(steps: list[Step], capacity: float) -> Step:
@@ -366,7 +345,7 @@ def main() -> None:
         console.rule(f"baseline: the Faust no-op at {costed:g} presses/s (the costed step's rate)")
         noop = noop_baseline(pipe, costed, args.seconds, args.warmup)
         console.rule("the scoring hop's ceiling")
-        ceiling = scoring_ceiling(pipe, 30.0 if args.quick else 90.0)
+        ceiling = scoring_ceiling(pipe)
     loads.append(os.getloadavg())
     console.print(steps_table(found.steps))
     console.print(cost_table(found, noop, ceiling, CITY_PEAK))

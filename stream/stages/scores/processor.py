@@ -1,7 +1,7 @@
 """The scores processors: the scoring hop and the scores stage with its alerts.
 
 * ``ScoringHopProcessor`` forwards presses.accepted to the internal one-partition topic
-  ``scoring`` so that one place sees the whole city.
+  ``scoring`` so that one place sees the whole city, packed in bundles (``bundle``).
 * ``ScoresProcessor`` on that topic: a ``ScoreKeeper`` (table ``scores``, one partition, settled
   into the batch's or tick's checkpoint), closed windows to ``scores``, alert steps to
   ``alerts.<department>`` and ``alerts.all``; its tick moves event time on while no press
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from civicpulse.schemas.events import AlertEvent
@@ -35,6 +36,7 @@ from civicpulse.stream.framework.processors import (
 )
 from civicpulse.stream.stages.alerts.state_machine import AlertBook
 from civicpulse.stream.stages.antispam.processor import RAW_OFFSET_HEADER, RAW_PARTITION_HEADER
+from civicpulse.stream.stages.scores.bundle import BundleError, pack, unpack
 from civicpulse.stream.stages.scores.census import Reading
 from civicpulse.stream.stages.scores.stage import Out, ScoreKeeper, scoring_key
 from civicpulse.stream.stages.scores.windows import windows_of
@@ -56,6 +58,7 @@ class ScoringHopProcessor(RawProcessor):
     outputs = (SCORING,)
 
     async def process(self, batch: Batch[Record]) -> None:
+        presses = []
         for record, _ in batch.events:
             raw = record.header(RAW_PARTITION_HEADER)
             raw_offset = record.header(RAW_OFFSET_HEADER)
@@ -65,7 +68,10 @@ class ScoringHopProcessor(RawProcessor):
                 None if raw is None else int(raw),
                 None if raw_offset is None else int(raw_offset),
             )
-            batch.emit(SCORING, key, record.value)
+            presses.append((key, record.value))
+        # One message per bundle: the scores agent pays Faust's per-message cost once (``bundle``).
+        for bundle in pack(presses):
+            batch.emit(SCORING, f"accepted:{batch.partition}".encode(), bundle)
 
 
 class ScoresProcessor(RawProcessor):
@@ -114,10 +120,17 @@ class ScoresProcessor(RawProcessor):
         now = time.monotonic()
         for record, _ in batch.events:
             try:
-                self.keeper.add(record.key, record.value, now, record.offset)
-            except Exception as exc:  # one bad message must never stop the stream
-                log.exception("scoring a press failed")
-                batch.dead_letter(record, f"{type(exc).__name__}: {exc}")
+                presses = unpack(record.key, record.value)
+            except BundleError as exc:
+                batch.dead_letter(record, str(exc))
+                continue
+            for key, value in presses:
+                try:
+                    self.keeper.add(key, value, now, record.offset)
+                except Exception as exc:  # one bad press must never stop the stream
+                    log.exception("scoring a press failed")
+                    press = replace(record, key=key, value=value)
+                    batch.dead_letter(press, f"{type(exc).__name__}: {exc}")
         await self.keeper.settle(now, batch, batch.state)
         self._observe_watermark(now)
 
