@@ -3,8 +3,9 @@
 ``one_sided_hour``: in one clock hour (UTC hours, which are local hours in every whole-hour
 zone) at least ``one_sided_min_presses`` presses of which ``one_sided_share`` or more are on one
 side (3-4 happy, 1-2 unhappy), where the device's own hours within ``one_sided_context`` of it
-(pulled toward its neighbours' mix) make that at most ``one_sided_probability`` likely
-(binomial), and its
+(pulled toward its neighbours' mix; only the hours in which those neighbours had presses, so a
+web widget's night, when its desks are closed, is not what it is compared with) make that at
+most ``one_sided_probability`` likely (binomial), and its
 neighbours at the same site (else its department; any channel: a worse service shows on the
 desks and on the web page alike), judged against their own hours within the same
 ``one_sided_context``, did not move the same way by more than ``neighbour_max_shift`` (nor by
@@ -57,26 +58,51 @@ def _happy(device: DeviceHistory) -> int:
 _Hourly = dict[str, dict[int, tuple[int, int]]]
 
 
-def _neighbour_shift(
-    devices: list[DeviceHistory], hour: int, reach: int, cache: _Hourly
-) -> tuple[float | None, int]:
-    """How far the devices' happy share moved in ``hour`` from their share in the hours within
-    ``reach`` of it: the same context the device itself is judged against, so a department that
-    changes during the day (a degradation at 10:00) moves device and neighbours alike."""
-    n_hour = happy_hour = n_out = happy_out = 0
+def _pooled(devices: list[DeviceHistory], cache: _Hourly) -> dict[int, tuple[int, int]]:
+    """hour -> (presses, happy presses) of several devices together."""
+    pooled: dict[int, tuple[int, int]] = {}
     for device in devices:
         hourly = cache.get(device.device_id)
         if hourly is None:
             hourly = cache[device.device_id] = _hourly(device)
-        n, h = hourly.get(hour, (0, 0))
-        n_hour, happy_hour = n_hour + n, happy_hour + h
-        for near in range(hour - reach, hour + reach + 1):
-            if near != hour:
-                n_near, h_near = hourly.get(near, (0, 0))
-                n_out, happy_out = n_out + n_near, happy_out + h_near
+        for hour, (n, h) in hourly.items():
+            n0, h0 = pooled.get(hour, (0, 0))
+            pooled[hour] = (n0 + n, h0 + h)
+    return pooled
+
+
+def _neighbour_shift(
+    pooled: dict[int, tuple[int, int]], hour: int, shared: list[int]
+) -> tuple[float | None, int]:
+    """How far the neighbours' happy share moved in ``hour`` from their share over the
+    ``shared`` hours around it: the same hours the device itself is judged against, so a
+    department that changes during the day (a degradation at 10:00) moves device and
+    neighbours alike."""
+    n_hour, happy_hour = pooled.get(hour, (0, 0))
+    n_out = sum(pooled[h][0] for h in shared)
+    happy_out = sum(pooled[h][1] for h in shared)
     if n_hour < _MIN_NEIGHBOUR_PRESSES or n_out == 0:
         return None, n_hour
     return happy_hour / n_hour - happy_out / n_out, n_hour
+
+
+def _compared(
+    device: DeviceHistory, context: SiteContext, hour: int, reach: int, cache: _Hourly
+) -> tuple[str, dict[int, tuple[int, int]], list[int]] | None:
+    """Whom the device is compared with in ``hour`` (neighbours at its site, else the other
+    devices of its department, with at least 5 presses that hour), their hours, and the hours
+    within ``reach`` of it in which they had presses: the device's usual mix is learnt over
+    those hours only. A web widget is on all night while its department's desks are closed; its
+    night hours would make a degradation look sudden on the widget and not on the desks."""
+    site = [d for d in context.by_site[device.site_id] if d is not device]
+    department = [d for d in context.by_department[device.department_id] if d is not device]
+    for whom, devices in (("neighbours at the same site", site),
+                          ("other devices of the department", department)):  # fmt: skip
+        pooled = _pooled(devices, cache)
+        shared = [h for h in range(hour - reach, hour + reach + 1) if h != hour and h in pooled]
+        if pooled.get(hour, (0, 0))[0] >= _MIN_NEIGHBOUR_PRESSES and shared:
+            return whom, pooled, shared
+    return None
 
 
 def one_sided_hours(
@@ -93,10 +119,13 @@ def one_sided_hours(
     for hour, (n, happy) in sorted(hourly.items()):
         if n < rules.one_sided_min_presses:
             continue
-        # the device's own hours around this one: "usual" is what it did shortly before/after
-        near = [
-            hourly[h] for h in range(hour - reach, hour + reach + 1) if h != hour and h in hourly
-        ]
+        compared = _compared(device, context, hour, reach, cache)
+        if compared is None:
+            continue  # nobody to compare with: a department's real change would look the same
+        whom, pooled, shared = compared
+        # the device's own hours around this one (those its neighbours had presses in): "usual"
+        # is what it did shortly before/after, over the hours the neighbours are judged on
+        near = [hourly[h] for h in shared if h in hourly]
         n_out, happy_out = sum(x[0] for x in near), sum(x[1] for x in near)
         usual = (happy_out + rules.mix_prior * prior_happy) / (n_out + rules.mix_prior)
         if happy >= rules.one_sided_share * n:
@@ -110,15 +139,9 @@ def one_sided_hours(
         p_side = binomial_tail(k, n, p)
         if p_side > rules.one_sided_probability:
             continue
-        whom = "neighbours at the same site"
-        site = [d for d in context.by_site[device.site_id] if d is not device]
-        shift, seen = _neighbour_shift(site, hour, reach, cache)
+        shift, seen = _neighbour_shift(pooled, hour, shared)
         if shift is None:
-            whom = "other devices of the department"
-            others = [d for d in context.by_department[device.department_id] if d is not device]
-            shift, seen = _neighbour_shift(others, hour, reach, cache)
-        if shift is None:
-            continue  # nobody to compare with: a department's real change would look the same
+            continue
         toward = shift if side.startswith("happy") else -shift
         if toward > rules.neighbour_max_shift or k / n - p - toward < rules.one_sided_min_shift:
             continue  # the neighbours moved the same way: a real change, not this device
