@@ -57,8 +57,9 @@ __all__ = [
     "style_kind",
 ]
 
-#: seeds the thresholds were tuned on
-TRAIN = {"normal": (1, 2, 3, 4, 5, 6), "busy_happy": (1, 2, 3)}
+#: seeds the thresholds were tuned on (7-12 and 4-5 added in the fourth round: six days had no
+#: department degrading under a web widget, which fresh days showed)
+TRAIN = {"normal": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), "busy_happy": (1, 2, 3, 4, 5)}
 #: seeds never used while tuning: the figures reported
 HELD_BACK = {"normal": (1001, 1002, 1003, 1004, 1005, 1006), "busy_happy": (1001, 1002, 1003)}
 HOURS = 8

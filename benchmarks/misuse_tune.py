@@ -26,16 +26,15 @@ from .misuse import TRAIN, load_days, run_days
 __all__ = ["CURVE", "GRID", "MARGIN", "main"]
 
 MARGIN = 0.004
-#: the fourth round's grid, after the run's pause learnt to step over its own side's presses
-#: (the third round's second: run_hug 0/10 x run_probability 1e-4/2e-4/3e-4, burst_probability
-#: 3e-3; its first: burst_probability 1e-3/3e-3 x run_probability 1e-4/2e-4/3e-4, run_hug 10;
-#: the first round's: run_probability 1e-5/1e-4, run_context 1 h/2 h, burst_max_gap 20/25 s,
-#: burst_min_presses 4/5, burst_min_ratio 10; the second round's: rhythm_chance
-#: 0/0.05/0.1/0.2 x rhythm_min_count 2/3, then rhythm_chance 0/0.05 x burst_probability
-#: 1e-4/3e-4/1e-3/3e-3 x run_probability 1e-4/3e-4; docs/review.md)
+#: the fourth round's second grid, on the train seeds extended to 12 + 5 days (its first, on 6 + 3:
+#: run_probability 1e-4/2e-4/3e-4 x run_split 3/4; the third round's second: run_hug 0/10 x
+#: run_probability 1e-4/2e-4/3e-4, burst_probability 3e-3; its first: burst_probability 1e-3/3e-3 x
+#: run_probability 1e-4/2e-4/3e-4, run_hug 10; the first round's: run_probability 1e-5/1e-4,
+#: run_context 1 h/2 h, burst_max_gap 20/25 s, burst_min_presses 4/5, burst_min_ratio 10; the
+#: second round's: rhythm_chance 0/0.05/0.1/0.2 x rhythm_min_count 2/3, then rhythm_chance 0/0.05 x
+#: burst_probability 1e-4/3e-4/1e-3/3e-3 x run_probability 1e-4/3e-4; docs/review.md)
 GRID: dict[str, tuple[Any, ...]] = {
     "run_probability": (1e-4, 2e-4, 3e-4),
-    "run_split": (3.0, 4.0),
 }
 
 
