@@ -48,7 +48,8 @@ class ReviewRules:
     ``run_probability``, ``run_context``, ``burst_max_gap``, ``burst_min_presses`` and
     ``burst_min_ratio`` (first round), ``rhythm_chance``, ``rhythm_min_count`` and
     ``rhythm_min_presses`` (second round), ``burst_probability``, ``run_probability`` and
-    ``run_hug`` (third round) were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only.
+    ``run_hug`` (third round) were chosen by ``benchmarks/misuse_tune.py`` on its train seeds only;
+    the fourth round's grids (``run_probability`` x ``run_split``) kept them.
     """
 
     # one-button run: the same button far more often than the device's usual pace and mix
