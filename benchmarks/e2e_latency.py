@@ -24,9 +24,10 @@ CPU: utime + stime (``/proc``) of each process over the steady part, per press j
 press judged, the backlog flat, whatever its p99). Baselines in the same run: the Faust no-op
 consumer (``benchmarks.faust_noop``: the worker's settings and batch shape, no judging) paced
 alone at that step's rate gives the framework's floor, per message and its p99; a worker
-running only the scores stage (its own group) on every accepted press of the run, as fast as it
-takes them, gives the one-partition scoring hop's ceiling (target >= 5,000/s, else
-``docs/scaling.md``'s split by department).
+running only the scores stage (its own group) over every accepted press of the run, from a
+backlog (``benchmarks.scoring_ceiling.scores_run``), gives the one-partition scoring hop's
+ceiling (target >= 5,000/s, else ``docs/scaling.md``'s split by department;
+``benchmarks/scoring_ceiling.py`` measures it alone, several times).
 """
 
 from __future__ import annotations

@@ -126,8 +126,12 @@ async def run_guarded(
     ledger: FailureLedger,
     process: Callable[[list[Any]], Awaitable[None]],
     dead_letter: Callable[[Any, str, str], None],
+    within: float | None = None,
 ) -> None:
     """The loop of every agent: batches through ``process``, failures end the worker.
+
+    A batch is up to ``config.batch_size`` events, waited for at most ``within`` seconds
+    (default ``config.batch_within``).
 
     ``process`` handles a list of events and flushes its outputs before returning (the events
     are acknowledged after it returns). A batch holding a message that failed before is
@@ -135,7 +139,8 @@ async def run_guarded(
     dead-lettered (``dead_letter(event, reason, stage)``) instead of processed.
     """
     try:
-        async for batch in stream.take_events(config.batch_size, within=config.batch_within):
+        wait = config.batch_within if within is None else within
+        async for batch in stream.take_events(config.batch_size, within=wait):
             keys = [_key(event) for event in batch]
             units = [[event] for event in batch] if ledger.suspect(keys) else [batch]
             for unit in units:

@@ -188,6 +188,10 @@ class Processor(ABC, Generic[E]):
     verb: ClassVar[str] = "processing"
     #: seconds between ``tick`` calls while the worker holds a source partition (None: no timer)
     tick_seconds: float | None = None
+    #: seconds a batch waits to fill (None: the worker's ``StreamConfig.batch_within``); Faust
+    #: waits this long whenever fewer than a batch's events are buffered, so each stage a press
+    #: passes through adds up to this much latency
+    batch_within: ClassVar[float | None] = None
 
     context: Context
 

@@ -226,7 +226,13 @@ class ProcessorAgent:
         self.started.set()
         runner = self.runner
         await run_guarded(
-            self.processor.name, stream, runner.config, runner.ledger, self.batch, self.dead_event
+            self.processor.name,
+            stream,
+            runner.config,
+            runner.ledger,
+            self.batch,
+            self.dead_event,
+            within=self.processor.batch_within,
         )
 
     async def batch(self, events: list[Any]) -> None:

@@ -344,3 +344,41 @@ def test_a_malformed_message_is_dead_lettered_and_the_stream_goes_on(
     assert letter["error"].startswith("invalid JSON") and letter["source_offset"] == 0
     assert letter["payload"].endswith("{not json")
     assert [a["event_id"] for a in collector.values(outs[0])] == [good["event_id"]]
+
+
+def test_a_bad_press_in_a_scoring_bundle_is_dead_lettered_alone_and_a_broken_bundle_whole(
+    kafka_bootstrap: str, topic_prefix: str, city: Simulation, tmp_path: Path
+) -> None:
+    # The scoring topic carries bundles of presses (stream/stages/scores/bundle.py): one press
+    # that does not score must not take its bundle's other presses with it.
+    from confluent_kafka.admin import AdminClient
+
+    from civicpulse.stream.stages.scores.bundle import pack
+
+    scoring = f"{topic_prefix}civicpulse-stream-scoring"
+    press = next(iter(city.presses())).line
+    judged = orjson.loads(press) | replay_verdicts([press], city)[0]  # a JudgedPress
+    good, bad = orjson.dumps(JudgedPress.model_validate(judged).model_dump(mode="json")), b"{}"
+    (bundle,) = pack([(b"0:0:0:0", good), (b"0:1:0:1", bad)])
+    broken = next(pack([(b"0:2:0:2", good)]))[:12]
+    dead = topic_name(DEADLETTER, topic_prefix)
+    collector = Collector(kafka_bootstrap, [dead])
+    worker = start_worker(kafka_bootstrap, topic_prefix, tmp_path / "w", "--stages", "scores")
+    try:
+        admin, deadline = AdminClient({"bootstrap.servers": kafka_bootstrap}), time.monotonic() + 60
+        while scoring not in admin.list_topics(timeout=10).topics:  # the worker declares it
+            assert time.monotonic() < deadline and worker.process.poll() is None, worker.text()
+            time.sleep(0.5)
+        produce(kafka_bootstrap, scoring, [(b"accepted:0", bundle), (b"accepted:0", broken)])
+        collector.until(lambda: len(collector.messages[dead]) >= 2, 60, worker)
+        collector.poll(2.0)  # nothing more: the good press was scored, not dead-lettered
+    finally:
+        worker.stop()
+        collector.close()
+    letters = collector.values(dead)
+    assert [(d["stage"], d["source_topic"], d["source_offset"]) for d in letters] == [
+        ("stream.scores", scoring, 0),
+        ("stream.scores", scoring, 1),
+    ]
+    assert letters[0]["payload"] == "{}" and "ValidationError" in letters[0]["error"]
+    assert letters[1]["error"].startswith("bundle cut short at byte")

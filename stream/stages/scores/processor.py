@@ -56,6 +56,9 @@ class ScoringHopProcessor(RawProcessor):
     name: ClassVar[str] = "scoring_hop"
     source = PRESSES_ACCEPTED
     outputs = (SCORING,)
+    #: a press passes three stages before an alert: shorter waits here and in the scores agent
+    #: (which reads a few bundles a cycle) keep press -> alert near press -> verdict
+    batch_within: ClassVar[float | None] = 0.1
 
     async def process(self, batch: Batch[Record]) -> None:
         presses = []
@@ -79,6 +82,7 @@ class ScoresProcessor(RawProcessor):
     source = SCORING
     outputs = (SCORES, ALERTS_ALL)
     state = State("scores", 1)
+    batch_within: ClassVar[float | None] = 0.05
 
     def __init__(
         self,
