@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 from civicpulse.infra.kafka import start_broker
 from civicpulse.infra.topics import create_topics
 from civicpulse.schemas.topics import (
@@ -80,6 +82,8 @@ class ClusterOutcome(StoredCheck):
     stall: float = 0.0
     #: when each verdict was produced (epoch seconds), for a closer look
     stamps: list[float] = field(default_factory=list)
+    #: seconds from the last press's first verdict until the output check had seen them all
+    check_lag: float = 0.0
     #: seconds each phase took (start, rounds, outputs, scores, drain)
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -103,7 +107,8 @@ class ClusterOutcome(StoredCheck):
             f"{self.stored} stored, {len(self.lost)} lost, {self.doubled} doubled, "
             f"{len(self.wrong_verdicts)} verdicts unlike the replay, verify "
             f"{'ok' if self.verify_ok else 'FAILED'} ({self.verify_compared} windows); "
-            f"longest time without a verdict: {self.stall:.1f} s (per round: [{stalls}] s); "
+            f"longest time without a verdict: {self.stall:.1f} s (per round: [{stalls}] s; "
+            f"the output check saw the last verdict {self.check_lag:.1f} s after it); "
             f"{self.resent} batches re-sent; {self.seconds:.0f}s ("
             + ", ".join(f"{k} {v:.0f}s" for k, v in self.phases.items())
             + ")"
@@ -135,6 +140,8 @@ class VerdictWatch:
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.stamps: list[float] = []
+        #: event id -> when its first verdict was produced
+        self.first: dict[str, float] = {}
         self._stop = threading.Event()
         self._topics = [topic_name(s, prefix) for s in (PRESSES_ACCEPTED, PRESSES_REJECTED)]
         self._bootstrap = bootstrap
@@ -154,9 +161,22 @@ class VerdictWatch:
             while not self._stop.is_set():
                 for message in consumer.consume(1000, 0.5):
                     if message.error() is None:
-                        self.stamps.append(message.timestamp()[1] / 1000)
+                        stamp = message.timestamp()[1] / 1000
+                        self.stamps.append(stamp)
+                        event_id = orjson.loads(message.value())["event_id"]
+                        self.first.setdefault(event_id, stamp)
         finally:
             consumer.close()
+
+    def all_judged_at(self, ids: set[str], timeout: float) -> float | None:
+        """When the last of ``ids`` got its first verdict, once the watch has read them all;
+        None if it has not within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not ids <= self.first.keys():
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
+        return max(self.first[i] for i in ids)
 
 
 def _strike(pipeline: ClusterPipeline, fault: ClusterFault) -> None:
@@ -246,7 +266,11 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
         raw = _raw_in_order(pipeline.bootstrap, topic_name(PRESSES_RAW, pipeline.prefix))
         first, dead = expected_outcome(raw, sim)
         _wait_for_outputs(pipeline, feeder.accepted, dead, timeout=300)
-        judged = time.time()
+        # when the last press got its verdict (the watch's stamps), not when this check saw it:
+        # a fresh reader after a node kill can take half a minute to see what is there
+        seen = time.time()
+        judged = watch.all_judged_at(feeder.accepted, timeout=60) or seen
+        outcome.check_lag = seen - judged
         watch.stop()
         phase("outputs")
         outcome.stamps = sorted(watch.stamps)
