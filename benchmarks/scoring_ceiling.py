@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,6 +95,27 @@ def judge_backlog(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path) -> 
         worker.wait(60)
 
 
+def _measure(
+    process: subprocess.Popen[bytes], progress: Callable[[], tuple[int, bool]], what: str
+) -> Run:
+    """Samples ``progress`` (presses done so far, whether all are) every ``SAMPLE_S`` until all
+    are: the rate and the process's CPU per press from the first progress seen to the end."""
+    first: tuple[float, int, float] | None = None  # (time, presses done, cpu seconds)
+    deadline = time.monotonic() + RUN_LIMIT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(SAMPLE_S)
+        now, cpu = time.monotonic(), process_cpu_seconds(process.pid)
+        done, finished = progress()
+        if first is None and done > 0:
+            first = (now, done, cpu)
+        if finished and first is not None:
+            presses, seconds = done - first[1], now - first[0]
+            if presses <= 0 or seconds <= 0:
+                raise RuntimeError(f"{what}: done within one sample: give more --presses")
+            return Run(presses / seconds, (cpu - first[2]) * 1e6 / presses, seconds, presses)
+    raise RuntimeError(f"{what} did not finish within {RUN_LIMIT_S:.0f} s")
+
+
 def scores_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, group: str) -> Run:
     """One scores-only worker over the whole accepted backlog (see module doc)."""
     app_id = f"{prefix}civicpulse-{group}"
@@ -100,25 +123,18 @@ def scores_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, group:
     scoring_topic = SCORING.physical_name(app_id)
     probe = Consumer({"bootstrap.servers": pipe.bootstrap, "group.id": app_id})
     accepted = sum(_ends(probe, accepted_topic, 6))
+
+    def progress() -> tuple[int, bool]:
+        forwarded = sum(_committed(probe, accepted_topic, 6))
+        if forwarded < accepted:
+            return forwarded, False
+        scored = _committed(probe, scoring_topic, 1)[0]
+        return forwarded, scored >= _ends(probe, scoring_topic, 1)[0] > 0
+
     argv = [str(Path(sys.executable).with_name("civicpulse")), "stream", "worker"]
     worker = spawn([*argv, "--stages", "scores", "--group", group], env, tmp / f"{group}.log")
-    first: tuple[float, int, float] | None = None  # (time, presses forwarded, cpu seconds)
     try:
-        deadline = time.monotonic() + RUN_LIMIT_S
-        while time.monotonic() < deadline and worker.poll() is None:
-            time.sleep(SAMPLE_S)
-            now, cpu = time.monotonic(), process_cpu_seconds(worker.pid)
-            forwarded = sum(_committed(probe, accepted_topic, 6))
-            if first is None and forwarded > 0:
-                first = (now, forwarded, cpu)
-            scored = _committed(probe, scoring_topic, 1)[0] if forwarded else 0
-            if forwarded >= accepted and scored >= _ends(probe, scoring_topic, 1)[0] > 0:
-                assert first is not None
-                presses, seconds = accepted - first[1], now - first[0]
-                if presses <= 0 or seconds <= 0:
-                    raise RuntimeError(f"{group}: done within a second: give more --presses")
-                return Run(presses / seconds, (cpu - first[2]) * 1e6 / presses, seconds, presses)
-        raise RuntimeError(f"{group}: did not score {accepted} presses (log: {tmp})")
+        return _measure(worker, progress, f"{group}: scoring {accepted} presses (log: {tmp})")
     finally:
         probe.close()
         worker.terminate()
@@ -131,21 +147,15 @@ def noop_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, n: int) 
     from civicpulse.infra.topics import ensure_topics
 
     ensure_topics(pipe.bootstrap, [TopicSpec(OUTPUT, 6, "device_id", None, "bench")], prefix)
-    noop = spawn([sys.executable, "-m", "benchmarks.faust_noop"], env, tmp / "noop.log")
     probe = Consumer({"bootstrap.servers": pipe.bootstrap, "group.id": f"{prefix}probe-noop"})
-    first: tuple[float, int, float] | None = None
+
+    def progress() -> tuple[int, bool]:
+        done = sum(_ends(probe, prefix + OUTPUT, 6))
+        return done, done >= n
+
+    noop = spawn([sys.executable, "-m", "benchmarks.faust_noop"], env, tmp / "noop.log")
     try:
-        deadline = time.monotonic() + RUN_LIMIT_S
-        while time.monotonic() < deadline and noop.poll() is None:
-            time.sleep(SAMPLE_S)
-            now, cpu = time.monotonic(), process_cpu_seconds(noop.pid)
-            done = sum(_ends(probe, prefix + OUTPUT, 6))
-            if first is None and done > 0:
-                first = (now, done, cpu)
-            elif first is not None and done >= n:
-                presses, seconds = n - first[1], now - first[0]
-                return Run(presses / seconds, (cpu - first[2]) * 1e6 / presses, seconds, presses)
-        raise RuntimeError(f"the Faust no-op did not forward {n} presses (log: {tmp})")
+        return _measure(noop, progress, f"the Faust no-op forwarding {n} presses (log: {tmp})")
     finally:
         probe.close()
         noop.terminate()

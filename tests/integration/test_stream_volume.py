@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections import Counter
@@ -255,7 +256,9 @@ def test_an_agent_failure_ends_the_worker_and_the_restart_loses_nothing(
         first.stop()
     assert marker.exists()
     assert status == EXIT_AGENT_FAILED, first.text()[-3000:]
-    assert "agent scores failed: RuntimeError: injected failure" in first.text()
+    # the third settle may be a batch's or a tick's (a few bundles make few batches): either way
+    # the scores agent's failure ends the worker
+    assert re.search(r"agent scores( tick)? failed: RuntimeError: injected failure", first.text())
     second = start_worker(kafka_bootstrap, topic_prefix, data, "--drain", "3")
     try:
         collector.until(lambda: _judged(collector, t) >= len(presses), timeout=120, worker=second)
