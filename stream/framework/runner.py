@@ -360,6 +360,12 @@ class ProcessorAgent:
             # IllegalStateError end a worker here): its new owner reads from the commit.
             log.info("%s[%d]: no longer held; not sought back", self.source_name, partition)
             return
+        if not self.order.knows(partition):
+            # Given back to this worker by a rebalance while the batch ran (the cluster benchmark
+            # saw a KeyError end a worker here): ``assigned`` forgot its position, and Faust
+            # seeks every assigned partition back to its committed offset itself.
+            log.info("%s[%d]: reassigned; read again from the commit", self.source_name, partition)
+            return
         offset = self.order.next_offset(partition)
         last = self._sought.get(partition)
         if last is not None and last[0] == offset and time.monotonic() - last[1] < 5.0:
