@@ -52,6 +52,8 @@ def main() -> None:
           f"{outcome.rebalances}", flush=True)  # fmt: skip
     for problem in outcome.problems():
         print(f"problem: {problem}", flush=True)
+    if outcome.max_stall > MAX_STALL_S:  # which worker's rebalance step took the time
+        print(f"the workers' group events:\n{outcome.timeline}", flush=True)
     kills, rebalances = outcome.faults.get("kill-leader", 0), outcome.rebalances
     rounds_ok = config.rounds >= MIN_ROUNDS and kills >= 2 and rebalances >= 2
     report(

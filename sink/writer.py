@@ -44,25 +44,42 @@ log = logging.getLogger(__name__)
 #: the same commit succeeds once the group finds the new one
 _COORDINATOR_MOVING = frozenset(
     {"NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE",
-     "REQUEST_TIMED_OUT", "_TIMED_OUT", "_TRANSPORT"}
+     "REQUEST_TIMED_OUT", "_TIMED_OUT", "_TRANSPORT", "_WAIT_COORD"}
 )  # fmt: skip
+
+
+#: commit errors of a sink that is no longer the partitions' owner: its session expired (its
+#: coordinator's node was killed and the session ran out before the group found the next one),
+#: or a rebalance gave them away. The rows are stored; the next owner reads them again from the
+#: last commit and stores them again under ReplacingMergeTree's key, which a query reads once.
+_MEMBERSHIP_LOST = frozenset(
+    {"UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "FENCED_INSTANCE_ID"}
+)
 
 
 def commit_retrying(
     commit: Callable[[], object], within: float = 30.0, sleep: Callable[[float], None] = time.sleep
-) -> None:
-    """``commit()``, again while the group coordinator moves (for ``within`` seconds). Any other
-    error (the partitions went to another member, say) is raised: the rows are stored and their
-    next reader inserts them again under the same dedup token."""
+) -> bool:
+    """``commit()``, again while the group coordinator moves (for ``within`` seconds). False if
+    the sink lost the partitions meanwhile (``_MEMBERSHIP_LOST``: nothing to commit for, and no
+    reason to stop: the consumer rejoins the group on its next poll); any other error is
+    raised."""
     from confluent_kafka import KafkaException
 
     deadline, delay = time.monotonic() + within, 0.2
     while True:
         try:
             commit()
-            return
+            return True
         except KafkaException as exc:
             name = exc.args[0].name() if exc.args else ""
+            if name in _MEMBERSHIP_LOST:
+                log.warning(
+                    "commit refused (%s): this sink lost its partitions to the group; the "
+                    "stored rows are read again by their next owner (a query reads them once)",
+                    name,
+                )
+                return False
             if name not in _COORDINATOR_MOVING or time.monotonic() + delay > deadline:
                 raise
             log.warning("commit refused (%s): the group coordinator moves; retrying", name)
@@ -243,9 +260,14 @@ class Sink:
         offsets = [
             TopicPartition(batch.topic, batch.partition, batch.commit_offset) for batch in batches
         ]
-        commit_retrying(lambda: self._consumer.commit(offsets=offsets, asynchronous=False))
-        for batch in batches:
+        committed = commit_retrying(
+            lambda: self._consumer.commit(offsets=offsets, asynchronous=False)
+        )
+        for batch in batches:  # stored either way: a batch not committed is its next owner's
             del self._batches[(batch.topic, batch.partition)]
+        if not committed:
+            return
+        for batch in batches:
             metrics.COMMITS.labels(batch.topic).inc()
         metrics.LAST_COMMIT.set_to_current_time()
         self.stats.checkpoints += 1

@@ -85,9 +85,10 @@ def worker_command(
     stall_seconds: Annotated[
         float,
         typer.Option(
-            help="seconds a held source partition may wait with a backlog and no committed "
-            "progress before the worker seeks it back to its committed offset, then exits "
-            "(status 75) to be restarted",
+            help="a held source partition with a backlog and no committed progress is sought "
+            "back to its committed offset after 10 s (or this many, if fewer); if it is still "
+            "stuck this many seconds after the seek, the worker exits (status 75) to be "
+            "restarted",
         ),
     ] = 30.0,
     loglevel: Annotated[str, typer.Option(help="log level")] = "info",

@@ -17,15 +17,22 @@ Two repairs, outside Faust's state that went wrong (Faust's internals are touche
   skipping it;
 * the watchdog: every ``interval`` it reads, for each held partition of the agents' source
   topics, the group's committed offset and the log end offset (a plain librdkafka consumer that
-  never joins). A partition with a backlog whose committed offset has not moved for ``after``
-  seconds, while Faust is neither rebalancing nor recovering, is *stalled* (``StallWatch``,
-  pure). First time: an error log and a seek to the committed offset, which resets the read
-  offset and the fetch position, so the dropped messages are read again (a re-delivered press
-  gets the verdict it had: see ``stream.stages.antispam.decide``). Still stalled ``after`` seconds
-  later: a
-  critical log and exit with ``EXIT_STALLED``; outputs are flushed before their inputs are
-  acknowledged, so a restarted worker (``civicpulse up`` restarts it; so would systemd) takes
-  over from the committed offsets with nothing lost.
+  never joins). A partition with a backlog whose committed offset has not moved for
+  ``SEEK_AFTER`` seconds (or ``after``, if shorter), while Faust is neither rebalancing nor
+  recovering, is *stalled* (``StallWatch``, pure). First time: an error log and a seek to the
+  committed offset, which resets the read offset and the fetch position, so the dropped messages
+  are read again (a re-delivered press gets the verdict it had: see
+  ``stream.stages.antispam.decide``). Still stalled ``after`` seconds after the seek
+  (``StallResponse``, pure): a critical log and exit with ``EXIT_STALLED``; outputs are flushed
+  before their inputs are acknowledged, so a restarted worker (``civicpulse up`` restarts it; so
+  would systemd) takes over from the committed offsets with nothing lost.
+
+The seek comes early because it is cheap and safe, and because the race strikes at the end of a
+rebalance: a partition whose presses stopped arriving (the end of a burst, a quiet desk) has no
+later press to show the hole, so only the watchdog moves it. With the seek at ``after`` (30 s), a
+CI cluster round went 36 s without a verdict after a worker joined, about that wait plus one
+check interval (its logs were not kept). The exit, which costs the whole group a rebalance,
+keeps the longer wait.
 """
 
 from __future__ import annotations
@@ -45,12 +52,23 @@ from civicpulse.stream.framework.faust_repairs import (
     resume_and_seek,
 )
 
-__all__ = ["EXIT_STALLED", "Backlog", "GroupOffsets", "StallWatch", "install_stall_watchdog"]
+__all__ = [
+    "EXIT_STALLED",
+    "SEEK_AFTER",
+    "Backlog",
+    "GroupOffsets",
+    "StallResponse",
+    "StallWatch",
+    "install_stall_watchdog",
+]
 
 log = logging.getLogger("civicpulse.stream.framework.watchdog")
 
 #: exit status of a worker that gave up on a stalled partition (BSD EX_TEMPFAIL: try again)
 EXIT_STALLED = 75
+#: seconds without progress before a partition is sought back to its committed offset (or the
+#: worker's ``--stall-seconds``, if shorter): the seek is safe, so it comes early (module doc)
+SEEK_AFTER = 10.0
 
 K = TypeVar("K", bound=Hashable)
 
@@ -101,6 +119,36 @@ class StallWatch(Generic[K]):
         return stalled
 
 
+class StallResponse(Generic[K]):
+    """What to do about the partitions ``StallWatch`` reports: seek each back once, and give up
+    (the worker exits) on one still reported ``give_up_after`` seconds after its seek. A
+    partition with nothing pending any more is done with; ``forget`` (a rebalance) clears all."""
+
+    def __init__(self, give_up_after: float) -> None:
+        if give_up_after <= 0:
+            raise ValueError("give_up_after must be positive")
+        self.give_up_after = give_up_after
+        self.sought: dict[K, float] = {}
+
+    def forget(self) -> None:
+        self.sought.clear()
+
+    def respond(
+        self, now: float, stalled: list[K], partitions: Mapping[K, Backlog]
+    ) -> tuple[list[K], list[K]]:
+        """(partitions to seek back now, partitions to give up on)."""
+        seek, give_up = [], []
+        for key in stalled:
+            if key not in self.sought:
+                self.sought[key] = now
+                seek.append(key)
+            elif now - self.sought[key] >= self.give_up_after:
+                give_up.append(key)
+        for key in [k for k in self.sought if k not in partitions or partitions[k].pending == 0]:
+            del self.sought[key]
+        return seek, give_up
+
+
 class GroupOffsets:
     """The group's committed offsets and the log end offsets, read without joining the group."""
 
@@ -149,14 +197,14 @@ def install_stall_watchdog(
     """Add the watchdog timer to a Faust app (see the module doc); ``offsets`` reads its group."""
     import asyncio
 
-    watch: StallWatch[tuple[str, int]] = StallWatch(after)
-    kicked: dict[tuple[str, int], float] = {}
+    watch: StallWatch[tuple[str, int]] = StallWatch(min(SEEK_AFTER, after))
+    response: StallResponse[tuple[str, int]] = StallResponse(give_up_after=after)
     refuse_offset_gaps(app)
 
     async def check() -> None:
         if app.rebalancing or app.in_recovery:
             watch.pause()
-            kicked.clear()
+            response.forget()
             return
         held = sorted((tp.topic, tp.partition) for tp in app.consumer.assignment())
         held = [tp for tp in held if tp[0] in topics]
@@ -169,34 +217,32 @@ def install_stall_watchdog(
             return
         metrics.set_lag({key: held.pending for key, held in backlog.items()})
         now = time.monotonic()
-        for key in watch.observe(now, backlog):
+        seek, give_up = response.respond(now, watch.observe(now, backlog), backlog)
+        for key in seek:
             topic, partition = key
-            if key not in kicked:
-                kicked[key] = now
-                log.error(
-                    "%s[%d]: %d messages waiting, no progress for %.0fs (%s); seeking it to %d",
-                    topic,
-                    partition,
-                    backlog[key].pending,
-                    watch.after,
-                    consumer_state(app, key),
-                    backlog[key].committed,
-                )
-                await resume_and_seek(app, key, backlog[key].committed)
-            elif now - kicked[key] >= watch.after:
-                log.critical(
-                    "%s[%d] still stalled %.0fs after the seek (%s): exiting with status %d "
-                    "so that the worker is restarted; nothing is lost (offsets are committed "
-                    "only after their outputs)",
-                    topic,
-                    partition,
-                    now - kicked[key],
-                    consumer_state(app, key),
-                    EXIT_STALLED,
-                )
-                logging.shutdown()
-                os._exit(EXIT_STALLED)
-        for key in [k for k in kicked if backlog.get(k, Backlog(0, 0)).pending == 0]:
-            del kicked[key]
+            log.error(
+                "%s[%d]: %d messages waiting, no progress for %.0fs (%s); seeking it to %d",
+                topic,
+                partition,
+                backlog[key].pending,
+                watch.after,
+                consumer_state(app, key),
+                backlog[key].committed,
+            )
+            await resume_and_seek(app, key, backlog[key].committed)
+        for key in give_up:
+            topic, partition = key
+            log.critical(
+                "%s[%d] still stalled %.0fs after the seek (%s): exiting with status %d "
+                "so that the worker is restarted; nothing is lost (offsets are committed "
+                "only after their outputs)",
+                topic,
+                partition,
+                now - response.sought[key],
+                consumer_state(app, key),
+                EXIT_STALLED,
+            )
+            logging.shutdown()
+            os._exit(EXIT_STALLED)
 
     app.timer(interval=interval, name="stall_watchdog")(check)

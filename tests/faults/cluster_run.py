@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ __all__ = [
     "ClusterOutcome",
     "VerdictWatch",
     "busy_start",
+    "group_timeline",
     "longest_gap",
     "run_cluster",
 ]
@@ -84,8 +86,13 @@ class ClusterOutcome(StoredCheck):
     stamps: list[float] = field(default_factory=list)
     #: seconds from the last press's first verdict until the output check had seen them all
     check_lag: float = 0.0
+    #: the press that waited longest from the API's write to its first verdict:
+    #: (seconds, raw partition, seconds after the last round's end it was written)
+    slowest: tuple[float, int, float] = (0.0, -1, 0.0)
     #: seconds each phase took (start, rounds, outputs, scores, drain)
     phases: dict[str, float] = field(default_factory=dict)
+    #: the workers' group events in time order (``group_timeline``), for a failure message
+    timeline: str = ""
 
     @property
     def max_stall(self) -> float:
@@ -108,7 +115,9 @@ class ClusterOutcome(StoredCheck):
             f"{len(self.wrong_verdicts)} verdicts unlike the replay, verify "
             f"{'ok' if self.verify_ok else 'FAILED'} ({self.verify_compared} windows); "
             f"longest time without a verdict: {self.stall:.1f} s (per round: [{stalls}] s; "
-            f"the output check saw the last verdict {self.check_lag:.1f} s after it); "
+            f"the output check saw the last verdict {self.check_lag:.1f} s after it; the slowest "
+            f"press waited {self.slowest[0]:.1f} s, raw partition {self.slowest[1]}, written "
+            f"{self.slowest[2]:+.1f} s from the last round's end); "
             f"{self.resent} batches re-sent; {self.seconds:.0f}s ("
             + ", ".join(f"{k} {v:.0f}s" for k, v in self.phases.items())
             + ")"
@@ -126,6 +135,37 @@ def busy_start(now: datetime, hours: float) -> datetime:
     return day
 
 
+#: worker log lines that tell a rebalance's steps (Faust's and aiokafka's own wording)
+GROUP_EVENTS = re.compile(
+    r"Heartbeat failed|Revoking|Joined group|Successfully synced|Executing _on_partitions|"
+    r"Recovery\]: (Restoring|Done|Restore complete|Worker ready|Still fetching)|"
+    r"Signal received|coordinator|rebalanc|timed out|WARNING|ERROR|CRITICAL",
+    re.IGNORECASE,
+)
+#: what aiokafka repeats ten times a second while a killed node is down: counted, not listed
+NOISE = re.compile(r"NodeNotReadyError|Unable connect to node|Failed fetch messages")
+
+
+def group_timeline(root: Path) -> str:
+    """Every worker's group events (``GROUP_EVENTS``), merged in time order: which step of
+    which worker's rebalance took the time."""
+    events: list[tuple[str, str, str]] = []
+    for log in sorted(root.glob("worker-*/worker-*.log")):
+        noise = 0
+        for line in log.read_text(errors="replace").splitlines():
+            # Faust's "[2026-12-05 07:20:38,951] [pid] [LEVEL] text" or ours without brackets
+            stamp = re.match(r"\[?\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d,\d{3})\]? ", line)
+            if stamp is None or not GROUP_EVENTS.search(line):
+                continue
+            if NOISE.search(line):
+                noise += 1
+                continue
+            events.append((stamp[1], log.parent.name, line[stamp.end() :][:160]))
+        if noise:
+            events.append(("~", log.parent.name, f"({noise} lines of a node down left out)"))
+    return "\n".join(f"{clock} {who}: {text}" for clock, who, text in sorted(events))
+
+
 def longest_gap(stamps: list[float], start: float, end: float) -> float:
     """The longest time within [start, end] with no stamp (the edges count as gaps too)."""
     inside = sorted(s for s in stamps if start <= s <= end)
@@ -136,14 +176,18 @@ def longest_gap(stamps: list[float], start: float, end: float) -> float:
 class VerdictWatch:
     """Reads the verdict topics in a thread and keeps when each verdict was produced (the
     record's timestamp, set by the worker's producer), so a reader's own reconnects to a
-    killed node do not count as the pipeline's stall."""
+    killed node do not count as the pipeline's stall; and when (and to which partition) the
+    API wrote each press to the raw topic, to tell a slow verdict from a late press."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.stamps: list[float] = []
         #: event id -> when its first verdict was produced
         self.first: dict[str, float] = {}
+        #: event id -> (when the API wrote it to the raw topic, raw partition)
+        self.written: dict[str, tuple[float, int]] = {}
         self._stop = threading.Event()
         self._topics = [topic_name(s, prefix) for s in (PRESSES_ACCEPTED, PRESSES_REJECTED)]
+        self._raw = topic_name(PRESSES_RAW, prefix)
         self._bootstrap = bootstrap
         self._thread = threading.Thread(target=self._run, name="verdict-watch", daemon=True)
 
@@ -156,14 +200,21 @@ class VerdictWatch:
 
     def _run(self) -> None:
         consumer = fresh_consumer(self._bootstrap, "fault-verdicts")
-        consumer.subscribe(self._topics)
+        consumer.subscribe([*self._topics, self._raw])
         try:
             while not self._stop.is_set():
                 for message in consumer.consume(1000, 0.5):
-                    if message.error() is None:
-                        stamp = message.timestamp()[1] / 1000
-                        self.stamps.append(stamp)
+                    if message.error() is not None:
+                        continue
+                    stamp = message.timestamp()[1] / 1000
+                    try:
                         event_id = orjson.loads(message.value())["event_id"]
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        continue  # a malformed raw press: dead-lettered, never judged
+                    if message.topic() == self._raw:
+                        self.written.setdefault(event_id, (stamp, message.partition()))
+                    else:
+                        self.stamps.append(stamp)
                         self.first.setdefault(event_id, stamp)
         finally:
             consumer.close()
@@ -177,6 +228,16 @@ class VerdictWatch:
                 return None
             time.sleep(0.2)
         return max(self.first[i] for i in ids)
+
+    def slowest(self, ids: set[str], after: float) -> tuple[float, int, float]:
+        """(wait, raw partition, written - ``after``) of the press of ``ids`` that waited
+        longest from the API's write to its first verdict."""
+        waits = [
+            (self.first[i] - self.written[i][0], self.written[i][1], self.written[i][0] - after)
+            for i in ids
+            if i in self.first and i in self.written
+        ]
+        return max(waits, default=(0.0, -1, 0.0))
 
 
 def _strike(pipeline: ClusterPipeline, fault: ClusterFault) -> None:
@@ -271,6 +332,7 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
         seen = time.time()
         judged = watch.all_judged_at(feeder.accepted, timeout=60) or seen
         outcome.check_lag = seen - judged
+        outcome.slowest = watch.slowest(feeder.accepted, after=rounds[-1][1])
         watch.stop()
         phase("outputs")
         outcome.stamps = sorted(watch.stamps)
@@ -288,6 +350,7 @@ def run_cluster(config: ClusterConfig, root: Path) -> ClusterOutcome:
     finally:
         outcome.faults, outcome.exits = dict(pipeline.faults), list(pipeline.exits)
         pipeline.close()
+        outcome.timeline = group_timeline(root)
     verdicts: dict[str, str] = stored["verdicts"]
     made = feeder.accepted
     outcome.presses, outcome.stored = len(made), len(verdicts)

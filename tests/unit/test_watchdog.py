@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicpulse.stream.framework.watchdog import Backlog, StallWatch
+from civicpulse.stream.framework.watchdog import Backlog, StallResponse, StallWatch
 
 
 def test_a_partition_stuck_with_a_backlog_is_reported_once_the_time_is_up() -> None:
@@ -44,9 +44,11 @@ def test_a_pause_restarts_every_clock() -> None:
     assert watch.observe(21.0, {0: Backlog(0, 4)}) == [0]
 
 
-def test_the_threshold_must_be_positive() -> None:
+def test_the_thresholds_must_be_positive() -> None:
     with pytest.raises(ValueError):
         StallWatch(after=0)
+    with pytest.raises(ValueError):
+        StallResponse(give_up_after=0)
 
 
 @given(
@@ -74,6 +76,36 @@ def test_a_partition_with_nothing_pending_is_never_reported(gaps: list[float], o
     for gap in gaps:
         now += gap
         assert watch.observe(now, {"p": Backlog(offset, offset)}) == []
+
+
+def test_a_stalled_partition_is_sought_once_then_given_up_on_after_the_longer_wait() -> None:
+    watch: StallWatch[int] = StallWatch(after=10)
+    response: StallResponse[int] = StallResponse(give_up_after=30)
+    stuck = {3: Backlog(committed=7, end=20)}
+
+    def look(now: float) -> tuple[list[int], list[int]]:
+        return response.respond(now, watch.observe(now, stuck), stuck)
+
+    assert look(0.0) == ([], [])
+    assert look(10.0) == ([3], [])  # the early, safe step: a seek to the committed offset
+    assert look(15.0) == ([], [])  # sought once only
+    assert look(39.9) == ([], [])
+    assert look(40.0) == ([], [3])  # still stuck 30 s after the seek: the worker exits
+
+
+def test_a_partition_that_catches_up_after_its_seek_is_done_with() -> None:
+    response: StallResponse[int] = StallResponse(give_up_after=30)
+    assert response.respond(10.0, [1], {1: Backlog(0, 5)}) == ([1], [])
+    assert response.respond(15.0, [], {1: Backlog(5, 5)}) == ([], [])  # caught up
+    # stalled again much later: a fresh seek, not an exit
+    assert response.respond(100.0, [1], {1: Backlog(5, 9)}) == ([1], [])
+
+
+def test_a_rebalance_forgets_every_seek() -> None:
+    response: StallResponse[int] = StallResponse(give_up_after=30)
+    response.respond(0.0, [1], {1: Backlog(0, 5)})
+    response.forget()
+    assert response.respond(40.0, [1], {1: Backlog(0, 5)}) == ([1], [])
 
 
 def test_pending_is_never_negative() -> None:

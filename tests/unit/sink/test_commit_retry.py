@@ -1,4 +1,5 @@
-"""The sink's commit survives a group coordinator that moves (a cluster node killed)."""
+"""The sink's commit survives a group coordinator that moves (a cluster node killed) and a
+session that ran out meanwhile."""
 
 from __future__ import annotations
 
@@ -23,14 +24,29 @@ def refusing(*codes: int) -> tuple[list[int], Callable[[], None]]:
 
 
 def test_a_moving_coordinator_is_waited_for() -> None:
-    calls, commit = refusing(KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS)
+    # "Local: Waiting for coordinator": a cluster run's sink exited on it (status 1)
+    calls, commit = refusing(
+        KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError._WAIT_COORD
+    )
     slept: list[float] = []
-    commit_retrying(commit, sleep=slept.append)
-    assert len(calls) == 3 and slept == [0.2, 0.4]
+    assert commit_retrying(commit, sleep=slept.append) is True
+    assert len(calls) == 4 and slept == [0.2, 0.4, 0.8]
 
 
-def test_a_lost_partition_is_not_retried() -> None:
-    calls, commit = refusing(KafkaError.ILLEGAL_GENERATION)
+@pytest.mark.parametrize(
+    "code",
+    [KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS],
+)
+def test_lost_partitions_are_neither_retried_nor_fatal(code: int) -> None:
+    # a cluster run's sink exited (status 1) on "Commit failed: Broker: Unknown member" after
+    # its session ran out while its coordinator's node was down; the rows were stored
+    calls, commit = refusing(code)
+    assert commit_retrying(commit, sleep=lambda _: None) is False
+    assert len(calls) == 1
+
+
+def test_any_other_refusal_is_raised() -> None:
+    calls, commit = refusing(KafkaError.TOPIC_AUTHORIZATION_FAILED)
     with pytest.raises(KafkaException):
         commit_retrying(commit, sleep=lambda _: None)
     assert len(calls) == 1
