@@ -42,6 +42,7 @@ from confluent_kafka import Consumer, TopicPartition
 from benchmarks.capacity import process_cpu_seconds
 from benchmarks.common import Broker, Figure, broker_with_pid, parser, report
 from benchmarks.e2e_pipeline import spawn
+from benchmarks.e2e_steps import stop
 from benchmarks.stream_throughput import publish
 from civicpulse.schemas.topics import PRESSES_ACCEPTED, PRESSES_RAW, TopicSpec, topic_name
 from civicpulse.simulator.city import PRESETS
@@ -91,8 +92,7 @@ def judge_backlog(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path) -> 
         return sum(_ends(probe, topic_name(PRESSES_ACCEPTED, prefix), 6))
     finally:
         probe.close()
-        worker.terminate()
-        worker.wait(60)
+        stop(worker, 60)
 
 
 def _measure(
@@ -137,8 +137,7 @@ def scores_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, group:
         return _measure(worker, progress, f"{group}: scoring {accepted} presses (log: {tmp})")
     finally:
         probe.close()
-        worker.terminate()
-        worker.wait(60)
+        stop(worker, 60)
 
 
 def noop_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, n: int) -> Run:
@@ -158,8 +157,7 @@ def noop_run(pipe: Broker, prefix: str, env: dict[str, str], tmp: Path, n: int) 
         return _measure(noop, progress, f"the Faust no-op forwarding {n} presses (log: {tmp})")
     finally:
         probe.close()
-        noop.terminate()
-        noop.wait(60)
+        stop(noop, 60)
 
 
 def main() -> None:
