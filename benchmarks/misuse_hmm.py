@@ -20,7 +20,8 @@ Decoded stretches (hugged to the key's first and last press, at least ``run_min_
 confirmed by the scan's own Poisson test (``runs._Judge``), then used in one of the MODES
 against ``scan``'s one-button runs: ``only`` (the decoder as the period finder), ``add``
 (decoded periods where the scan found nothing), ``replace`` / ``extend`` / ``trim`` (a caught
-run's boundaries set to / widened to / narrowed to the decoded stretch it overlaps).
+run's boundaries set to / widened to / narrowed to the decoded stretch it overlaps), ``veto``
+(a caught run kept only where a decoded stretch, unconfirmed, overlaps it).
 
 Why it was not kept (train figures in docs/review.md): as a finder it catches less (0.731
 against 0.859) and what it adds is not staff; as a boundary it moves along the thresholds' own
@@ -250,7 +251,7 @@ def staff_segments(
 
 
 #: how decoded stretches meet the scan's one-button runs (module docstring)
-MODES = ("only", "add", "replace", "extend", "trim")
+MODES = ("only", "add", "replace", "extend", "trim", "veto")
 
 
 def decoded(device: DeviceHistory, context: SiteContext, model: StaffModel,
@@ -294,7 +295,21 @@ def _bounded(mode: str, suspect: Suspect, decoded_periods: list[Suspect]) -> Sus
     return replace(suspect, from_ms=lo, to_ms=hi) if lo <= hi else None
 
 
+def _unconfirmed(device: DeviceHistory, context: SiteContext, model: StaffModel,
+                 rules: ReviewRules) -> list[Suspect]:  # fmt: skip
+    """Every decoded stretch as a bare period (``veto``: a caught run no stretch overlaps is
+    dropped)."""
+    t, found = device.times, decoded(device, context, model, rules.run_min_presses)
+    return [
+        Suspect(device.device_id, "one_button_run", t[a], t[c], c - a + 1, "", device.site_id)
+        for _, a, c in found
+    ]
+
+
 def _combined(mode: str, mine: list[Suspect], decoded_periods: list[Suspect]) -> list[Suspect]:
+    if mode == "veto":
+        return [s for s in mine if s.pattern != "one_button_run" or any(
+            d.from_ms <= s.to_ms and s.from_ms <= d.to_ms for d in decoded_periods)]  # fmt: skip
     if mode == "only":
         return [s for s in mine if s.pattern != "one_button_run"] + decoded_periods
     if mode == "add":
@@ -326,7 +341,8 @@ def hmm_scanner(
             if device.channel != "terminal" or len(device.times) < rules.run_min_presses:
                 out.extend(mine)
                 continue
-            out.extend(_combined(mode, mine, _confirmed(device, context, chosen, rules)))
+            periods_of = _unconfirmed if mode == "veto" else _confirmed
+            out.extend(_combined(mode, mine, periods_of(device, context, chosen, rules)))
         return out
 
     return scanner
