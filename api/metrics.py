@@ -2,6 +2,9 @@
 
 ``/metrics`` renders prometheus_client's default registry: in ``civicpulse up`` the sink runs
 in the API's process, so its ``civicpulse_sink_*`` metrics appear here too (``sink.metrics``).
+The stream worker's families are left out (``ProcessFamilies``): the top-level CLI imports every
+command, which defines them in this process too, where they would only ever read 0 beside the
+worker's own /metrics.
 Labels stay bounded: a request is labelled with its route *template* (``/v1/devices/{device_id}
 /question``, never a device id), ``unmatched`` when no route takes it (or the edge answered a
 path other than the press endpoints before routing).
@@ -10,13 +13,15 @@ path other than the press endpoints before routing).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PRESSES_ACCEPTED", "RequestMetrics", "router"]
+__all__ = ["PRESSES_ACCEPTED", "ProcessFamilies", "RequestMetrics", "router"]
 
 REQUESTS = Counter(
     "civicpulse_api_requests",
@@ -41,6 +46,17 @@ PRESSES_REFUSED = Counter(
     ["channel", "status"],
 )
 
+#: families of processes other than the API's (the stream worker serves its own /metrics)
+OTHER_PROCESSES = ("civicpulse_stream_",)
+
+
+class ProcessFamilies:
+    """The default registry without the families of ``OTHER_PROCESSES`` (module doc)."""
+
+    def collect(self) -> Iterator[Metric]:
+        return (f for f in REGISTRY.collect() if not f.name.startswith(OTHER_PROCESSES))
+
+
 router = APIRouter()
 
 
@@ -51,7 +67,7 @@ router = APIRouter()
     response_class=PlainTextResponse,
 )
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(ProcessFamilies()), media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetrics:
