@@ -121,8 +121,10 @@ class Context:
     backlog: (
         Callable[[list[tuple[str, int]]], Awaitable[Mapping[tuple[str, int], Backlog]]] | None
     ) = None
-    #: creates the given departments' alert topics (those missing), off the event loop
-    ensure_alert_topics: Callable[[list[str]], Awaitable[None]] | None = None
+    #: creates those of the given topics that do not exist yet, with the worker's replication,
+    #: off the event loop: for a stage whose topics are named at run time (the scores stage's
+    #: ``alerts.<department_id>``); the names are logical, the prefix is the worker's
+    ensure_topics: Callable[[list[TopicSpec]], Awaitable[None]] | None = None
 
     def topic(self, spec: TopicSpec | Internal | str) -> str:
         """The physical name of a topic of the catalogue, or of an internal topic."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from civicpulse.infra.topics import min_insync_replicas
 from civicpulse.schemas.events import DeadLetter
-from civicpulse.schemas.topics import DEADLETTER
+from civicpulse.schemas.topics import DEADLETTER, TopicSpec
 from civicpulse.stream.catalogue.index import CatalogueIndex
 from civicpulse.stream.exceptions import StreamError
 from civicpulse.stream.framework import metrics
@@ -107,7 +107,8 @@ class Runner:
         self.offsets = offsets
         #: physical names of every source topic (the stall watchdog watches them)
         self.sources: set[str] = set()
-        self._alert_topics: set[str] = set()
+        #: logical names of the topics ``_ensure_topics`` made sure of
+        self._ensured: set[str] = set()
 
     def context(self) -> Context:
         return Context(
@@ -115,28 +116,30 @@ class Runner:
             app_id=self.config.app_id,
             catalogue=self.catalogue,
             backlog=self._backlog,
-            ensure_alert_topics=self._ensure_alert_topics,
+            ensure_topics=self._ensure_topics,
         )
 
     async def _backlog(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], Backlog]:
         return await asyncio.get_running_loop().run_in_executor(None, self.offsets.read, partitions)
 
-    async def _ensure_alert_topics(self, departments: list[str]) -> None:
-        from civicpulse.infra.topics import ensure_alert_topics
+    async def _ensure_topics(self, specs: list[TopicSpec]) -> None:
+        from civicpulse.infra.topics import ensure_topics
 
-        missing = sorted(set(departments) - self._alert_topics)
+        missing = sorted(
+            {spec.name: spec for spec in specs if spec.name not in self._ensured}.items()
+        )
         if not missing:
             return
         # A blocking AdminClient call: never on the event loop.
         create = functools.partial(
-            ensure_alert_topics,
+            ensure_topics,
             self.config.bootstrap,
-            missing,
+            [spec for _, spec in missing],
             self.config.prefix,
             replication_factor=self.config.replication_factor,
         )
         await asyncio.get_running_loop().run_in_executor(None, create)
-        self._alert_topics.update(missing)
+        self._ensured.update(name for name, _ in missing)
 
     def add(self, processor: Processor[Any]) -> None:
         """Declare the processor's topic and table and run it as an agent."""

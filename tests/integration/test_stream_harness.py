@@ -2,7 +2,8 @@
 end.
 
 A trivial processor (``harness_processors.Echo``) is started by its import path: the worker
-creates the output topic it declares (``harness.echo``, in no catalogue), every record it reads
+creates the output topic it declares (``harness.echo``, in no catalogue) and the one its start
+asks for (``context.ensure_topics``: ``harness.late``), every record it reads
 comes out once, in offset order per partition, a record its ``decode`` refuses is
 dead-lettered under its name, the runner logs its verb, and leaving the block stops the worker.
 """
@@ -21,7 +22,7 @@ from civicpulse.infra.topics import TopicReport, list_topics
 from civicpulse.schemas.topics import DEADLETTER, PRESSES_RAW, topic_name
 from civicpulse.stream.testing import processor_worker
 
-from .harness_processors import ECHO
+from .harness_processors import ECHO, LATE
 from .stream_worker import Collector
 
 pytestmark = pytest.mark.integration
@@ -59,6 +60,13 @@ def test_the_harness_runs_a_processor_end_to_end(
             worker.check()
             time.sleep(0.5)
         assert created[echo] == ECHO.partitions
+        # and the topic its start asked for, named at run time, with the worker's prefix
+        late = topic_name(LATE, topic_prefix)
+        while late not in (created := list_topics(kafka_bootstrap, topic_prefix)):
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            worker.check()
+            time.sleep(0.5)
+        assert created[late] == LATE.partitions
         collector = Collector(kafka_bootstrap, [echo, letters])
         try:
             deadline = time.monotonic() + 90

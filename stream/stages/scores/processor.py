@@ -23,6 +23,7 @@ from civicpulse.schemas.topics import (
     PRESSES_RAW,
     SCORES,
     alert_topic_name,
+    alerts_topic,
 )
 from civicpulse.stream.framework import metrics
 from civicpulse.stream.framework.processors import (
@@ -206,8 +207,8 @@ class ScoresProcessor(RawProcessor):
             return None
 
     async def _ensure_alert_topics(self, departments: list[str]) -> None:
-        if self.context.ensure_alert_topics is not None:
-            await self.context.ensure_alert_topics(departments)
+        if self.context.ensure_topics is not None:
+            await self.context.ensure_topics([alerts_topic(d) for d in sorted(set(departments))])
 
     async def _send_alert(self, out: Out, alert: AlertEvent) -> None:
         await self._ensure_alert_topics([alert.department_id])
