@@ -88,15 +88,6 @@ def commit_retrying(
 
 
 # ClickHouse codes that blame the data, not the server: bisect to find the rows.
-class _StoppedProducer:
-    """What a sink holds once ``run`` returned: any use is a bug, said plainly."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise SinkError(f"the sink has stopped: its dead-letter producer is closed ({name})")
-
-
-_STOPPED: Any = _StoppedProducer()
-
 _ROW_ERROR_CODES = frozenset({6, 27, 41, 53, 70, 72, 117, 321, 349, 469, 691})
 _TOO_MANY_PARTITIONS = 252
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -212,7 +203,7 @@ class Sink:
             # librdkafka's threads live as long as the producer object, and a caller may keep
             # the Sink (``civicpulse up`` prints its stats): without this, the demo's last
             # terminal line was a reconnect to the broker it had stopped since
-            self._producer = _STOPPED
+            del self._producer
             restore()
         return self.stats
 

@@ -125,21 +125,19 @@ class Runner:
     async def _ensure_topics(self, specs: list[TopicSpec]) -> None:
         from civicpulse.infra.topics import ensure_topics
 
-        missing = sorted(
-            {spec.name: spec for spec in specs if spec.name not in self._ensured}.items()
-        )
+        missing = {spec.name: spec for spec in specs if spec.name not in self._ensured}
         if not missing:
             return
         # A blocking AdminClient call: never on the event loop.
         create = functools.partial(
             ensure_topics,
             self.config.bootstrap,
-            [spec for _, spec in missing],
+            list(missing.values()),
             self.config.prefix,
             replication_factor=self.config.replication_factor,
         )
         await asyncio.get_running_loop().run_in_executor(None, create)
-        self._ensured.update(name for name, _ in missing)
+        self._ensured.update(missing)
 
     def add(self, processor: Processor[Any]) -> None:
         """Declare the processor's topic and table and run it as an agent."""

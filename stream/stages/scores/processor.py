@@ -208,7 +208,7 @@ class ScoresProcessor(RawProcessor):
 
     async def _ensure_alert_topics(self, departments: list[str]) -> None:
         if self.context.ensure_topics is not None:
-            await self.context.ensure_topics([alerts_topic(d) for d in sorted(set(departments))])
+            await self.context.ensure_topics([alerts_topic(d) for d in departments])
 
     async def _send_alert(self, out: Out, alert: AlertEvent) -> None:
         await self._ensure_alert_topics([alert.department_id])
